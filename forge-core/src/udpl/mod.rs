@@ -1,0 +1,11 @@
+//! UDPL: parse and lint prompt documents.
+
+pub mod model;
+mod names;
+mod parse;
+mod strings;
+mod text;
+
+pub use model::*;
+pub use names::{is_identifier, pascal_case, snake_case};
+pub use parse::{Error, Parsed, parse_dir, parse_file, parse_path, parse_sources, parse_str};
