@@ -10,9 +10,12 @@
 //!
 //! ```
 //! let err = forge_core::udpl::parse_str("[config]\nzone_patterns = 3\n", "prompts.toml").unwrap_err();
-//! let first = &err.diagnostics()[0];
-//! assert_eq!((first.line, first.column), (2, 17));
-//! assert!(first.render_short().starts_with("prompts.toml:2:17: error:"));
+//! let bad = err.errors().find(|d| d.message.contains("zone_patterns` must be")).unwrap();
+//! assert_eq!((bad.line, bad.column), (2, 17));
+//! assert_eq!(
+//!     bad.render_short(),
+//!     "prompts.toml:2:17: error: `zone_patterns` must be an array of strings"
+//! );
 //! ```
 
 use std::fmt;
@@ -304,7 +307,7 @@ mod tests {
         let r = d.render_human();
         assert_eq!(
             r,
-            "error: bad\n   --> p.toml:12:8\n   |\n12 | text = \"abc\"\n   |        ^^^ here\n   |\n   = help: fix it"
+            "error: bad\n  --> p.toml:12:8\n   |\n12 | text = \"abc\"\n   |        ^^^ here\n   |\n   = help: fix it"
         );
     }
 }

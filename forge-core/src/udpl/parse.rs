@@ -187,6 +187,13 @@ fn read(path: &Path) -> Result<String, Error> {
 
 type Span = Range<usize>;
 
+/// A top-level key of one file: (file index, key, value).
+type TopEntry<'a, 's> = (
+    usize,
+    &'a Spanned<std::borrow::Cow<'s, str>>,
+    &'a Spanned<DeValue<'s>>,
+);
+
 struct Source<'s> {
     name: Arc<str>,
     text: &'s str,
@@ -355,11 +362,7 @@ impl<'s> Linter<'s> {
         }
 
         // 2. Merge top-level keys of all files.
-        let mut top: Vec<(
-            usize,
-            &Spanned<std::borrow::Cow<'s, str>>,
-            &Spanned<DeValue<'s>>,
-        )> = Vec::new();
+        let mut top: Vec<TopEntry<'_, 's>> = Vec::new();
         let mut seen: HashMap<&str, (usize, Span)> = HashMap::new();
         for (file, table) in tables.iter().enumerate() {
             for (k, v) in table.get_ref().iter() {
@@ -1140,12 +1143,11 @@ impl<'s> Linter<'s> {
         }
         let mut out = Vec::new();
         for (index, el) in blocks.iter().enumerate() {
-            if let DeValue::Table(table) = el.get_ref() {
-                if let Some(b) =
+            if let DeValue::Table(table) = el.get_ref()
+                && let Some(b) =
                     self.block(name, index, at.file, el.span(), table, config, resources)
-                {
-                    out.push(b);
-                }
+            {
+                out.push(b);
             }
         }
         out
@@ -1275,16 +1277,16 @@ impl<'s> Linter<'s> {
                 "a `tagset` block is already instantiated once per entry; repeat entries instead",
             );
         }
-        if let Some((n, span)) = &repeats {
-            if *n > REPEATS_WARN {
-                self.warning(
-                    file,
-                    span.clone(),
-                    format!("`repeats = {n}` is unusually large (over {REPEATS_WARN})"),
-                )
-                .label("many instances")
-                .help("every instance is fed to the model; check this is intended");
-            }
+        if let Some((n, span)) = &repeats
+            && *n > REPEATS_WARN
+        {
+            self.warning(
+                file,
+                span.clone(),
+                format!("`repeats = {n}` is unusually large (over {REPEATS_WARN})"),
+            )
+            .label("many instances")
+            .help("every instance is fed to the model; check this is intended");
         }
 
         // Text analysis and placeholder/spec matching.
@@ -1365,10 +1367,10 @@ impl<'s> Linter<'s> {
                 }
             }
             for spec in &specs {
-                if let Some(resource) = &spec.resource {
-                    if placeholders_found.iter().any(|(k, _)| *k == spec.key) {
-                        resources.add(self, file, spec, resource);
-                    }
+                if let Some(resource) = &spec.resource
+                    && placeholders_found.iter().any(|(k, _)| *k == spec.key)
+                {
+                    resources.add(self, file, spec, resource);
                 }
             }
         }
@@ -1492,26 +1494,26 @@ impl<'s> Linter<'s> {
                 ok = false;
                 continue;
             };
-            if let Some(valid) = &config.tags {
-                if !valid.iter().any(|t| t == tag.as_ref()) {
-                    let help = did_you_mean(tag, valid.iter().map(String::as_str))
-                        .map(|s| format!("did you mean `{s}`?"))
-                        .unwrap_or_else(|| {
-                            if valid.is_empty() {
-                                "`config.valid_tags` is empty; add the tag there".into()
-                            } else {
-                                format!(
-                                    "valid tags are: {}; or add it to `config.valid_tags`",
-                                    valid.join(", ")
-                                )
-                            }
-                        });
-                    self.error(file, el.span(), format!("unknown tag `{tag}`"))
-                        .label("not in `config.valid_tags`")
-                        .help(help);
-                    ok = false;
-                    continue;
-                }
+            if let Some(valid) = &config.tags
+                && !valid.iter().any(|t| t == tag.as_ref())
+            {
+                let help = did_you_mean(tag, valid.iter().map(String::as_str))
+                    .map(|s| format!("did you mean `{s}`?"))
+                    .unwrap_or_else(|| {
+                        if valid.is_empty() {
+                            "`config.valid_tags` is empty; add the tag there".into()
+                        } else {
+                            format!(
+                                "valid tags are: {}; or add it to `config.valid_tags`",
+                                valid.join(", ")
+                            )
+                        }
+                    });
+                self.error(file, el.span(), format!("unknown tag `{tag}`"))
+                    .label("not in `config.valid_tags`")
+                    .help(help);
+                ok = false;
+                continue;
             }
             if out.iter().any(|t| t == tag.as_ref()) {
                 self.error(
@@ -1603,7 +1605,7 @@ impl<'s> Linter<'s> {
                 "arguments" => match v.get_ref() {
                     DeValue::Table(t) => {
                         spec.has_arguments = true;
-                        match self.to_table(file, t) {
+                        match self.convert_table(file, t) {
                             Some(t) => spec.arguments = t,
                             None => spec.resource = None,
                         }
@@ -1642,15 +1644,15 @@ impl<'s> Linter<'s> {
         spec
     }
 
-    fn to_table(&mut self, file: usize, t: &DeTable<'s>) -> Option<toml::Table> {
+    fn convert_table(&mut self, file: usize, t: &DeTable<'s>) -> Option<toml::Table> {
         let mut out = toml::Table::new();
         for (k, v) in t.iter() {
-            out.insert(k.get_ref().to_string(), self.to_value(file, v)?);
+            out.insert(k.get_ref().to_string(), self.convert_value(file, v)?);
         }
         Some(out)
     }
 
-    fn to_value(&mut self, file: usize, v: &Spanned<DeValue<'s>>) -> Option<toml::Value> {
+    fn convert_value(&mut self, file: usize, v: &Spanned<DeValue<'s>>) -> Option<toml::Value> {
         Some(match v.get_ref() {
             DeValue::String(s) => toml::Value::String(s.to_string()),
             DeValue::Integer(i) => {
@@ -1686,11 +1688,11 @@ impl<'s> Linter<'s> {
             DeValue::Array(a) => {
                 let mut out = Vec::with_capacity(a.len());
                 for el in a.iter() {
-                    out.push(self.to_value(file, el)?);
+                    out.push(self.convert_value(file, el)?);
                 }
                 toml::Value::Array(out)
             }
-            DeValue::Table(t) => toml::Value::Table(self.to_table(file, t)?),
+            DeValue::Table(t) => toml::Value::Table(self.convert_table(file, t)?),
         })
     }
 

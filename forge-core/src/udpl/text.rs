@@ -303,21 +303,19 @@ fn split_zones(
     }
     let mut ok = true;
     for req in p.required {
-        if let Some(idx) = p.zone.iter().position(|z| z == req) {
-            if idx >= k {
-                issues.push(TextIssue {
-                    severity: Severity::Error,
-                    range: None,
-                    message: format!(
-                        "required zone pattern `{req}` is missing from the block text"
-                    ),
-                    label: Some(format!("`{req}` not found")),
-                    help: Some(format!(
-                        "add `{req}` (every block needs all of `config.required_patterns`)"
-                    )),
-                });
-                ok = false;
-            }
+        if let Some(idx) = p.zone.iter().position(|z| z == req)
+            && idx >= k
+        {
+            issues.push(TextIssue {
+                severity: Severity::Error,
+                range: None,
+                message: format!("required zone pattern `{req}` is missing from the block text"),
+                label: Some(format!("`{req}` not found")),
+                help: Some(format!(
+                    "add `{req}` (every block needs all of `config.required_patterns`)"
+                )),
+            });
+            ok = false;
         }
     }
     let lead = &text[..found[0].1.start];

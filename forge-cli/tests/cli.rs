@@ -1,0 +1,512 @@
+//! End-to-end tests of `forge check`, run as a process.
+//!
+//! Every command runs with the fixtures folder (or a scratch folder under `CARGO_TARGET_TMPDIR`)
+//! as its working directory and gets relative paths, so the expected output does not depend on
+//! where the repository is checked out.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const FORGE: &str = env!("CARGO_BIN_EXE_forge");
+
+/// The first line of the usage text, printed by `--help` and after every usage error.
+const USAGE_LINE: &str = "usage: forge check [--format human|short] PATH...";
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// A fresh, empty scratch folder for files that cannot be committed as fixtures (non-UTF-8
+/// bytes, an empty folder).
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("forge-cli-tests")
+        .join(name);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The result of one `forge` run.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Run `forge ARGS...` in `dir`. Fails the test if the process was killed by a signal or
+/// panicked.
+fn forge_in(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::new(FORGE)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("failed to run the forge binary");
+    let run = Run {
+        code: out
+            .status
+            .code()
+            .unwrap_or_else(|| panic!("forge {args:?} was killed by a signal: {out:?}")),
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+    };
+    assert!(
+        !run.stderr.contains("panicked"),
+        "forge {args:?} panicked: {run:#?}"
+    );
+    assert_ne!(run.code, 101, "forge {args:?} panicked: {run:#?}");
+    run
+}
+
+/// Run `forge ARGS...` in the fixtures folder.
+fn forge(args: &[&str]) -> Run {
+    forge_in(&fixtures(), args)
+}
+
+/// `dir/file` as the CLI displays it (with the platform's separator).
+fn joined(dir: &str, file: &str) -> String {
+    Path::new(dir).join(file).display().to_string()
+}
+
+/// A usage error: exit 2, nothing on stdout, `error: WHAT` and the usage text on stderr.
+fn assert_usage_error(args: &[&str], what: &str) {
+    let run = forge(args);
+    assert_eq!(run.code, 2, "forge {args:?}: {run:#?}");
+    assert_eq!(run.stdout, "", "forge {args:?}");
+    assert!(
+        run.stderr.starts_with(&format!("error: {what}")),
+        "forge {args:?}: stderr should start with `error: {what}`: {}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(USAGE_LINE),
+        "forge {args:?}: no usage on stderr: {}",
+        run.stderr
+    );
+}
+
+// ------------------------------------------------------------------------------- expected text
+
+const ERRORS_SHORT: &str = "\
+errors.toml:10:1: error: unknown key `colour` in `[config]`
+errors.toml:13:31: error: placeholder `{who}` has no spec table
+errors.toml:14:10: error: unknown tag `Trainig`
+";
+
+const WARNINGS_SHORT: &str = "\
+warnings.toml:5:14: warning: `valid_tags` is empty: no block can carry a tag
+warnings.toml:12:42: warning: unescaped control pattern `[Jump]` in block text
+";
+
+// ----------------------------------------------------------------------------------- valid file
+
+#[test]
+fn valid_file_exits_0_and_prints_nothing() {
+    for args in [
+        &["check", "valid.toml"][..],
+        &["check", "--format", "short", "valid.toml"],
+        &["check", "--format", "human", "valid.toml"],
+    ] {
+        let run = forge(args);
+        assert_eq!(run.code, 0, "forge {args:?}: {run:#?}");
+        assert_eq!(run.stdout, "", "forge {args:?}");
+        assert_eq!(run.stderr, "", "forge {args:?}");
+    }
+}
+
+// --------------------------------------------------------------------------------- warnings only
+
+#[test]
+fn warnings_only_exit_0_and_are_printed_short() {
+    let run = forge(&["check", "--format", "short", "warnings.toml"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(run.stdout, WARNINGS_SHORT);
+    assert_eq!(run.stderr, "");
+}
+
+#[test]
+fn warnings_only_exit_0_and_are_printed_human() {
+    let run = forge(&["check", "warnings.toml"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(run.stderr, "");
+    let expected = r#"warning: `valid_tags` is empty: no block can carry a tag
+ --> warnings.toml:5:14
+  |
+5 | valid_tags = []
+  |              ^^ empty
+  |
+  = help: list the tags your extractions will select, e.g. ["Training"]
+
+warning: unescaped control pattern `[Jump]` in block text
+  --> warnings.toml:12:42
+   |
+12 | text = "[Prompt] When you are done, emit [Jump] right away. [Answer]"
+   |                                          ^^^^^^ this triggers flow control as soon as it is fed
+   |
+   = help: escape it as [Escape] "[Jump]" [EndEscape]
+"#;
+    assert_eq!(run.stdout, expected);
+    assert!(!run.stdout.contains("error"), "{}", run.stdout);
+}
+
+// -------------------------------------------------------------------------------------- errors
+
+#[test]
+fn errors_exit_1_short_format_prints_exactly_one_line_each() {
+    for args in [
+        &["check", "--format", "short", "errors.toml"][..],
+        &["check", "--format=short", "errors.toml"],
+        &["check", "errors.toml", "--format", "short"],
+    ] {
+        let run = forge(args);
+        assert_eq!(run.code, 1, "forge {args:?}: {run:#?}");
+        assert_eq!(run.stdout, ERRORS_SHORT, "forge {args:?}");
+        assert_eq!(run.stderr, "", "forge {args:?}");
+    }
+}
+
+#[test]
+fn errors_exit_1_human_format_is_rustc_style() {
+    for args in [
+        &["check", "errors.toml"][..],
+        &["check", "--format", "human", "errors.toml"],
+    ] {
+        let run = forge(args);
+        assert_eq!(run.code, 1, "forge {args:?}: {run:#?}");
+        assert_eq!(run.stderr, "", "forge {args:?}");
+        let out = &run.stdout;
+        // One block per error, headed by `error: MESSAGE`, separated by blank lines.
+        let headers: Vec<&str> = out.lines().filter(|l| l.starts_with("error: ")).collect();
+        assert_eq!(
+            headers,
+            [
+                "error: unknown key `colour` in `[config]`",
+                "error: placeholder `{who}` has no spec table",
+                "error: unknown tag `Trainig`",
+            ],
+            "{out}"
+        );
+        assert_eq!(out.matches("\n\nerror: ").count(), 2, "{out}");
+        for needle in [
+            "  --> errors.toml:10:1\n",
+            "  --> errors.toml:13:31\n",
+            "  --> errors.toml:14:10\n",
+            "10 | colour = \"blue\"\n",
+            "   | ^^^^^^ unknown key\n",
+            "   = help: did you mean `Training`?\n",
+            "   = help: valid keys are: zone_patterns,",
+        ] {
+            assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
+        }
+        // One complete diagnostic, byte for byte: the `-->` line, the source line, the caret
+        // under the placeholder, the label and the help line.
+        let placeholder = r#"error: placeholder `{who}` has no spec table
+  --> errors.toml:13:31
+   |
+13 | text = "[Prompt] Say hello to {who}. [Answer]"
+   |                               ^^^^^ undeclared placeholder
+   |
+   = help: add a table after this block: `[greet.who]` with `name = "<resource>"` (and optionally `type` and `arguments`)
+"#;
+        assert!(out.contains(placeholder), "{out}");
+        assert!(
+            out.ends_with("   = help: did you mean `Training`?\n"),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn toml_syntax_error_exits_1_with_location() {
+    let run = forge(&["check", "--format", "short", "syntax.toml"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert_eq!(run.stderr, "");
+    let first = run.stdout.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("syntax.toml:3:1: error: invalid TOML: "),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .lines()
+            .all(|l| l.starts_with("syntax.toml:3:") && l.contains(": error: invalid TOML: ")),
+        "{}",
+        run.stdout
+    );
+
+    let run = forge(&["check", "syntax.toml"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stdout.starts_with("error: invalid TOML: "),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(" --> syntax.toml:3:1\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("3 | required_patterns = [\"[Prompt]\"]\n  | ^ TOML syntax error"),
+        "{}",
+        run.stdout
+    );
+}
+
+// ------------------------------------------------------------------------------ folder documents
+
+#[test]
+fn valid_folder_document_exits_0() {
+    for args in [
+        &["check", "folder_ok"][..],
+        &["check", "folder_ok/"],
+        &["check", "--format", "short", "folder_ok"],
+    ] {
+        let run = forge(args);
+        assert_eq!(run.code, 0, "forge {args:?}: {run:#?}");
+        assert_eq!(run.stdout, "", "forge {args:?}");
+        assert_eq!(run.stderr, "", "forge {args:?}");
+    }
+}
+
+#[test]
+fn folder_with_a_sequence_in_two_files_exits_1_naming_both() {
+    let a = joined("folder_dup", "a_config.toml");
+    let b = joined("folder_dup", "b_sequences.toml");
+
+    let run = forge(&["check", "--format", "short", "folder_dup"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert_eq!(run.stderr, "");
+    assert_eq!(
+        run.stdout,
+        format!("{b}:5:3: error: top-level key `greet` is defined in both `{a}` and `{b}`\n")
+    );
+
+    let run = forge(&["check", "folder_dup"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert_eq!(run.stderr, "");
+    let expected = format!(
+        "error: top-level key `greet` is defined in both `{a}` and `{b}`
+ --> {b}:5:3
+  |
+5 | [[greet]]
+  |   ^^^^^ defined again here
+  |
+  = note: first defined here (at {a}:10:3)
+  = help: keep each sequence and `[config]` in exactly one file of the folder
+"
+    );
+    assert_eq!(run.stdout, expected);
+}
+
+#[test]
+fn empty_folder_exits_2() {
+    let dir = scratch("empty_folder");
+    std::fs::create_dir(dir.join("empty")).unwrap();
+    std::fs::write(dir.join("empty").join("notes.txt"), "not a toml file").unwrap();
+    let run = forge_in(&dir, &["check", "empty"]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        run.stderr,
+        "error: cannot read `empty`: the folder holds no `*.toml` file\n"
+    );
+}
+
+// ---------------------------------------------------------------------------------- I/O errors
+
+#[test]
+fn missing_path_exits_2_and_names_it() {
+    for args in [
+        &["check", "does_not_exist.toml"][..],
+        &["check", "--format", "short", "does_not_exist.toml"],
+    ] {
+        let run = forge(args);
+        assert_eq!(run.code, 2, "forge {args:?}: {run:#?}");
+        assert_eq!(run.stdout, "", "forge {args:?}");
+        assert!(
+            run.stderr
+                .starts_with("error: cannot read `does_not_exist.toml`: "),
+            "forge {args:?}: {}",
+            run.stderr
+        );
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        assert!(!run.stderr.contains(USAGE_LINE), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn non_utf8_file_exits_2_with_a_clear_message() {
+    let dir = scratch("non_utf8");
+    // `é` in Latin-1: byte 0xE9 at offset 42.
+    std::fs::write(
+        dir.join("latin1.toml"),
+        b"[config]\nzone_patterns = [\"[Prompt]\", \"caf\xe9\"]\n",
+    )
+    .unwrap();
+    let run = forge_in(&dir, &["check", "latin1.toml"]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        run.stderr,
+        "error: cannot read `latin1.toml`: not valid UTF-8 (invalid byte at offset 42); \
+         UDPL files are UTF-8 text\n"
+    );
+
+    // The same inside a folder document: the message names the file, not just the folder.
+    std::fs::create_dir(dir.join("doc")).unwrap();
+    std::fs::copy(fixtures().join("valid.toml"), dir.join("doc/a.toml")).unwrap();
+    std::fs::write(dir.join("doc/b.toml"), b"# \xff\xfe\n").unwrap();
+    let run = forge_in(&dir, &["check", "doc"]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert_eq!(run.stdout, "");
+    let b = joined("doc", "b.toml");
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: cannot read `{b}`: not valid UTF-8 (invalid byte at offset 2); \
+             UDPL files are UTF-8 text\n"
+        )
+    );
+}
+
+// -------------------------------------------------------------------------------- several paths
+
+#[test]
+fn several_paths_one_with_errors_exits_1() {
+    let run = forge(&["check", "--format", "short", "valid.toml", "errors.toml"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert_eq!(run.stdout, ERRORS_SHORT);
+    assert_eq!(run.stderr, "");
+
+    // Errors in one document are not hidden by a later valid one; output follows path order.
+    let run = forge(&[
+        "check",
+        "--format",
+        "short",
+        "warnings.toml",
+        "errors.toml",
+        "folder_ok",
+    ]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert_eq!(run.stdout, format!("{WARNINGS_SHORT}{ERRORS_SHORT}"));
+    assert_eq!(run.stderr, "");
+
+    // Human format: documents separated by one blank line.
+    let run = forge(&["check", "warnings.toml", "errors.toml"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stdout.contains(
+            "   = help: escape it as [Escape] \"[Jump]\" [EndEscape]\n\nerror: unknown key `colour`"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn several_paths_warnings_only_exit_0() {
+    let run = forge(&["check", "--format", "short", "warnings.toml", "valid.toml"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(run.stdout, WARNINGS_SHORT);
+}
+
+#[test]
+fn several_paths_one_missing_exits_2_but_checks_the_others() {
+    for args in [
+        &["check", "--format", "short", "errors.toml", "missing.toml"][..],
+        &["check", "--format", "short", "missing.toml", "errors.toml"],
+    ] {
+        let run = forge(args);
+        assert_eq!(run.code, 2, "forge {args:?}: {run:#?}");
+        assert_eq!(run.stdout, ERRORS_SHORT, "forge {args:?}");
+        assert!(
+            run.stderr
+                .starts_with("error: cannot read `missing.toml`: "),
+            "forge {args:?}: {}",
+            run.stderr
+        );
+    }
+    let run = forge(&["check", "valid.toml", "missing.toml", "folder_ok"]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert_eq!(run.stdout, "");
+    assert!(run.stderr.contains("`missing.toml`"), "{}", run.stderr);
+}
+
+// -------------------------------------------------------------------------------- usage errors
+
+#[test]
+fn no_arguments_is_a_usage_error() {
+    assert_usage_error(&[], "missing command");
+}
+
+#[test]
+fn unknown_command_is_a_usage_error() {
+    assert_usage_error(&["frobnicate"], "unknown command `frobnicate`");
+    assert_usage_error(&["valid.toml"], "unknown command `valid.toml`");
+}
+
+#[test]
+fn unknown_format_is_a_usage_error() {
+    assert_usage_error(
+        &["check", "--format", "xml", "valid.toml"],
+        "unknown format `xml`: use `human` or `short`",
+    );
+    assert_usage_error(
+        &["check", "--format=json", "valid.toml"],
+        "unknown format `json`",
+    );
+    assert_usage_error(
+        &["check", "valid.toml", "--format"],
+        "`--format` needs a value",
+    );
+}
+
+#[test]
+fn unknown_option_is_a_usage_error() {
+    assert_usage_error(
+        &["check", "--frobnicate", "valid.toml"],
+        "unknown option `--frobnicate`",
+    );
+}
+
+#[test]
+fn check_without_a_path_is_a_usage_error() {
+    assert_usage_error(&["check"], "`forge check` needs at least one PATH");
+    assert_usage_error(
+        &["check", "--format", "short"],
+        "`forge check` needs at least one PATH",
+    );
+}
+
+#[test]
+fn help_exits_0_and_prints_usage_on_stdout() {
+    for args in [
+        &["--help"][..],
+        &["-h"],
+        &["help"],
+        &["check", "--help"],
+        &["check", "-h", "does_not_exist.toml"],
+    ] {
+        let run = forge(args);
+        assert_eq!(run.code, 0, "forge {args:?}: {run:#?}");
+        assert!(
+            run.stdout.starts_with(USAGE_LINE),
+            "forge {args:?}: {}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains("--format human|short"),
+            "{}",
+            run.stdout
+        );
+        assert!(run.stdout.contains("exit status: 0"), "{}", run.stdout);
+        assert_eq!(run.stderr, "", "forge {args:?}");
+    }
+}

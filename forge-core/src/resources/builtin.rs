@@ -1,0 +1,474 @@
+//! The built-in resources: static strings, list samplers and LRU buffers.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+
+use super::{NoArgs, Resource, ResourceError, SampleContext, SampleRng, random_below};
+
+/// Locks `m`, recovering from poisoning.
+///
+/// A mutex is poisoned only if a thread panicked while holding it. The critical sections in
+/// this module never panic, and each leaves the data in a valid state at every point (a pool of
+/// indices, a deque of strings), so the data behind a poisoned lock is still consistent and
+/// recovering it is sound; refusing would turn one user panic elsewhere into permanent
+/// failure of a shared resource.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+// ---------------------------------------------------------------------------------------------
+// NumSamples / ListArgs
+// ---------------------------------------------------------------------------------------------
+
+/// How many items to draw: a count, or `"all"`.
+///
+/// Deserializes from a non-negative integer or the exact string `"all"`; anything else
+/// (negative numbers, floats, booleans, other strings) is an error. A count larger than
+/// `usize::MAX` saturates (it is clamped to the list length anyway).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NumSamples {
+    /// Draw this many distinct items (clamped to the number available).
+    Count(usize),
+    /// Every item, in the resource's natural order.
+    All,
+}
+
+impl NumSamples {
+    /// The number of items actually drawn from `available` items.
+    pub fn clamp(self, available: usize) -> usize {
+        match self {
+            NumSamples::Count(n) => n.min(available),
+            NumSamples::All => available,
+        }
+    }
+}
+
+impl From<usize> for NumSamples {
+    fn from(n: usize) -> Self {
+        NumSamples::Count(n)
+    }
+}
+
+impl fmt::Display for NumSamples {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NumSamples::Count(n) => write!(f, "{n}"),
+            NumSamples::All => f.write_str("\"all\""),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for NumSamples {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = NumSamples;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an integer >= 0 or the string \"all\"")
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<NumSamples, E> {
+                Ok(NumSamples::Count(usize::try_from(n).unwrap_or(usize::MAX)))
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<NumSamples, E> {
+                match u64::try_from(n) {
+                    Ok(n) => self.visit_u64(n),
+                    Err(_) => Err(E::custom(format!(
+                        "`num_samples` must be an integer >= 0 or \"all\", got {n}"
+                    ))),
+                }
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<NumSamples, E> {
+                if s == "all" {
+                    Ok(NumSamples::All)
+                } else {
+                    Err(E::custom(format!(
+                        "`num_samples` must be an integer >= 0 or \"all\", got the string {s:?}"
+                    )))
+                }
+            }
+            fn visit_f64<E: de::Error>(self, x: f64) -> Result<NumSamples, E> {
+                Err(E::custom(format!(
+                    "`num_samples` must be an integer >= 0 or \"all\", got the float {x}"
+                )))
+            }
+            fn visit_bool<E: de::Error>(self, b: bool) -> Result<NumSamples, E> {
+                Err(E::custom(format!(
+                    "`num_samples` must be an integer >= 0 or \"all\", got the boolean {b}"
+                )))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// Arguments of [`ListSampler`] and [`LruBuffer`]: `arguments = { num_samples = 3 }` or
+/// `arguments = { num_samples = "all" }`. `num_samples` is required; other keys are errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListArgs {
+    /// How many items to draw.
+    pub num_samples: NumSamples,
+}
+
+impl ListArgs {
+    /// `ListArgs { num_samples }`.
+    pub fn new(num_samples: impl Into<NumSamples>) -> Self {
+        ListArgs {
+            num_samples: num_samples.into(),
+        }
+    }
+}
+
+const LIST_ARGS_EXAMPLE: &str = "{ num_samples = 3 }";
+
+// ---------------------------------------------------------------------------------------------
+// StaticString
+// ---------------------------------------------------------------------------------------------
+
+/// A resource that always returns the same string. Takes no arguments ([`NoArgs`]): binding it to
+/// a placeholder whose spec passes `arguments` is an error (`arguments = {}` is fine).
+///
+/// Cloning is cheap (the text is shared).
+///
+/// ```
+/// use forge_core::resources::{NoArgs, Resource, SampleContext, StaticString};
+///
+/// let mut cx = SampleContext::new(1);
+/// assert_eq!(StaticString::new("hi").sample(&NoArgs, &mut cx)?, "hi");
+/// assert_eq!(StaticString::display(&2.5).sample(&NoArgs, &mut cx)?, "2.5");
+/// # Ok::<(), forge_core::resources::ResourceError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct StaticString {
+    text: Arc<str>,
+}
+
+impl StaticString {
+    /// A static string with this text.
+    pub fn new(text: impl Into<String>) -> Self {
+        StaticString {
+            text: Arc::from(text.into()),
+        }
+    }
+
+    /// A static string holding `value`'s `Display` text.
+    pub fn display(value: &(impl fmt::Display + ?Sized)) -> Self {
+        Self::new(value.to_string())
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl From<String> for StaticString {
+    fn from(text: String) -> Self {
+        Self::new(text)
+    }
+}
+
+impl From<&str> for StaticString {
+    fn from(text: &str) -> Self {
+        Self::new(text)
+    }
+}
+
+impl Resource for StaticString {
+    type Args = NoArgs;
+
+    fn sample(&self, _args: &NoArgs, _cx: &mut SampleContext) -> Result<String, ResourceError> {
+        Ok(self.text.to_string())
+    }
+
+    fn describe() -> &'static str {
+        "static string"
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// ListSampler
+// ---------------------------------------------------------------------------------------------
+
+/// Draws items from a fixed, non-empty list, without replacement **across calls**.
+///
+/// The sampler keeps a pool of the items not yet drawn in the current cycle. A call with
+/// `num_samples = k` (clamped to the list length):
+///
+/// - draws `k` distinct items from the pool, uniformly at random, when the pool holds at least
+///   `k`;
+/// - otherwise takes every item left in the pool (in random order), refills the pool with the
+///   whole list (a new cycle), and draws the rest from it, excluding the items just taken so the
+///   call's items stay distinct. The excluded items stay in the new cycle's pool.
+///
+/// So the concatenation of all draws is a sequence of permutations of the list: every item
+/// appears once per cycle before any repeats. Items are joined by `"\n"` in draw order.
+/// `num_samples = 0` returns `""`. `num_samples = "all"` returns every item in list order and
+/// neither consumes the pool nor draws from the RNG.
+///
+/// The pool is shared by everyone sampling the same object; bind the sampler as a
+/// [cached factory](super::Binding::cached_factory) (e.g. `move || sampler.clone()`) to start
+/// a fresh cycle in every sample. `Clone` copies the items (shared, cheap) and the current pool.
+///
+/// ```
+/// use forge_core::resources::{ListArgs, ListSampler, Resource, SampleContext};
+///
+/// let s = ListSampler::new(["a", "b", "c"])?;
+/// let mut cx = SampleContext::new(42);
+/// let first = s.sample(&ListArgs::new(2), &mut cx)?;
+/// let second = s.sample(&ListArgs::new(1), &mut cx)?;
+/// let mut seen: Vec<&str> = first.lines().chain(second.lines()).collect();
+/// seen.sort();
+/// assert_eq!(seen, ["a", "b", "c"]); // one full cycle
+///
+/// assert!(ListSampler::new(Vec::<String>::new()).is_err());
+/// # Ok::<(), forge_core::resources::ResourceError>(())
+/// ```
+#[derive(Debug)]
+pub struct ListSampler {
+    items: Arc<[String]>,
+    /// Indices into `items` not yet drawn in the current cycle.
+    pool: Mutex<Vec<usize>>,
+}
+
+impl ListSampler {
+    /// A sampler over `items`. An empty list is an error.
+    pub fn new<I>(items: I) -> Result<Self, ResourceError>
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        let items: Arc<[String]> = items.into_iter().map(Into::into).collect();
+        if items.is_empty() {
+            return Err(ResourceError::new(
+                "a list sampler needs at least one item, but the list is empty",
+            ));
+        }
+        let pool = (0..items.len()).collect();
+        Ok(ListSampler {
+            items,
+            pool: Mutex::new(pool),
+        })
+    }
+
+    /// The items, in list order.
+    pub fn items(&self) -> &[String] {
+        &self.items
+    }
+
+    /// Number of items in the list (at least 1).
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Always `false`: a list sampler cannot be empty.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// How many items remain in the current cycle's pool.
+    pub fn remaining(&self) -> usize {
+        lock(&self.pool).len()
+    }
+
+    /// Draws `num_samples` item indices following the rules in the type's documentation.
+    fn draw(&self, num_samples: NumSamples, rng: &mut SampleRng) -> Vec<usize> {
+        let n = self.items.len();
+        let k = match num_samples {
+            NumSamples::All => return (0..n).collect(),
+            NumSamples::Count(k) => k.min(n),
+        };
+        let mut out = Vec::with_capacity(k);
+        if k == 0 {
+            return out;
+        }
+        let mut pool = lock(&self.pool);
+        if pool.len() < k {
+            // Take every leftover of the current cycle, then start a new cycle.
+            while !pool.is_empty() {
+                let j = random_below(rng, pool.len());
+                out.push(pool.swap_remove(j));
+            }
+            let mut taken = vec![false; n];
+            for &i in &out {
+                taken[i] = true;
+            }
+            // Draw the rest from the new cycle without the items taken in this call ...
+            let mut fresh: Vec<usize> = (0..n).filter(|&i| !taken[i]).collect();
+            while out.len() < k && !fresh.is_empty() {
+                let j = random_below(rng, fresh.len());
+                out.push(fresh.swap_remove(j));
+            }
+            // ... which still belong to the new cycle: they are not yet drawn in it.
+            let leftovers = out.iter().copied().filter(|&i| taken[i]);
+            fresh.extend(leftovers);
+            *pool = fresh;
+        } else {
+            for _ in 0..k {
+                let j = random_below(rng, pool.len());
+                out.push(pool.swap_remove(j));
+            }
+        }
+        out
+    }
+}
+
+impl Clone for ListSampler {
+    fn clone(&self) -> Self {
+        ListSampler {
+            items: Arc::clone(&self.items),
+            pool: Mutex::new(lock(&self.pool).clone()),
+        }
+    }
+}
+
+impl Resource for ListSampler {
+    type Args = ListArgs;
+
+    fn sample(&self, args: &ListArgs, cx: &mut SampleContext) -> Result<String, ResourceError> {
+        let picked = self.draw(args.num_samples, cx.rng());
+        let parts: Vec<&str> = picked.iter().map(|&i| self.items[i].as_str()).collect();
+        Ok(parts.join("\n"))
+    }
+
+    fn describe() -> &'static str {
+        "list sampler"
+    }
+
+    fn arguments_example() -> Option<&'static str> {
+        Some(LIST_ARGS_EXAMPLE)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// LruBuffer
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug)]
+struct LruInner {
+    capacity: usize,
+    /// Newest first.
+    items: Mutex<VecDeque<String>>,
+}
+
+/// A bounded buffer of recent strings to sample from: the canonical feedback loop.
+///
+/// [`push`](LruBuffer::push) adds an item as the newest and evicts the oldest items beyond the
+/// capacity; a pushed item is sampleable immediately. Recency is insertion order: sampling does
+/// not refresh an item, and pushing a string equal to one already held adds a second entry (no
+/// deduplication), so the buffer always holds exactly the last `capacity` pushes.
+///
+/// Sampling (arguments [`ListArgs`]) draws `num_samples` distinct entries uniformly from the
+/// items currently held (clamped to how many are held), joined by `"\n"` in draw order;
+/// `"all"` gives every held item, newest first; an empty buffer gives `""`. Unlike
+/// [`ListSampler`], there is no pool across calls: the contents change as items are pushed.
+///
+/// `LruBuffer` is a **handle**: `Clone` is cheap and every clone shares the same buffer, so
+/// keep one clone to push into while samples read through the binding on other threads. Every
+/// operation takes one short lock, so pushes and samples are linearizable: a sample sees the
+/// buffer as it was between two pushes.
+///
+/// ```
+/// use forge_core::resources::{ListArgs, LruBuffer, NumSamples, Resource, SampleContext};
+///
+/// let buf = LruBuffer::new(2)?;
+/// let mut cx = SampleContext::new(3);
+/// assert_eq!(buf.sample(&ListArgs::new(1), &mut cx)?, "");
+/// buf.push("a");
+/// buf.push("b");
+/// buf.push("c"); // evicts "a"
+/// assert_eq!(buf.items(), ["c", "b"]);
+/// assert_eq!(buf.sample(&ListArgs::new(NumSamples::All), &mut cx)?, "c\nb");
+///
+/// assert!(LruBuffer::new(0).is_err());
+/// # Ok::<(), forge_core::resources::ResourceError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct LruBuffer {
+    inner: Arc<LruInner>,
+}
+
+impl LruBuffer {
+    /// An empty buffer holding at most `capacity` items. A capacity of 0 is an error.
+    pub fn new(capacity: usize) -> Result<Self, ResourceError> {
+        if capacity == 0 {
+            return Err(ResourceError::new(
+                "an LRU buffer needs a capacity of at least 1, got 0",
+            ));
+        }
+        Ok(LruBuffer {
+            inner: Arc::new(LruInner {
+                capacity,
+                items: Mutex::new(VecDeque::with_capacity(capacity.min(4096))),
+            }),
+        })
+    }
+
+    /// Adds `item` as the newest entry, evicting the oldest entries beyond the capacity.
+    pub fn push(&self, item: impl Into<String>) {
+        let item = item.into();
+        let mut items = lock(&self.inner.items);
+        items.push_front(item);
+        items.truncate(self.inner.capacity);
+    }
+
+    /// Number of items held.
+    pub fn len(&self) -> usize {
+        lock(&self.inner.items).len()
+    }
+
+    /// Whether the buffer holds no item.
+    pub fn is_empty(&self) -> bool {
+        lock(&self.inner.items).is_empty()
+    }
+
+    /// The maximum number of items held.
+    pub fn capacity(&self) -> usize {
+        self.inner.capacity
+    }
+
+    /// A snapshot of the items, newest first.
+    pub fn items(&self) -> Vec<String> {
+        lock(&self.inner.items).iter().cloned().collect()
+    }
+
+    /// Removes every item.
+    pub fn clear(&self) {
+        lock(&self.inner.items).clear();
+    }
+}
+
+impl Resource for LruBuffer {
+    type Args = ListArgs;
+
+    fn sample(&self, args: &ListArgs, cx: &mut SampleContext) -> Result<String, ResourceError> {
+        let items = lock(&self.inner.items);
+        let m = items.len();
+        let picked: Vec<&str> = match args.num_samples {
+            NumSamples::All => items.iter().map(String::as_str).collect(),
+            NumSamples::Count(k) => {
+                let k = k.min(m);
+                // Partial Fisher–Yates over the indices of the current contents.
+                let mut idx: Vec<usize> = (0..m).collect();
+                for i in 0..k {
+                    let j = i + random_below(cx.rng(), m - i);
+                    idx.swap(i, j);
+                }
+                idx[..k].iter().map(|&i| items[i].as_str()).collect()
+            }
+        };
+        Ok(picked.join("\n"))
+    }
+
+    fn describe() -> &'static str {
+        "LRU buffer"
+    }
+
+    fn arguments_example() -> Option<&'static str> {
+        Some(LIST_ARGS_EXAMPLE)
+    }
+}
