@@ -1,5 +1,5 @@
-//! forge: typed, compile-time checked prompt workflows written in UDPL.
+#![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
 pub use forge_core::diagnostics::{self, Diagnostic, Format, Location, Severity};
-pub use forge_core::udpl;
+pub use forge_core::{resources, udpl};
