@@ -26,7 +26,11 @@ fn list_sampler_binds_to_every_constitution_placeholder_and_fills() {
     let mut filled = 0;
     for seq in &doc.sequences {
         for block in &seq.blocks {
-            for p in block.placeholders.iter().filter(|p| p.resource == "constitution") {
+            for p in block
+                .placeholders
+                .iter()
+                .filter(|p| p.resource == "constitution")
+            {
                 let site = Site {
                     sequence: &seq.name.name,
                     block: block.index,
@@ -55,7 +59,9 @@ fn static_string_on_a_placeholder_with_arguments_fails_at_bind_with_its_location
         block: block.index,
         placeholder: &block.placeholders[0],
     };
-    let err = Binding::instance(StaticString::new("fixed")).bind(&site).unwrap_err();
+    let err = Binding::instance(StaticString::new("fixed"))
+        .bind(&site)
+        .unwrap_err();
     let text = err.to_string();
     assert!(text.contains("resource `constitution`"), "{text}");
     assert!(text.contains("placeholder `{principles}`"), "{text}");
@@ -80,7 +86,10 @@ fn list_sampler_without_num_samples_fails_at_bind_with_its_location() {
         .bind(&site)
         .unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("at sampling"), "argument resources bind at sampling: {text}");
+    assert!(
+        text.contains("at sampling"),
+        "argument resources bind at sampling: {text}"
+    );
     assert!(text.contains("num_samples"), "{text}");
     assert!(text.contains(&format!("--> {path}:21:1")), "{text}");
 }

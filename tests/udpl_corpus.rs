@@ -6,7 +6,9 @@ use std::path::Path;
 use forge::udpl::{self, Block, Document, ResourceKind, Segment};
 
 fn data(p: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(p)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(p)
 }
 
 /// Zone texts of a block with placeholders written as `{key}`.
@@ -40,14 +42,22 @@ fn representative_config_and_sequences() {
     assert_eq!(doc.config.escape_patterns, ["[Escape]", "[EndEscape]"]);
     assert_eq!(doc.config.tools, ["search"]);
     let names: Vec<_> = doc.sequences.iter().map(|s| s.name.name.as_str()).collect();
-    assert_eq!(names, ["setup", "reason", "loop_control", "decide", "conclude"]);
+    assert_eq!(
+        names,
+        ["setup", "reason", "loop_control", "decide", "conclude"]
+    );
     let counts: Vec<_> = doc.sequences.iter().map(|s| s.instance_count()).collect();
     assert_eq!(counts, [5, 5, 1, 1, 3]);
     // run setup; loop(loop_control, reason); when(decide, reason, conclude); conclude:
     // 23 block instances of 3 zones = the 69 zones of the benchmark workload.
     let c = |n: &str| doc.sequence(n).unwrap().instance_count();
-    let instances = c("setup") + c("loop_control") + c("reason") + c("decide") + c("reason")
-        + c("conclude") + c("conclude");
+    let instances = c("setup")
+        + c("loop_control")
+        + c("reason")
+        + c("decide")
+        + c("reason")
+        + c("conclude")
+        + c("conclude");
     assert_eq!(instances * doc.zones_per_block(), 69);
     let resources: Vec<_> = doc
         .resources
@@ -64,7 +74,10 @@ fn representative_config_and_sequences() {
         ]
     );
     let tag_idents: Vec<_> = doc.tags.iter().map(|t| t.pascal.as_str()).collect();
-    assert_eq!(tag_idents, ["Training", "Correct", "Incorrect", "Feedback", "Final"]);
+    assert_eq!(
+        tag_idents,
+        ["Training", "Correct", "Incorrect", "Feedback", "Final"]
+    );
 }
 
 #[test]
@@ -83,7 +96,10 @@ fn representative_zones() {
     assert_eq!(advances(b0), ["[Prompt]", "[Answer]", "[EOS]"]);
     assert!(b0.zones.iter().all(|z| z.max_gen_tokens == 2000));
     assert_eq!(b0.placeholders[0].kind, ResourceKind::Argument);
-    assert_eq!(b0.location.to_string(), format!("{}:17:8", data("representative.toml").display()));
+    assert_eq!(
+        b0.location.to_string(),
+        format!("{}:17:8", data("representative.toml").display())
+    );
 
     // repeats = 3: three instances with the same tags; the last zone is left to the model.
     let b2 = &setup.blocks[2];
@@ -100,7 +116,10 @@ fn representative_zones() {
         ]
     );
     let p = &b2.placeholders[0];
-    assert_eq!((p.key.as_str(), p.resource.as_str()), ("principles", "constitution"));
+    assert_eq!(
+        (p.key.as_str(), p.resource.as_str()),
+        ("principles", "constitution")
+    );
     assert_eq!(p.arguments["num_samples"].as_integer(), Some(3));
 
     let reason = doc.sequence("reason").unwrap();
@@ -114,7 +133,12 @@ fn representative_zones() {
         ]
     );
     // max_gen_tokens overrides the default in every zone of the block.
-    assert!(reason.blocks[2].zones.iter().all(|z| z.max_gen_tokens == 512));
+    assert!(
+        reason.blocks[2]
+            .zones
+            .iter()
+            .all(|z| z.max_gen_tokens == 512)
+    );
     // `{{`/`}}` become literal braces.
     assert_eq!(
         zone_texts(&reason.blocks[3])[1],
@@ -131,9 +155,16 @@ fn representative_zones() {
     let conclude = doc.sequence("conclude").unwrap();
     assert_eq!(
         zone_texts(&conclude.blocks[2]),
-        ["[Prompt]", " Thank you. [Answer]", " You are welcome. [EOS]"]
+        [
+            "[Prompt]",
+            " Thank you. [Answer]",
+            " You are welcome. [EOS]"
+        ]
     );
-    assert_eq!(tags(&conclude.blocks[1].instances[0]), [vec![], vec![], vec!["Final"]]);
+    assert_eq!(
+        tags(&conclude.blocks[1].instances[0]),
+        [vec![], vec![], vec!["Final"]]
+    );
 }
 
 #[test]
@@ -145,11 +176,21 @@ fn folder_document_with_keyword_sequence_names() {
     let idents: Vec<_> = doc
         .sequences
         .iter()
-        .map(|s| (s.name.name.as_str(), s.name.snake.as_str(), s.name.pascal.as_str()))
+        .map(|s| {
+            (
+                s.name.name.as_str(),
+                s.name.snake.as_str(),
+                s.name.pascal.as_str(),
+            )
+        })
         .collect();
     assert_eq!(
         idents,
-        [("loop", "r#loop", "Loop"), ("if", "r#if", "If"), ("type", "r#type", "Type")]
+        [
+            ("loop", "r#loop", "Loop"),
+            ("if", "r#if", "If"),
+            ("type", "r#type", "Type")
+        ]
     );
     assert_eq!(doc.tools[0].pascal, "Search");
 
@@ -173,7 +214,10 @@ fn folder_document_with_keyword_sequence_names() {
     );
     assert_eq!(zone_texts(ty)[2], " {\"answer\": ");
     assert!(ty.zones.iter().all(|z| z.max_gen_tokens == 64));
-    assert_eq!(tags(&ty.instances[0]), [vec![], vec!["Training"], vec!["Final"]]);
+    assert_eq!(
+        tags(&ty.instances[0]),
+        [vec![], vec!["Training"], vec!["Final"]]
+    );
 }
 
 const SMALL_CONFIG: &str = r#"[config]
@@ -187,7 +231,9 @@ escape_patterns = ["[Escape]", "[EndEscape]"]
 "#;
 
 fn single_block(text: &str) -> Block {
-    let src = format!("{SMALL_CONFIG}[[s]]\ntext = '''{text}'''\ntags = [[], [\"T\"]]\n[s.x]\nname = \"x\"\n");
+    let src = format!(
+        "{SMALL_CONFIG}[[s]]\ntext = '''{text}'''\ntags = [[], [\"T\"]]\n[s.x]\nname = \"x\"\n"
+    );
     let mut parsed = udpl::parse_str(&src, "s.toml").unwrap_or_else(|e| panic!("{e}"));
     parsed.document.sequences.remove(0).blocks.remove(0)
 }
@@ -215,7 +261,11 @@ fn missing_patterns_first_gets_the_rest_later_are_empty() {
     let b = single_block("[Prompt] only a prompt, the model writes the rest {x}");
     assert_eq!(
         zone_texts(&b),
-        ["[Prompt]", " only a prompt, the model writes the rest {x}", ""]
+        [
+            "[Prompt]",
+            " only a prompt, the model writes the rest {x}",
+            ""
+        ]
     );
     assert_eq!(advances(&b), ["[Prompt]", "[Answer]", "[EOS]"]);
     assert!(b.zones.iter().all(|z| z.max_gen_tokens == 10));

@@ -406,15 +406,19 @@ impl<'s> Linter<'s> {
 
         // 4. Top-level keys other than config.
         let listed: Option<Vec<(String, Span)>> = config.sequences.clone();
+        let listed_set: std::collections::HashSet<&str> =
+            listed.iter().flatten().map(|(n, _)| n.as_str()).collect();
+        let top_keys: std::collections::HashSet<&str> = top
+            .iter()
+            .map(|(_, k, _)| -> &str { k.get_ref() })
+            .collect();
         let mut seq_values: HashMap<String, At<'_, 's>> = HashMap::new();
         for &(file, key, value) in &top {
             let name: &str = key.get_ref();
             if name == "config" {
                 continue;
             }
-            let is_listed = listed
-                .as_ref()
-                .is_some_and(|l| l.iter().any(|(n, _)| n == name));
+            let is_listed = listed_set.contains(name);
             let is_aot = is_array_of_tables(value.get_ref());
             if is_listed {
                 if is_aot {
@@ -468,7 +472,7 @@ impl<'s> Linter<'s> {
         if let (Some(list), false) = (&listed, config.sequences_broken) {
             for (name, span) in list {
                 let Some(at) = seq_values.get(name).copied() else {
-                    if !top.iter().any(|(_, k, _)| k.get_ref() == name.as_str()) {
+                    if !top_keys.contains(name.as_str()) {
                         self.error(
                             config.file,
                             span.clone(),
@@ -684,20 +688,23 @@ impl<'s> Linter<'s> {
     /// Report duplicates (and empty strings) in a list; returns false if any.
     fn distinct(&mut self, file: usize, key: &str, list: &StrList) -> bool {
         let mut ok = true;
-        for (i, (s, span)) in list.iter().enumerate() {
+        let mut firsts: HashMap<&str, usize> = HashMap::with_capacity(list.len());
+        for (s, span) in list {
             if s.is_empty() {
                 self.error(file, span.clone(), format!("empty string in `{key}`"))
                     .label("must not be empty");
                 ok = false;
                 continue;
             }
-            if let Some((_, first)) = list[..i].iter().find(|(o, _)| o == s) {
-                let first = self.location(file, first.start);
+            if let Some(&first) = firsts.get(s.as_str()) {
+                let first = self.location(file, first);
                 self.error(file, span.clone(), format!("duplicate `{s}` in `{key}`"))
                     .label("duplicate")
                     .note(Some(first), "first listed here")
                     .help("remove the duplicate");
                 ok = false;
+            } else {
+                firsts.insert(s, span.start);
             }
         }
         ok
@@ -712,7 +719,7 @@ impl<'s> Linter<'s> {
         convert: fn(&str) -> Option<String>,
     ) -> bool {
         let mut ok = true;
-        let mut seen: Vec<(String, &str, Span)> = Vec::new();
+        let mut seen: HashMap<String, (&str, usize)> = HashMap::with_capacity(list.len());
         for (s, span) in list {
             if s.is_empty() {
                 continue;
@@ -728,10 +735,8 @@ impl<'s> Linter<'s> {
                 ok = false;
                 continue;
             };
-            if let Some((_, other, other_span)) =
-                seen.iter().find(|(i, o, _)| *i == ident && o != s)
-            {
-                let first = self.location(file, other_span.start);
+            if let Some(&(other, other_start)) = seen.get(&ident).filter(|(o, _)| o != s) {
+                let first = self.location(file, other_start);
                 let other = other.to_string();
                 self.error(
                     file,
@@ -744,7 +749,7 @@ impl<'s> Linter<'s> {
                 ok = false;
                 continue;
             }
-            seen.push((ident, s, span.clone()));
+            seen.entry(ident).or_insert((s, span.start));
         }
         ok
     }
@@ -1097,6 +1102,7 @@ fn describe(v: &DeValue<'_>) -> &'static str {
 #[derive(Default)]
 struct ResourceTable {
     entries: Vec<ResourceEntry>,
+    by_name: HashMap<String, usize>,
 }
 
 struct ResourceEntry {
@@ -1726,7 +1732,7 @@ impl<'s> Linter<'s> {
 impl ResourceTable {
     fn add(&mut self, linter: &mut Linter<'_>, file: usize, spec: &Spec, resource: &str) {
         let location = linter.location(file, spec.header.start);
-        if let Some(existing) = self.entries.iter().find(|e| e.name == resource) {
+        if let Some(existing) = self.by_name.get(resource).map(|&i| &self.entries[i]) {
             if existing.kind != spec.kind {
                 let first = existing.location.clone();
                 let first_kind = existing.kind;
@@ -1745,6 +1751,7 @@ impl ResourceTable {
             }
             return;
         }
+        self.by_name.insert(resource.to_owned(), self.entries.len());
         self.entries.push(ResourceEntry {
             name: resource.to_owned(),
             kind: spec.kind,
