@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod diagnostics;
+pub mod program;
 pub mod resources;
 pub mod udpl;
 

@@ -1,7 +1,7 @@
 //! UDPL: parse and lint prompt documents.
 
 pub mod model;
-mod names;
+pub(crate) mod names;
 mod parse;
 mod strings;
 mod text;

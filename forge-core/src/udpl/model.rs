@@ -63,7 +63,7 @@ pub struct Name {
 }
 
 /// The `[config]` table.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Config {
     /// Zone patterns, in order (at least two).
     pub zone_patterns: Vec<String>,

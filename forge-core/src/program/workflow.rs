@@ -1,0 +1,638 @@
+//! Compiled workflows and sampled workflows.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+use super::error::{ProgramError, SampleError};
+use super::{ArgSite, Instance, NONE, Node, Slot, check_names};
+use crate::resources::{Bindings, Filler, SampleContext, Site};
+use crate::udpl::{Config, Document, ResourceKind, Segment};
+
+/// A jump edge: where the zone goes when the model emits the control pattern.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JumpEdge {
+    /// Target zone; `None` is the end of the workflow.
+    pub target: Option<u32>,
+    /// The pattern that takes the edge (`config.control_pattern`).
+    pub pattern: Arc<str>,
+}
+
+/// Everything about a zone except its sampled text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZoneInfo {
+    /// The sequence the zone's block belongs to.
+    pub sequence: Arc<str>,
+    /// The block's index within its sequence.
+    pub block: u32,
+    /// Which instance of the block (from `repeats` or `tagset`).
+    pub instance: u32,
+    /// The zone's index within its block instance.
+    pub zone: u32,
+    /// The pattern whose appearance advances to `next`.
+    pub advance: Arc<str>,
+    /// The zone's tags.
+    pub tags: Arc<[String]>,
+    /// Generation limit in tokens.
+    pub max_gen_tokens: u64,
+    /// The zone is fed the latest tool result instead of generating.
+    pub input: bool,
+    /// The zone's generated text is sent to `tool`.
+    pub output: bool,
+    /// The tool of an output zone.
+    pub tool: Option<Arc<str>>,
+    /// The next zone; `None` is the end.
+    pub next: Option<u32>,
+    /// The jump edge, for the last zone of a loop or `when` control sequence.
+    pub jump: Option<JumpEdge>,
+}
+
+/// A declared output: the zones carrying any of `tags`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Extraction {
+    /// The extraction's unique name.
+    pub name: String,
+    /// The tags it selects.
+    pub tags: Vec<String>,
+    /// Indices of the zones carrying any of the tags, in order.
+    pub zones: Vec<u32>,
+}
+
+/// The shape of a workflow, shared by every sample drawn from it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkflowMeta {
+    /// The config of the document the workflow came from.
+    pub config: Config,
+    /// The zones, in graph order.
+    pub zones: Vec<ZoneInfo>,
+    /// The entry zone.
+    pub entry: u32,
+    /// The declared outputs.
+    pub extractions: Vec<Extraction>,
+}
+
+struct Compiled {
+    doc: Arc<Document>,
+    instances: Vec<Instance>,
+    arg_sites: Vec<ArgSite>,
+    meta: Arc<WorkflowMeta>,
+    text_hint: AtomicUsize,
+}
+
+/// A compiled program: a frozen graph of zones, ready to be sampled any number of times, from
+/// any number of threads. Cheap to clone (shared).
+#[derive(Clone)]
+pub struct Workflow {
+    inner: Arc<Compiled>,
+}
+
+impl std::fmt::Debug for Workflow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Workflow")
+            .field("zones", &self.inner.meta.zones.len())
+            .field("entry", &self.inner.meta.entry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Workflow {
+    pub(super) fn build(
+        doc: Arc<Document>,
+        nodes: Vec<Node>,
+        instances: Vec<Instance>,
+        arg_sites: Vec<ArgSite>,
+        extractions: &[(String, Vec<String>)],
+    ) -> Result<Workflow, ProgramError> {
+        check_invariants(&nodes)?;
+        let config = &doc.config;
+        let seq_names: Vec<Arc<str>> = doc
+            .sequences
+            .iter()
+            .map(|s| Arc::from(s.name.name.as_str()))
+            .collect();
+        let advances: Vec<Arc<str>> = config
+            .zone_patterns
+            .iter()
+            .map(|p| Arc::from(p.as_str()))
+            .collect();
+        let tools: Vec<Arc<str>> = config.tools.iter().map(|t| Arc::from(t.as_str())).collect();
+        let control: Arc<str> = Arc::from(config.control_pattern.as_str());
+        // Tags per (sequence, block, instance, zone), shared by every node that uses them.
+        let tags: Vec<Vec<Vec<Vec<Arc<[String]>>>>> = doc
+            .sequences
+            .iter()
+            .map(|s| {
+                s.blocks
+                    .iter()
+                    .map(|b| {
+                        b.instances
+                            .iter()
+                            .map(|i| i.iter().map(|z| Arc::from(z.as_slice())).collect())
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        let target = |t: u32| (t != NONE).then_some(t);
+        let mut zones = Vec::with_capacity(nodes.len());
+        for n in &nodes {
+            let inst = &instances[n.instance as usize];
+            let block = &doc.sequences[inst.seq as usize].blocks[inst.block as usize];
+            zones.push(ZoneInfo {
+                sequence: seq_names[inst.seq as usize].clone(),
+                block: inst.block,
+                instance: inst.instance,
+                zone: n.zone,
+                advance: advances[n.zone as usize].clone(),
+                tags: tags[inst.seq as usize][inst.block as usize][inst.instance as usize]
+                    [n.zone as usize]
+                    .clone(),
+                max_gen_tokens: block.zones[n.zone as usize].max_gen_tokens,
+                input: n.input,
+                output: n.output,
+                tool: (n.tool != NONE).then(|| tools[n.tool as usize].clone()),
+                next: target(n.next),
+                jump: n.has_jump.then(|| JumpEdge {
+                    target: target(n.jump),
+                    pattern: control.clone(),
+                }),
+            });
+        }
+        let extractions = extractions
+            .iter()
+            .map(|(name, wanted)| Extraction {
+                name: name.clone(),
+                tags: wanted.clone(),
+                zones: zones
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, z)| z.tags.iter().any(|t| wanted.contains(t)))
+                    .map(|(i, _)| i as u32)
+                    .collect(),
+            })
+            .collect();
+        let meta = WorkflowMeta {
+            config: config.clone(),
+            zones,
+            entry: 0,
+            extractions,
+        };
+        Ok(Workflow {
+            inner: Arc::new(Compiled {
+                doc,
+                instances,
+                arg_sites,
+                meta: Arc::new(meta),
+                text_hint: AtomicUsize::new(0),
+            }),
+        })
+    }
+
+    /// The workflow's zones, entry and extractions.
+    pub fn meta(&self) -> &WorkflowMeta {
+        &self.inner.meta
+    }
+
+    /// Number of zones.
+    pub fn zone_count(&self) -> usize {
+        self.inner.meta.zones.len()
+    }
+
+    /// The document the workflow came from.
+    pub fn document(&self) -> &Arc<Document> {
+        &self.inner.doc
+    }
+
+    /// Sample with a fresh random seed. `args` binds every `argument` resource of the
+    /// document (the macros' typed `Args` struct converts into [`Bindings`]).
+    pub fn sample(&self, args: impl Into<Bindings>) -> Result<SampledWorkflow, SampleError> {
+        self.sample_seeded(args, rand::random())
+    }
+
+    /// Sample reproducibly: the same seed and the same resources give byte-identical text.
+    pub fn sample_seeded(
+        &self,
+        args: impl Into<Bindings>,
+        seed: u64,
+    ) -> Result<SampledWorkflow, SampleError> {
+        let c = &*self.inner;
+        let args = args.into();
+        let arg_fillers = self.bind_arguments(&args)?;
+        let mut cx = SampleContext::new(seed);
+        let mut text = String::with_capacity(c.text_hint.load(Ordering::Relaxed));
+        let mut ends = Vec::with_capacity(c.meta.zones.len());
+        let mut values: Vec<String> = Vec::new();
+        for inst in &c.instances {
+            values.clear();
+            for slot in inst.slots.iter() {
+                let filler = match slot {
+                    Slot::Bound(f) => f,
+                    Slot::Argument(i) => &arg_fillers[*i as usize],
+                };
+                values.push(filler.fill(&mut cx)?);
+            }
+            let block = &c.doc.sequences[inst.seq as usize].blocks[inst.block as usize];
+            for zone in &block.zones {
+                for seg in &zone.segments {
+                    match seg {
+                        Segment::Text(t) => text.push_str(t),
+                        Segment::Placeholder(i) => text.push_str(&values[*i]),
+                    }
+                }
+                ends.push(text.len());
+            }
+        }
+        c.text_hint.fetch_max(text.len(), Ordering::Relaxed);
+        Ok(SampledWorkflow {
+            meta: c.meta.clone(),
+            text,
+            ends,
+        })
+    }
+
+    fn bind_arguments(&self, args: &Bindings) -> Result<Vec<Filler>, SampleError> {
+        let c = &*self.inner;
+        let doc = &c.doc;
+        check_names(
+            doc,
+            ResourceKind::Argument,
+            doc.resources_of_kind(ResourceKind::Argument)
+                .map(|r| r.name.name.as_str())
+                .collect(),
+            args,
+            "sampling".to_owned(),
+        )
+        .map_err(SampleError::Arguments)?;
+        let mut fillers = Vec::with_capacity(c.arg_sites.len());
+        let mut errors = Vec::new();
+        for site in &c.arg_sites {
+            let seq = &doc.sequences[site.seq as usize];
+            let block = &seq.blocks[site.block as usize];
+            let s = Site {
+                sequence: &seq.name.name,
+                block: block.index,
+                placeholder: &block.placeholders[site.placeholder as usize],
+            };
+            match args.bind(&s) {
+                Ok(f) => fillers.push(f),
+                Err(e) => errors.push(e),
+            }
+        }
+        if errors.is_empty() {
+            Ok(fillers)
+        } else {
+            Err(SampleError::Bind(errors))
+        }
+    }
+}
+
+/// Check the graph invariants without recursion.
+fn check_invariants(nodes: &[Node]) -> Result<(), ProgramError> {
+    let n = nodes.len();
+    let targets = |node: &Node| {
+        let a = (node.next != NONE).then_some(node.next);
+        let b = (node.has_jump && node.jump != NONE).then_some(node.jump);
+        a.into_iter().chain(b)
+    };
+    for (i, node) in nodes.iter().enumerate() {
+        if !node.has_jump && node.jump != NONE {
+            return Err(ProgramError::Invariant(format!(
+                "zone {i} has a jump edge without the control pattern"
+            )));
+        }
+        if targets(node).any(|t| t as usize >= n) {
+            return Err(ProgramError::Invariant(format!(
+                "zone {i} points past the graph"
+            )));
+        }
+    }
+    // Forward: every zone reachable from the entry (zone 0).
+    let mut seen = vec![false; n];
+    let mut stack = vec![0u32];
+    seen[0] = true;
+    while let Some(i) = stack.pop() {
+        for t in targets(&nodes[i as usize]) {
+            if !seen[t as usize] {
+                seen[t as usize] = true;
+                stack.push(t);
+            }
+        }
+    }
+    if let Some(i) = seen.iter().position(|s| !s) {
+        return Err(ProgramError::Invariant(format!(
+            "zone {i} is not reachable from the entry"
+        )));
+    }
+    // Backward: every zone can reach the end. Predecessor lists in CSR form.
+    let mut offsets = vec![0u32; n + 1];
+    for node in nodes {
+        for t in targets(node) {
+            offsets[t as usize + 1] += 1;
+        }
+    }
+    for i in 0..n {
+        offsets[i + 1] += offsets[i];
+    }
+    let mut preds = vec![0u32; offsets[n] as usize];
+    let mut fill = offsets.clone();
+    for (i, node) in nodes.iter().enumerate() {
+        for t in targets(node) {
+            preds[fill[t as usize] as usize] = i as u32;
+            fill[t as usize] += 1;
+        }
+    }
+    let mut reaches = vec![false; n];
+    let mut stack: Vec<u32> = nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, node)| node.next == NONE || (node.has_jump && node.jump == NONE))
+        .map(|(i, _)| i as u32)
+        .collect();
+    if stack.is_empty() {
+        return Err(ProgramError::Invariant("no zone leads to the end".into()));
+    }
+    for &i in &stack {
+        reaches[i as usize] = true;
+    }
+    while let Some(i) = stack.pop() {
+        let (a, b) = (
+            offsets[i as usize] as usize,
+            offsets[i as usize + 1] as usize,
+        );
+        for &p in &preds[a..b] {
+            if !reaches[p as usize] {
+                reaches[p as usize] = true;
+                stack.push(p);
+            }
+        }
+    }
+    if let Some(i) = reaches.iter().position(|r| !r) {
+        return Err(ProgramError::Invariant(format!(
+            "zone {i} cannot reach the end"
+        )));
+    }
+    Ok(())
+}
+
+/// One sampled workflow: the graph with final text in every zone.
+///
+/// Zone metadata is shared with the [`Workflow`] it came from; the texts live in one buffer.
+/// Serializes with serde (see [`SampledWorkflow::to_json`] and [`SampledWorkflow::to_bytes`])
+/// and round-trips exactly.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SampledWorkflow {
+    meta: Arc<WorkflowMeta>,
+    text: String,
+    ends: Vec<usize>,
+}
+
+/// A zone of a sampled workflow: its [`ZoneInfo`] and its text.
+#[derive(Clone, Copy, Debug)]
+pub struct SampledZone<'a> {
+    /// The zone's index in the workflow.
+    pub index: u32,
+    /// The zone's metadata.
+    pub info: &'a ZoneInfo,
+    text: &'a str,
+}
+
+impl<'a> SampledZone<'a> {
+    /// The text fed to the model on entering the zone (may be empty: the model generates it).
+    pub fn text(&self) -> &'a str {
+        self.text
+    }
+}
+
+impl std::ops::Deref for SampledZone<'_> {
+    type Target = ZoneInfo;
+    fn deref(&self) -> &ZoneInfo {
+        self.info
+    }
+}
+
+impl SampledWorkflow {
+    /// The config of the document the workflow came from.
+    pub fn config(&self) -> &Config {
+        &self.meta.config
+    }
+
+    /// The entry zone.
+    pub fn entry(&self) -> u32 {
+        self.meta.entry
+    }
+
+    /// The declared outputs.
+    pub fn extractions(&self) -> &[Extraction] {
+        &self.meta.extractions
+    }
+
+    /// The shared metadata.
+    pub fn meta(&self) -> &WorkflowMeta {
+        &self.meta
+    }
+
+    /// Number of zones.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether the workflow has no zones (never true for a compiled workflow).
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Zone `i`. Panics if `i >= self.len()`, like slice indexing.
+    pub fn zone(&self, i: u32) -> SampledZone<'_> {
+        let i_us = i as usize;
+        let start = if i_us == 0 { 0 } else { self.ends[i_us - 1] };
+        SampledZone {
+            index: i,
+            info: &self.meta.zones[i_us],
+            text: &self.text[start..self.ends[i_us]],
+        }
+    }
+
+    /// The zones in graph order.
+    pub fn zones(&self) -> impl ExactSizeIterator<Item = SampledZone<'_>> + '_ {
+        (0..self.ends.len() as u32).map(|i| self.zone(i))
+    }
+
+    /// All zone texts concatenated in graph order.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The texts of the zones an extraction selects, in order.
+    pub fn extraction_texts(&self, name: &str) -> Option<Vec<&str>> {
+        let e = self.meta.extractions.iter().find(|e| e.name == name)?;
+        Some(e.zones.iter().map(|&z| self.zone(z).text).collect())
+    }
+
+    /// Pretty JSON, for people.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a sampled workflow always serializes")
+    }
+
+    /// Read the JSON form back.
+    pub fn from_json(json: &str) -> Result<SampledWorkflow, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    /// The compact binary form (postcard), for transport.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).expect("a sampled workflow always serializes")
+    }
+
+    /// Read the binary form back.
+    pub fn from_bytes(bytes: &[u8]) -> Result<SampledWorkflow, postcard::Error> {
+        postcard::from_bytes(bytes)
+    }
+}
+
+// ------------------------------------------------------------------------------------- serde
+
+#[derive(Serialize, Deserialize)]
+struct Wire<'a> {
+    config: Cow<'a, Config>,
+    entry: u32,
+    extractions: Cow<'a, [Extraction]>,
+    #[serde(borrow)]
+    zones: Vec<ZoneWire<'a>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ZoneWire<'a> {
+    #[serde(borrow)]
+    sequence: Cow<'a, str>,
+    block: u32,
+    instance: u32,
+    zone: u32,
+    #[serde(borrow)]
+    text: Cow<'a, str>,
+    #[serde(borrow)]
+    advance: Cow<'a, str>,
+    tags: Vec<Cow<'a, str>>,
+    max_gen_tokens: u64,
+    input: bool,
+    output: bool,
+    #[serde(borrow)]
+    tool: Option<Cow<'a, str>>,
+    next: Option<u32>,
+    jump: Option<JumpWire<'a>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct JumpWire<'a> {
+    target: Option<u32>,
+    #[serde(borrow)]
+    pattern: Cow<'a, str>,
+}
+
+impl Serialize for SampledWorkflow {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let wire = Wire {
+            config: Cow::Borrowed(&self.meta.config),
+            entry: self.meta.entry,
+            extractions: Cow::Borrowed(&self.meta.extractions),
+            zones: self
+                .zones()
+                .map(|z| ZoneWire {
+                    sequence: Cow::Borrowed(&z.info.sequence),
+                    block: z.info.block,
+                    instance: z.info.instance,
+                    zone: z.info.zone,
+                    text: Cow::Borrowed(z.text),
+                    advance: Cow::Borrowed(&z.info.advance),
+                    tags: z
+                        .info
+                        .tags
+                        .iter()
+                        .map(|t| Cow::Borrowed(t.as_str()))
+                        .collect(),
+                    max_gen_tokens: z.info.max_gen_tokens,
+                    input: z.info.input,
+                    output: z.info.output,
+                    tool: z.info.tool.as_deref().map(Cow::Borrowed),
+                    next: z.info.next,
+                    jump: z.info.jump.as_ref().map(|j| JumpWire {
+                        target: j.target,
+                        pattern: Cow::Borrowed(&j.pattern),
+                    }),
+                })
+                .collect(),
+        };
+        wire.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for SampledWorkflow {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let wire = Wire::deserialize(d)?;
+        let n = wire.zones.len();
+        let check = |t: Option<u32>| match t {
+            Some(t) if t as usize >= n => Err(D::Error::custom(format!(
+                "zone target {t} is out of range (the workflow has {n} zones)"
+            ))),
+            _ => Ok(()),
+        };
+        if n == 0 || wire.entry as usize >= n {
+            return Err(D::Error::custom("the entry zone is out of range"));
+        }
+        // Intern repeated strings so the rebuilt workflow shares them like a sampled one.
+        let mut interned: std::collections::HashMap<String, Arc<str>> = Default::default();
+        let mut intern = |s: &str| -> Arc<str> {
+            if let Some(a) = interned.get(s) {
+                return a.clone();
+            }
+            let a: Arc<str> = Arc::from(s);
+            interned.insert(s.to_owned(), a.clone());
+            a
+        };
+        let mut text = String::new();
+        let mut ends = Vec::with_capacity(n);
+        let mut zones = Vec::with_capacity(n);
+        for z in wire.zones {
+            check(z.next)?;
+            if let Some(j) = &z.jump {
+                check(j.target)?;
+            }
+            text.push_str(&z.text);
+            ends.push(text.len());
+            zones.push(ZoneInfo {
+                sequence: intern(&z.sequence),
+                block: z.block,
+                instance: z.instance,
+                zone: z.zone,
+                advance: intern(&z.advance),
+                tags: z.tags.iter().map(|t| t.to_string()).collect(),
+                max_gen_tokens: z.max_gen_tokens,
+                input: z.input,
+                output: z.output,
+                tool: z.tool.as_deref().map(&mut intern),
+                next: z.next,
+                jump: z.jump.map(|j| JumpEdge {
+                    target: j.target,
+                    pattern: intern(&j.pattern),
+                }),
+            });
+        }
+        for e in wire.extractions.iter() {
+            for &z in &e.zones {
+                check(Some(z))?;
+            }
+        }
+        Ok(SampledWorkflow {
+            meta: Arc::new(WorkflowMeta {
+                config: wire.config.into_owned(),
+                zones,
+                entry: wire.entry,
+                extractions: wire.extractions.into_owned(),
+            }),
+            text,
+            ends,
+        })
+    }
+}
