@@ -2,4 +2,4 @@
 #![deny(missing_docs)]
 
 pub use forge_core::diagnostics::{self, Diagnostic, Format, Location, Severity};
-pub use forge_core::{resources, udpl};
+pub use forge_core::{program, resources, udpl};

@@ -655,6 +655,291 @@ proptest! {
     }
 }
 
+// ------------------------------------------------------------------------ generated documents
+//
+// Random UDPL documents built from the grammar: always valid TOML, mostly well-shaped, with
+// every config key, block key and spec key sometimes missing, mistyped or holding odd names, so
+// the linter's checks (not just the TOML parser) see the input.
+
+/// Zone, control and escape pattern candidates.
+const PATTERNS: &[&str] = &[
+    "[Prompt]", "[Answer]", "[EOS]", "[Jump]", "[Escape]", "[EndEscape]", "", "{x}", "}", "[P]",
+    "<é>", "[Prompt", "\n", "😀",
+];
+/// Sequence, tag, tool and resource name candidates (valid, colliding and invalid).
+const NAMES: &[&str] = &[
+    "setup", "reason", "loop", "s-1", "s_1", "Self", "1st", "", "héllo", "a b", "LoopControl",
+    "loop_control", "type", "config", "Training", "training", "Final", "search", "_",
+];
+const SEQ_NAMES: &[&str] = &["setup", "reason", "loop", "s-1", "s_1", "a b", "Self", "1st"];
+const TAGS: &[&str] = &["Training", "Final", "Nope", "training", ""];
+const TEXT_PIECES: &[&str] = &[
+    "[Prompt]", "[Answer]", "[EOS]", "[Jump]", "[Escape]", "[EndEscape]", " words ", "\n", "{a}",
+    "{b}", "{c}", "{{", "}}", "{", "}", "{0}", "é", "😀", "\t", "\"", "\\", "'", "\r\n",
+];
+const SPEC_KEYS: &[&str] = &["a", "b", "c", "text", "x y", "é"];
+const RESOURCE_TYPES: &[&str] = &["standard", "custom", "argument", "weird", ""];
+const ARGUMENTS: &[&str] = &[
+    "{ n = 3 }", "{}", "3", "{ x = [1, { y = 2.5 }], s = \"é\", d = 1979-05-27T07:32:00Z }",
+    "{ big = 99999999999999999999 }", "{ f = inf, g = -nan, h = 0x_ff }", "{ h = 0xff, o = 0o7 }",
+];
+const INTS: &[&str] = &[
+    "1", "3", "0", "-1", "101", "true", "1.5", "99999999999999999999", "0x10", "\"5\"", "1_000",
+];
+/// Values of the wrong type for a list or table key.
+const WRONG: &[&str] = &[
+    "3", "true", "\"x\"", "[1, \"a\"]", "{ a = 1 }", "1.5", "1979-05-27", "[[]]", "[{}]",
+];
+
+/// A TOML string literal for `s` in one of five styles: basic, multi-line basic, literal,
+/// multi-line literal, or basic with every non-ASCII character written as a `\U` escape.
+/// Styles that cannot hold `s` fall back to basic.
+fn quote(s: &str, style: u8) -> String {
+    let basic = |s: &str, multi: bool, escape_all: bool| {
+        let mut out = String::new();
+        for c in s.chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '"' => out.push_str("\\\""),
+                '\n' if multi => out.push('\n'),
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push('\t'),
+                c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+                c if escape_all && !c.is_ascii() => {
+                    out.push_str(&format!("\\U{:08X}", u32::from(c)));
+                }
+                c => out.push(c),
+            }
+        }
+        if multi {
+            format!("\"\"\"{out}\"\"\"")
+        } else {
+            format!("\"{out}\"")
+        }
+    };
+    let plain = !s.chars().any(|c| c.is_control() && c != '\t');
+    let plain_lines = !s.chars().any(|c| c.is_control() && c != '\t' && c != '\n');
+    match style {
+        1 => basic(s, true, false),
+        2 if plain && !s.contains('\'') => format!("'{s}'"),
+        3 if plain_lines && !s.contains('\'') && !s.starts_with('\n') => format!("'''{s}'''"),
+        4 => basic(s, false, true),
+        _ => basic(s, false, false),
+    }
+}
+
+fn toml_str(pool: &'static [&'static str]) -> impl Strategy<Value = String> + Clone {
+    (prop::sample::select(pool), 0..5u8).prop_map(|(s, style)| quote(s, style))
+}
+
+fn array_of(elem: impl Strategy<Value = String>, max: usize) -> impl Strategy<Value = String> {
+    prop::collection::vec(elem, 0..max).prop_map(|v| format!("[{}]", v.join(", ")))
+}
+
+fn wrong() -> impl Strategy<Value = String> + Clone {
+    prop::sample::select(WRONG).prop_map(str::to_owned)
+}
+
+fn str_array(pool: &'static [&'static str]) -> impl Strategy<Value = String> {
+    prop_oneof![8 => array_of(toml_str(pool), 5), 1 => wrong()]
+}
+
+/// Mostly `usual`, sometimes any of `other`.
+fn usually(
+    usual: &'static str,
+    other: impl Strategy<Value = String>,
+) -> impl Strategy<Value = String> {
+    prop_oneof![3 => Just(usual.to_owned()), 1 => other]
+}
+
+fn maybe<S: Strategy>(p: f64, s: S) -> impl Strategy<Value = Option<S::Value>> {
+    prop::option::weighted(p, s)
+}
+
+/// `key = value` lines, values as TOML text.
+type Entries = Vec<(String, String)>;
+
+fn entries<const N: usize>(pairs: [(&str, Option<String>); N]) -> Entries {
+    pairs
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v)))
+        .collect()
+}
+
+fn config_entries() -> impl Strategy<Value = Entries> {
+    let ints = prop::sample::select(INTS).prop_map(str::to_owned);
+    (
+        maybe(0.95, usually(r#"["[Prompt]", "[Answer]", "[EOS]"]"#, str_array(PATTERNS))),
+        maybe(0.95, usually(r#"["[Prompt]", "[Answer]"]"#, str_array(PATTERNS))),
+        maybe(0.95, usually(r#"["Training", "Final"]"#, str_array(NAMES))),
+        maybe(0.95, usually("100", ints)),
+        maybe(0.95, str_array(SEQ_NAMES)),
+        maybe(0.95, usually("\"[Jump]\"", prop_oneof![toml_str(PATTERNS), wrong()])),
+        maybe(0.95, usually(r#"["[Escape]", "[EndEscape]"]"#, str_array(PATTERNS))),
+        maybe(0.3, str_array(NAMES)),
+        maybe(0.05, Just("\"blue\"".to_owned())),
+    )
+        .prop_map(|(a, b, c, d, e, f, g, h, i)| {
+            entries([
+                ("zone_patterns", a),
+                ("required_patterns", b),
+                ("valid_tags", c),
+                ("default_max_token_length", d),
+                ("sequences", e),
+                ("control_pattern", f),
+                ("escape_patterns", g),
+                ("tools", h),
+                ("colour", i),
+            ])
+        })
+}
+
+#[derive(Clone, Debug)]
+struct GenBlock {
+    keys: Entries,
+    specs: Vec<(String, Entries)>,
+}
+
+fn block_text() -> impl Strategy<Value = String> {
+    let pieces = || prop::collection::vec(prop::sample::select(TEXT_PIECES), 0..8);
+    prop_oneof![
+        3 => (pieces(), 0..5u8).prop_map(|(p, style)| {
+            quote(&format!("[Prompt]{}[Answer]", p.concat()), style)
+        }),
+        1 => (pieces(), 0..5u8).prop_map(|(p, style)| quote(&p.concat(), style)),
+        1 => wrong(),
+    ]
+}
+
+fn tag_lists() -> impl Strategy<Value = String> + Clone {
+    let list = prop_oneof![6 => array_of(toml_str(TAGS), 3), 1 => wrong()];
+    prop_oneof![
+        3 => Just("[[], []]".to_owned()),
+        3 => array_of(list, 4),
+        1 => wrong(),
+    ]
+}
+
+fn spec_table() -> impl Strategy<Value = (String, Entries)> {
+    (
+        prop::sample::select(SPEC_KEYS),
+        maybe(0.9, toml_str(NAMES)),
+        maybe(0.5, toml_str(RESOURCE_TYPES)),
+        maybe(0.3, prop::sample::select(ARGUMENTS).prop_map(str::to_owned)),
+        maybe(0.05, Just("1".to_owned())),
+    )
+        .prop_map(|(key, name, kind, args, bogus)| {
+            let e = entries([
+                ("name", name),
+                ("type", kind),
+                ("arguments", args),
+                ("nmae", bogus),
+            ]);
+            (key.to_owned(), e)
+        })
+}
+
+fn block() -> impl Strategy<Value = GenBlock> {
+    let ints = || prop::sample::select(INTS).prop_map(str::to_owned);
+    (
+        maybe(0.95, block_text()),
+        maybe(0.85, tag_lists()),
+        maybe(0.15, array_of(tag_lists(), 3)),
+        maybe(0.15, ints()),
+        maybe(0.15, ints()),
+        maybe(0.05, Just("[[]]".to_owned())),
+        prop::collection::vec(spec_table(), 0..3),
+    )
+        .prop_map(|(text, tags, tagset, repeats, max_gen, bogus, specs)| GenBlock {
+            keys: entries([
+                ("text", text),
+                ("tags", tags),
+                ("tagset", tagset),
+                ("repeats", repeats),
+                ("max_gen_tokens", max_gen),
+                ("tag", bogus),
+            ]),
+            specs,
+        })
+}
+
+#[derive(Clone, Debug)]
+struct GenDoc {
+    config: Entries,
+    sequences: Vec<(&'static str, Vec<GenBlock>)>,
+    /// Put `[config]` after the sequences.
+    config_last: bool,
+    /// Parse as a folder document: config in one file, sequences in another.
+    split: bool,
+}
+
+fn document() -> impl Strategy<Value = GenDoc> {
+    let sequence = (
+        prop::sample::select(SEQ_NAMES),
+        prop::collection::vec(block(), 0..3),
+    );
+    (
+        config_entries(),
+        prop::collection::vec(sequence, 0..4),
+        prop::bool::weighted(0.1),
+        prop::bool::weighted(0.2),
+    )
+        .prop_map(|(config, sequences, config_last, split)| GenDoc {
+            config,
+            sequences,
+            config_last,
+            split,
+        })
+}
+
+/// The document's text: (config, sequences), to be concatenated or parsed as two files.
+fn render(doc: &GenDoc) -> (String, String) {
+    let key = |k: &str| quote(k, 0);
+    let mut config = String::from("[config]\n");
+    for (k, v) in &doc.config {
+        config.push_str(&format!("{k} = {v}\n"));
+    }
+    let mut seqs = String::new();
+    for (name, blocks) in &doc.sequences {
+        for b in blocks {
+            seqs.push_str(&format!("\n[[{}]]\n", key(name)));
+            for (k, v) in &b.keys {
+                seqs.push_str(&format!("{k} = {v}\n"));
+            }
+            for (spec, entries) in &b.specs {
+                seqs.push_str(&format!("[{}.{}]\n", key(name), key(spec)));
+                for (k, v) in entries {
+                    seqs.push_str(&format!("{k} = {v}\n"));
+                }
+            }
+        }
+    }
+    (config, seqs)
+}
+
+proptest! {
+    #![proptest_config(config(512))]
+
+    #[test]
+    fn generated_documents(doc in document()) {
+        let (config, seqs) = render(&doc);
+        let result = if doc.split {
+            parse_sources(&[("doc/a.toml", &config), ("doc/b.toml", &seqs)])
+        } else if doc.config_last {
+            parse(&format!("{seqs}\n{config}"))
+        } else {
+            parse(&format!("{config}{seqs}"))
+        };
+        // The generator only writes valid TOML: a syntax error here is a generator bug.
+        if let Err(e) = &result {
+            prop_assert!(
+                !e.diagnostics().iter().any(|d| d.message.starts_with("invalid TOML")),
+                "generated invalid TOML: {}\n{config}{seqs}", e
+            );
+        }
+    }
+}
+
 // ------------------------------------------------------------------------------ fixed inputs
 
 #[test]

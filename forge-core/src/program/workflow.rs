@@ -73,6 +73,9 @@ pub struct WorkflowMeta {
     pub extractions: Vec<Extraction>,
 }
 
+/// Tags of each zone of one block instance.
+type ZoneTags = Vec<Arc<[String]>>;
+
 struct Compiled {
     doc: Arc<Document>,
     instances: Vec<Instance>,
@@ -120,7 +123,7 @@ impl Workflow {
         let tools: Vec<Arc<str>> = config.tools.iter().map(|t| Arc::from(t.as_str())).collect();
         let control: Arc<str> = Arc::from(config.control_pattern.as_str());
         // Tags per (sequence, block, instance, zone), shared by every node that uses them.
-        let tags: Vec<Vec<Vec<Vec<Arc<[String]>>>>> = doc
+        let tags: Vec<Vec<Vec<ZoneTags>>> = doc
             .sequences
             .iter()
             .map(|s| {
