@@ -3,3 +3,100 @@
 
 pub use forge_core::diagnostics::{self, Diagnostic, Format, Location, Severity};
 pub use forge_core::{program, resources, udpl};
+
+/// Parse and lint a UDPL file or folder at compile time and generate typed items for it.
+///
+/// The path is relative to the directory of the calling crate's `Cargo.toml`; a folder path
+/// parses every `*.toml` file directly in it as one document. Any UDPL error is a compile error
+/// showing the file, line, column and fix; editing the file triggers a rebuild.
+///
+/// ```text
+/// forge::include_udpl!("prompts.toml");                 // items at the call site
+/// forge::include_udpl!(pub mod prompts = "prompts.toml"); // items in a module (preferred)
+/// ```
+///
+/// # Generated items
+///
+/// | item | what it is |
+/// |---|---|
+/// | `fn document() -> Arc<Document>` | the parsed document (parsed once, on first use) |
+/// | `fn builder() -> Builder<..>` | starts the program builder |
+/// | `Builder` | one setter per **standard** resource (named in snake_case); `build()` compiles only when all are set, and each missing one is reported by name with its declaration |
+/// | one type per sequence (PascalCase: `loop_control` → `LoopControl`, `loop` → `Loop`) | unit struct, or a struct whose `pub` fields are that sequence's **custom** resources; pass it to `run`, `loop_`, `when`, `capture`, `feed` |
+/// | `Args` | struct whose `pub` fields are the **argument** resources; pass it to `Workflow::sample` |
+/// | `Tag`, `Tool` | enums of `config.valid_tags` and `config.tools`, for `extract` and `capture` |
+///
+/// Resource values are `forge::resources::Binding`s: strings, numbers and resources convert with
+/// `.into()` (setters take them directly). A standard resource whose placeholders pass
+/// `arguments` only accepts a resource, not a plain value, also checked at compile time.
+/// Generated items carry rustdoc quoting the prompt text, so `cargo doc` documents your prompts.
+///
+/// rust-analyzer caches macro expansions: after editing the UDPL file, save the `.rs` file that
+/// invokes the macro to refresh it.
+///
+/// ```
+/// forge::forge!(mod prompts = r#"
+/// [config]
+/// zone_patterns = ["[Prompt]", "[Answer]"]
+/// required_patterns = ["[Prompt]"]
+/// valid_tags = ["Final"]
+/// default_max_token_length = 100
+/// sequences = ["ask"]
+/// control_pattern = "[Jump]"
+/// escape_patterns = ["[Escape]", "[EndEscape]"]
+///
+/// [[ask]]
+/// text = "[Prompt] {persona} answers: {question} [Answer]"
+/// tags = [["Final"]]
+/// [ask.persona]
+/// name = "persona"
+/// [ask.question]
+/// name = "question"
+/// type = "argument"
+/// "#);
+///
+/// let mut program = prompts::builder().persona("A careful tutor").build()?;
+/// program.run(prompts::Ask)?;
+/// program.extract("answers", &[prompts::Tag::Final])?;
+/// let workflow = program.compile()?;
+/// let sample = workflow.sample_seeded(prompts::Args { question: "What is 2 + 2?".into() }, 1)?;
+/// assert_eq!(sample.zone(1).text(), " A careful tutor answers: What is 2 + 2? [Answer]");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[macro_export]
+macro_rules! include_udpl {
+    ($($input:tt)*) => {
+        $crate::__private::include_udpl_impl! { krate = $crate; $($input)* }
+    };
+}
+
+/// Like [`include_udpl!`], with the UDPL text inline: `forge!(r#"…"#)` or
+/// `forge!(pub mod prompts = r#"…"#)`. Diagnostics point at the line and column in the Rust
+/// file.
+#[macro_export]
+macro_rules! forge {
+    ($($input:tt)*) => {
+        $crate::__private::forge_impl! { krate = $crate; $($input)* }
+    };
+}
+
+/// Everything the generated code names. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use ::core::clone::Clone;
+    pub use ::core::cmp::{Eq, PartialEq};
+    pub use ::core::convert::{AsRef, From, Into};
+    pub use ::core::fmt::{Debug, Formatter, Result as FmtResult};
+    pub use ::core::marker::{Copy, PhantomData};
+    pub use ::core::option::Option;
+    pub use ::core::result::Result;
+    pub use ::core::{compile_error, include_str};
+    pub use ::std::string::String;
+    pub use ::std::sync::{Arc, OnceLock};
+
+    pub use forge_core::__private::*;
+    pub use forge_core::program::{Call, Program, ProgramError};
+    pub use forge_core::resources::{Binding, Bindings};
+    pub use forge_core::udpl::Document;
+    pub use forge_macros::{forge_impl, include_udpl_impl};
+}

@@ -364,12 +364,14 @@ impl Program {
         Ok(self)
     }
 
-    /// Run the sequence; its last zone's generated text is sent to `tool`.
+    /// Run the sequence; its last zone's generated text is sent to `tool` (a name from
+    /// `config.tools`, or the macros' typed `Tool`).
     pub fn capture(
         &mut self,
         call: impl Into<Call>,
-        tool: &str,
+        tool: impl AsRef<str>,
     ) -> Result<&mut Self, ProgramError> {
+        let tool = tool.as_ref();
         let tools = &self.doc.config.tools;
         let Some(t) = tools.iter().position(|x| x == tool) else {
             return Err(ProgramError::UnknownTool {
@@ -392,8 +394,13 @@ impl Program {
         Ok(self)
     }
 
-    /// Declare an output named `name`: the text of the zones carrying any of `tags`.
-    pub fn extract(&mut self, name: &str, tags: &[&str]) -> Result<&mut Self, ProgramError> {
+    /// Declare an output named `name`: the text of the zones carrying any of `tags` (names from
+    /// `config.valid_tags`, or the macros' typed `Tag`).
+    pub fn extract<T: AsRef<str>>(
+        &mut self,
+        name: &str,
+        tags: &[T],
+    ) -> Result<&mut Self, ProgramError> {
         if self.extractions.iter().any(|(n, _)| n == name) {
             return Err(ProgramError::DuplicateExtraction {
                 name: name.to_owned(),
@@ -401,9 +408,10 @@ impl Program {
         }
         let valid = &self.doc.config.valid_tags;
         for t in tags {
+            let t = t.as_ref();
             if !valid.iter().any(|v| v == t) {
                 return Err(ProgramError::UnknownTag {
-                    name: (*t).to_owned(),
+                    name: t.to_owned(),
                     suggestion: did_you_mean(t, valid.iter().map(String::as_str))
                         .map(str::to_owned),
                 });
@@ -411,7 +419,7 @@ impl Program {
         }
         self.extractions.push((
             name.to_owned(),
-            tags.iter().map(|t| (*t).to_owned()).collect(),
+            tags.iter().map(|t| t.as_ref().to_owned()).collect(),
         ));
         Ok(self)
     }

@@ -3,9 +3,14 @@
 pub mod model;
 pub(crate) mod names;
 mod parse;
+mod skeleton;
 mod strings;
 mod text;
 
 pub use model::*;
 pub use names::{is_identifier, pascal_case, snake_case};
-pub use parse::{Error, Parsed, parse_dir, parse_file, parse_path, parse_sources, parse_str};
+pub use parse::{
+    Error, Origin, Parsed, parse_dir, parse_embedded, parse_file, parse_path, parse_sources,
+    parse_str,
+};
+pub use skeleton::Skeleton;

@@ -110,7 +110,38 @@ pub fn parse_str(src: &str, name: &str) -> Result<Parsed, Error> {
 /// Parse a document made of several sources (a folder document), given as `(display path,
 /// text)` pairs. Exactly one source must hold `[config]`; a top-level key may appear in only one.
 pub fn parse_sources(sources: &[(&str, &str)]) -> Result<Parsed, Error> {
-    Linter::new(sources).run()
+    Linter::new(sources, Origin::default()).run()
+}
+
+/// Where a UDPL text starts inside a larger file: UDPL embedded in a Rust string literal
+/// (`forge!`) reports positions in the Rust file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// 1-based line of the text's first character in the enclosing file.
+    pub line: u32,
+    /// 1-based column (in characters) of the text's first character in the enclosing file.
+    pub column: u32,
+}
+
+impl Default for Origin {
+    fn default() -> Self {
+        Origin { line: 1, column: 1 }
+    }
+}
+
+/// Parse UDPL embedded in another file (e.g. a Rust string literal) at `origin`: every
+/// diagnostic and location is shifted so that it points into the enclosing file `name`.
+///
+/// ```
+/// use forge_core::udpl::{parse_embedded, Origin};
+/// // The UDPL text starts at line 10, column 20 of src/main.rs.
+/// let err = parse_embedded("[config]\nzone_patterns = 3\n", "src/main.rs", Origin { line: 10, column: 20 })
+///     .unwrap_err();
+/// let d = err.errors().find(|d| d.message.contains("array of strings")).unwrap();
+/// assert_eq!((d.line, d.column), (11, 17));
+/// ```
+pub fn parse_embedded(src: &str, name: &str, origin: Origin) -> Result<Parsed, Error> {
+    Linter::new(&[(name, src)], origin).run()
 }
 
 /// Parse a UDPL file. The path is shown in diagnostics as given.
@@ -198,6 +229,24 @@ struct Source<'s> {
     name: Arc<str>,
     text: &'s str,
     lines: LineIndex,
+    origin: Origin,
+}
+
+impl Source<'_> {
+    /// (line, column, source line) of `offset`, shifted by the source's origin.
+    fn locate(&self, offset: usize) -> (u32, u32, &str) {
+        let (line, column, text) = self.lines.locate(self.text, offset);
+        let column = if line == 1 {
+            column.saturating_add(self.origin.column.saturating_sub(1))
+        } else {
+            column
+        };
+        (
+            line.saturating_add(self.origin.line.saturating_sub(1)),
+            column,
+            text,
+        )
+    }
 }
 
 /// A value together with the file it lives in.
@@ -287,7 +336,7 @@ struct ConfigView {
 }
 
 impl<'s> Linter<'s> {
-    fn new(sources: &[(&str, &'s str)]) -> Self {
+    fn new(sources: &[(&str, &'s str)], origin: Origin) -> Self {
         Linter {
             sources: sources
                 .iter()
@@ -295,6 +344,7 @@ impl<'s> Linter<'s> {
                     name: Arc::from(*name),
                     text,
                     lines: LineIndex::new(text),
+                    origin,
                 })
                 .collect(),
             diags: Vec::new(),
@@ -303,7 +353,7 @@ impl<'s> Linter<'s> {
 
     fn location(&self, file: usize, offset: usize) -> Location {
         let src = &self.sources[file];
-        let (line, column, _) = src.lines.locate(src.text, offset);
+        let (line, column, _) = src.locate(offset);
         Location {
             file: src.name.clone(),
             line,
@@ -319,7 +369,7 @@ impl<'s> Linter<'s> {
         message: String,
     ) -> DiagMut<'_> {
         let src = &self.sources[file];
-        let (line, column, source_line) = src.lines.locate(src.text, span.start);
+        let (line, column, source_line) = src.locate(span.start);
         self.diags.push(Diagnostic {
             severity,
             message,

@@ -1,0 +1,383 @@
+//! Expansion: input → parse with forge-core → generated items (or errors plus a skeleton).
+
+use forge_core::udpl::{self, Origin, Skeleton};
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{format_ident, quote};
+
+use crate::input::{Input, Kind};
+use crate::paths;
+use crate::plan::{Plan, ResPlan};
+
+/// Expand one macro invocation. Never panics on bad input: every problem becomes a
+/// `compile_error!` at the literal.
+pub fn expand(tokens: TokenStream, kind: Kind) -> TokenStream {
+    let input: Input = match syn::parse2(tokens) {
+        Ok(i) => i,
+        Err(e) => return e.to_compile_error(),
+    };
+    let span = input.lit.span();
+    let error = |msg: &str| syn::Error::new(span, msg).to_compile_error();
+
+    // Sources: (display path, text, absolute path for the rebuild anchor).
+    let (sources, origin) = match kind {
+        Kind::File => match paths::load(&input.lit.value()) {
+            Ok(files) => (
+                files
+                    .into_iter()
+                    .map(|f| (f.display, f.text, Some(f.absolute)))
+                    .collect::<Vec<_>>(),
+                None,
+            ),
+            Err(msg) => return error(&msg),
+        },
+        Kind::Inline => {
+            let (file, origin) = literal_origin(&input.lit);
+            (vec![(file, input.lit.value(), None)], Some(origin))
+        }
+    };
+    let pairs: Vec<(&str, &str)> = sources
+        .iter()
+        .map(|(d, t, _)| (d.as_str(), t.as_str()))
+        .collect();
+    let parsed = match origin {
+        Some(o) => udpl::parse_embedded(pairs[0].1, pairs[0].0, o),
+        None => udpl::parse_sources(&pairs),
+    };
+    let origin_name = sources.first().map(|s| s.0.clone()).unwrap_or_default();
+    let mut errors = TokenStream::new();
+    let plan = match parsed {
+        Ok(p) => Plan::from_document(&p.document, &origin_name),
+        Err(e) => {
+            for d in e.errors() {
+                errors.extend(error(&d.render_human()));
+            }
+            if let udpl::Error::Io { .. } = e {
+                errors.extend(error(&e.to_string()));
+            }
+            Plan::from_skeleton(&Skeleton::recover(&pairs), &origin_name)
+        }
+    };
+    for c in plan.collisions() {
+        errors.extend(error(&c));
+    }
+    let items = generate(&input.krate, &plan, &sources, origin);
+    let body = match &input.module {
+        Some((vis, name)) => {
+            let summary = &plan.summary;
+            quote! {
+                #[doc = #summary]
+                #[allow(dead_code, non_camel_case_types, clippy::all)]
+                #vis mod #name {
+                    #items
+                }
+            }
+        }
+        None => items,
+    };
+    quote! { #errors #body }
+}
+
+/// The display path and position of an inline literal's first UDPL character.
+fn literal_origin(lit: &syn::LitStr) -> (String, Origin) {
+    let span = lit.span();
+    let start = span.start();
+    if start.line == 0 {
+        return ("<inline UDPL>".to_owned(), Origin::default());
+    }
+    let file = span.file();
+    let token = lit.token().to_string();
+    let prefix = token.find('"').map_or(1, |i| i + 1);
+    let origin = Origin {
+        line: u32::try_from(start.line).unwrap_or(1),
+        column: u32::try_from(start.column + prefix + 1).unwrap_or(1),
+    };
+    (file, origin)
+}
+
+fn ident(s: &str) -> Ident {
+    match s.strip_prefix("r#") {
+        Some(raw) => Ident::new_raw(raw, Span::call_site()),
+        None => Ident::new(s, Span::call_site()),
+    }
+}
+
+fn generate(
+    krate: &TokenStream,
+    plan: &Plan,
+    sources: &[(String, String, Option<std::path::PathBuf>)],
+    origin: Option<Origin>,
+) -> TokenStream {
+    let p = quote! { #krate::__private };
+
+    // Sources, embedded. `include_str!` of the absolute path is also the rebuild anchor.
+    let source_items = sources.iter().map(|(display, text, abs)| match abs {
+        Some(abs) => {
+            let abs = abs.to_string_lossy().into_owned();
+            quote! { (#display, #p::include_str!(#abs)) }
+        }
+        None => quote! { (#display, #text) },
+    });
+    let origin = match origin {
+        Some(o) => {
+            let (l, c) = (o.line, o.column);
+            quote! { #p::Option::Some((#l, #c)) }
+        }
+        None => quote! { #p::Option::None },
+    };
+
+    // Builder with one typestate parameter per standard resource.
+    let params: Vec<Ident> = plan
+        .standard
+        .iter()
+        .map(|r| format_ident!("__forge_S_{}", r.snake.trim_start_matches("r#")))
+        .collect();
+    let need: Vec<Ident> = plan
+        .standard
+        .iter()
+        .map(|r| format_ident!("__forge_need_{}", r.snake.trim_start_matches("r#")))
+        .collect();
+    let unset = plan.standard.iter().map(|_| quote! { #p::Unset });
+    let setters = plan.standard.iter().enumerate().map(|(i, r)| {
+        let setter = ident(&r.snake);
+        let name = &r.name;
+        let doc = &r.doc;
+        let out = params.iter().enumerate().map(|(j, q)| {
+            if i == j {
+                quote! { #p::Set }
+            } else {
+                quote! { #q }
+            }
+        });
+        let marker = if r.with_args && plan.valid {
+            quote! { #p::WithArgs }
+        } else {
+            quote! { #p::NoArgs }
+        };
+        quote! {
+            #[doc = #doc]
+            #[doc = "\nSetting it again replaces the earlier value."]
+            pub fn #setter(
+                mut self,
+                value: impl #p::IntoBindingFor<#marker>,
+            ) -> Builder<#(#out),*> {
+                self.bindings.insert(#name, #p::IntoBindingFor::into_binding(value));
+                Builder { bindings: self.bindings, state: #p::PhantomData }
+            }
+        }
+    });
+    let need_traits = plan.standard.iter().zip(&need).map(|(r, t)| {
+        let message = format!(
+            "cannot build the program: standard resource `{}` is not set",
+            r.name
+        );
+        let label = format!(
+            "call `.{}(..)` before `.build()`",
+            r.snake.trim_start_matches("r#")
+        );
+        let note = format!("`{}` is declared at {}", r.name, r.declared);
+        quote! {
+            #[doc(hidden)]
+            #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
+            pub trait #t {}
+            #[automatically_derived]
+            impl #t for #p::Set {}
+        }
+    });
+    let bounds = if plan.valid {
+        let b = params.iter().zip(&need).map(|(q, t)| quote! { #q: #t });
+        quote! { where #(#b),* }
+    } else {
+        quote! {}
+    };
+    let builder_doc = format!(
+        "Builder of the program. Set every standard resource ({}), then call `build()`; \
+         `build()` does not compile until each one is set.",
+        if plan.standard.is_empty() {
+            "this document has none".to_owned()
+        } else {
+            plan.standard
+                .iter()
+                .map(|r| format!("`{}`", r.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    );
+
+    // Sequence handles.
+    let handles = plan.sequences.iter().map(|s| {
+        let ty = ident(&s.pascal);
+        let name = &s.name;
+        let doc = &s.doc;
+        let fields: Vec<(Ident, &ResPlan)> =
+            s.custom.iter().map(|r| (ident(&r.snake), r)).collect();
+        let decl = if fields.is_empty() {
+            quote! { pub struct #ty; }
+        } else {
+            let f = fields.iter().map(|(f, r)| {
+                let d = &r.doc;
+                quote! { #[doc = #d] pub #f: #p::Binding }
+            });
+            quote! { pub struct #ty { #(#f),* } }
+        };
+        let withs = fields.iter().map(|(f, r)| {
+            let n = &r.name;
+            quote! { .with(#n, handle.#f) }
+        });
+        let bind = if fields.is_empty() {
+            quote! { let _ = handle; }
+        } else {
+            quote! {}
+        };
+        quote! {
+            #[doc = #doc]
+            #decl
+            #[automatically_derived]
+            impl #p::From<#ty> for #p::Call {
+                fn from(handle: #ty) -> #p::Call {
+                    #bind
+                    #p::Call::new(#name) #(#withs)*
+                }
+            }
+        }
+    });
+
+    // Args.
+    let arg_fields: Vec<(Ident, &ResPlan)> = plan
+        .arguments
+        .iter()
+        .map(|r| (ident(&r.snake), r))
+        .collect();
+    let arg_decl = arg_fields.iter().map(|(f, r)| {
+        let d = &r.doc;
+        quote! { #[doc = #d] pub #f: #p::Binding }
+    });
+    let arg_insert = arg_fields.iter().map(|(f, r)| {
+        let n = &r.name;
+        quote! { bindings.insert(#n, args.#f); }
+    });
+    let args_doc = format!(
+        "The argument resources, bound when a workflow is sampled: pass it to \
+         `Workflow::sample`. Fields: {}.",
+        if arg_fields.is_empty() {
+            "none".to_owned()
+        } else {
+            plan.arguments
+                .iter()
+                .map(|r| format!("`{}`", r.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    );
+    let args_unused = if arg_fields.is_empty() {
+        quote! { let _ = args; }
+    } else {
+        quote! {}
+    };
+
+    let tag_enum = name_enum(&p, "Tag", "A tag from `config.valid_tags`.", &plan.tags);
+    let tool_enum = name_enum(&p, "Tool", "A tool from `config.tools`.", &plan.tools);
+
+    quote! {
+        #[doc(hidden)]
+        pub const __FORGE_SOURCES: &[(&str, &str)] = &[#(#source_items),*];
+
+        /// The parsed UDPL document (parsed on first use, then shared).
+        pub fn document() -> #p::Arc<#p::Document> {
+            static DOCUMENT: #p::OnceLock<#p::Arc<#p::Document>> = #p::OnceLock::new();
+            #p::Arc::clone(DOCUMENT.get_or_init(|| #p::load_document(__FORGE_SOURCES, #origin)))
+        }
+
+        #[doc = #builder_doc]
+        #[must_use = "call `.build()` to get the program"]
+        pub struct Builder<#(#params),*> {
+            bindings: #p::Bindings,
+            state: #p::PhantomData<fn() -> (#(#params,)*)>,
+        }
+
+        /// Start building the program: set each standard resource, then `build()`.
+        pub fn builder() -> Builder<#(#unset),*> {
+            Builder { bindings: #p::Bindings::new(), state: #p::PhantomData }
+        }
+
+        #[automatically_derived]
+        impl<#(#params),*> Builder<#(#params),*> {
+            #(#setters)*
+
+            /// Bind the standard resources and start the program. Compiles only once every
+            /// standard resource is set; fails if a resource cannot take its placeholders'
+            /// `arguments` (with the placeholder's location).
+            pub fn build(self) -> #p::Result<#p::Program, #p::ProgramError> #bounds {
+                #p::Program::new(document(), self.bindings)
+            }
+        }
+
+        #(#need_traits)*
+
+        #(#handles)*
+
+        #[doc = #args_doc]
+        pub struct Args { #(#arg_decl),* }
+
+        #[automatically_derived]
+        impl #p::From<Args> for #p::Bindings {
+            fn from(args: Args) -> #p::Bindings {
+                #args_unused
+                let mut bindings = #p::Bindings::new();
+                #(#arg_insert)*
+                bindings
+            }
+        }
+
+        #tag_enum
+        #tool_enum
+    }
+}
+
+fn name_enum(
+    p: &TokenStream,
+    name: &str,
+    doc: &str,
+    names: &[crate::plan::NamePlan],
+) -> TokenStream {
+    let ty = ident(name);
+    let variants: Vec<Ident> = names.iter().map(|n| ident(&n.pascal)).collect();
+    let strings: Vec<&str> = names.iter().map(|n| n.name.as_str()).collect();
+    let docs = strings.iter().map(|s| format!("`{s}`"));
+    quote! {
+        #[doc = #doc]
+        pub enum #ty { #(#[doc = #docs] #variants),* }
+
+        #[automatically_derived]
+        impl #ty {
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [#ty] = &[#(#ty::#variants),*];
+
+            /// The name as written in the UDPL file.
+            pub const fn as_str(&self) -> &'static str {
+                match *self { #(#ty::#variants => #strings,)* }
+            }
+        }
+        #[automatically_derived]
+        impl #p::AsRef<str> for #ty {
+            fn as_ref(&self) -> &str { self.as_str() }
+        }
+        #[automatically_derived]
+        impl #p::Clone for #ty {
+            fn clone(&self) -> Self { *self }
+        }
+        #[automatically_derived]
+        impl #p::Copy for #ty {}
+        #[automatically_derived]
+        impl #p::PartialEq for #ty {
+            fn eq(&self, other: &Self) -> bool { self.as_str() == other.as_str() }
+        }
+        #[automatically_derived]
+        impl #p::Eq for #ty {}
+        #[automatically_derived]
+        impl #p::Debug for #ty {
+            fn fmt(&self, f: &mut #p::Formatter<'_>) -> #p::FmtResult {
+                f.write_str(self.as_str())
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! Macro input: `krate = PATH; [VIS mod NAME =] "literal"`.
+
+use proc_macro2::{TokenStream, TokenTree};
+use syn::parse::{Parse, ParseStream};
+use syn::{Ident, LitStr, Token, Visibility};
+
+/// Which macro is expanding.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `include_udpl!`: the literal is a path.
+    File,
+    /// `forge!`: the literal is UDPL text.
+    Inline,
+}
+
+/// Parsed macro input.
+pub struct Input {
+    /// Tokens of the path to the `forge` crate (`$crate` from the facade's wrapper).
+    pub krate: TokenStream,
+    /// `VIS mod NAME =`, when the items go into a module.
+    pub module: Option<(Visibility, Ident)>,
+    /// The path or the UDPL text.
+    pub lit: LitStr,
+}
+
+impl Parse for Input {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let key: Ident = input.parse()?;
+        if key != "krate" {
+            return Err(syn::Error::new(key.span(), "expected `krate = PATH;`"));
+        }
+        input.parse::<Token![=]>()?;
+        let mut krate = TokenStream::new();
+        loop {
+            if input.is_empty() {
+                return Err(input.error("expected `;` after the crate path"));
+            }
+            if input.peek(Token![;]) {
+                input.parse::<Token![;]>()?;
+                break;
+            }
+            let tt: TokenTree = input.parse()?;
+            krate.extend([tt]);
+        }
+        let module = if input.peek(LitStr) {
+            None
+        } else {
+            let vis: Visibility = input.parse()?;
+            input.parse::<Token![mod]>().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "expected a string literal, or `mod NAME = \"...\"` (optionally with `pub`)",
+                )
+            })?;
+            let name: Ident = input.parse()?;
+            input.parse::<Token![=]>()?;
+            Some((vis, name))
+        };
+        let lit: LitStr = input.parse()?;
+        if input.peek(Token![,]) {
+            input.parse::<Token![,]>()?;
+        }
+        if !input.is_empty() {
+            return Err(input.error("unexpected tokens after the string literal"));
+        }
+        Ok(Input { krate, module, lit })
+    }
+}
