@@ -1,13 +1,15 @@
-//! The representative workload: parse `representative.toml`, bind resources, build the
-//! program (run, loop, when, extract), compile, sample with a seed, and print the sampled
-//! zones and the extractions.
+//! The representative workload: `representative.toml` checked at compile time by
+//! `include_udpl!`, the typed builder and handles, a program with run, loop, when and extract,
+//! one seeded sample, and its zones and extractions printed.
 //!
 //! ```sh
 //! cargo run --example representative [SEED]
 //! ```
 
-use forge::program::{Call, Program};
-use forge::resources::{Bindings, ListSampler};
+use forge::resources::ListSampler;
+
+// Parsed and linted at compile time: a mistake in the TOML is a `cargo build` error.
+forge::include_udpl!(mod prompts = "examples/representative.toml");
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seed: u64 = match std::env::args().nth(1) {
@@ -16,47 +18,46 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|_| format!("SEED must be an integer, got `{s}`"))?,
         None => 42,
     };
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/representative.toml");
-    let parsed = forge::udpl::parse_file(path)?;
-    for w in &parsed.warnings {
-        eprintln!("{w}");
-    }
 
-    // Standard resources: bound once, at program setup.
+    // Standard resources: `build()` does not compile until every one is set.
     let principles = (0..50)
         .map(|i| format!("Principle {i}: be helpful, honest and harmless in situation {i}."));
-    let mut standard = Bindings::new();
-    standard.insert("constitution", ListSampler::new(principles)?);
+    let mut program = prompts::builder()
+        .constitution(ListSampler::new(principles)?)
+        .build()?;
 
-    let mut program = Program::new(parsed.document, standard)?;
-    program.run("setup")?;
-    // Custom resources: bound by the command that names the sequence.
+    program.run(prompts::Setup)?;
+    // Custom resources are the fields of the sequence's handle.
     program.loop_(
-        Call::new("loop_control").with("min", 2).with("max", 5),
+        prompts::LoopControl {
+            min: 2.into(),
+            max: 5.into(),
+        },
         |body| {
-            body.run("reason")?;
+            body.run(prompts::Reason)?;
             Ok(())
         },
     )?;
     program.when(
-        "decide",
+        prompts::Decide,
         |then| {
-            then.run("reason")?;
+            then.run(prompts::Reason)?;
             Ok(())
         },
         |otherwise| {
-            otherwise.run("conclude")?;
+            otherwise.run(prompts::Conclude)?;
             Ok(())
         },
     )?;
-    program.run("conclude")?;
-    program.extract("training", &["Training"])?;
-    program.extract("final", &["Final", "Correct"])?;
+    program.run(prompts::Conclude)?;
+    program.extract("training", &[prompts::Tag::Training])?;
+    program.extract("final", &[prompts::Tag::Final, prompts::Tag::Correct])?;
     let workflow = program.compile()?;
 
-    // Argument resources: bound when a workflow is sampled.
-    let mut args = Bindings::new();
-    args.insert("prompt", "How do I keep a sourdough starter alive?");
+    // Argument resources are the fields of `Args`, bound when a workflow is sampled.
+    let args = prompts::Args {
+        prompt: "How do I keep a sourdough starter alive?".into(),
+    };
     let sample = workflow.sample_seeded(args, seed)?;
 
     println!(

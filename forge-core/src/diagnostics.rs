@@ -125,11 +125,17 @@ impl Diagnostic {
     /// rustc-style rendering with the source line, a caret under the offending value, the
     /// label, and `= help:` / `= note:` lines. Ends without a trailing newline.
     pub fn render_human(&self) -> String {
+        format!("{}: {}", self.severity, self.render_body())
+    }
+
+    /// [`render_human`](Self::render_human) without the leading `error: ` / `warning: `, for
+    /// embedding in another tool's message that prints its own severity (a `compile_error!`).
+    pub fn render_body(&self) -> String {
         use std::fmt::Write as _;
         let mut out = String::new();
         let line_no = self.line.to_string();
         let pad = " ".repeat(line_no.len());
-        let _ = write!(out, "{}: {}", self.severity, self.message);
+        out.push_str(&self.message);
         let _ = write!(
             out,
             "\n{pad}--> {}:{}:{}",

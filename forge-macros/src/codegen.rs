@@ -45,11 +45,11 @@ pub fn expand(tokens: TokenStream, kind: Kind) -> TokenStream {
     };
     let origin_name = sources.first().map(|s| s.0.clone()).unwrap_or_default();
     let mut errors = TokenStream::new();
-    let plan = match parsed {
+    let mut plan = match parsed {
         Ok(p) => Plan::from_document(&p.document, &origin_name),
         Err(e) => {
             for d in e.errors() {
-                errors.extend(error(&d.render_human()));
+                errors.extend(error(&d.render_body()));
             }
             if let udpl::Error::Io { .. } = e {
                 errors.extend(error(&e.to_string()));
@@ -57,7 +57,7 @@ pub fn expand(tokens: TokenStream, kind: Kind) -> TokenStream {
             Plan::from_skeleton(&Skeleton::recover(&pairs), &origin_name)
         }
     };
-    for c in plan.collisions() {
+    for c in plan.take_collisions() {
         errors.extend(error(&c));
     }
     let items = generate(&input.krate, &plan, &sources, origin);

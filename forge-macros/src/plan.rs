@@ -174,7 +174,7 @@ impl Plan {
                 })
                 .collect::<Vec<_>>()
         };
-        Plan {
+        let mut plan = Plan {
             valid: false,
             sequences: sk
                 .sequences
@@ -193,11 +193,35 @@ impl Plan {
             tags: names(&sk.tags),
             tools: names(&sk.tools),
             summary: format!("Items of the UDPL document `{origin}` (which has errors)."),
+        };
+        // Names that collide after conversion are errors already reported; generate each
+        // identifier once so they cause no follow-on errors.
+        fn dedupe<T>(list: &mut Vec<T>, key: impl Fn(&T) -> String) {
+            let mut seen = std::collections::HashSet::new();
+            list.retain(|x| seen.insert(key(x)));
         }
+        dedupe(&mut plan.sequences, |s| s.pascal.clone());
+        for s in &mut plan.sequences {
+            dedupe(&mut s.custom, |r| r.snake.clone());
+        }
+        dedupe(&mut plan.standard, |r| r.snake.clone());
+        dedupe(&mut plan.arguments, |r| r.snake.clone());
+        dedupe(&mut plan.tags, |t| t.pascal.clone());
+        dedupe(&mut plan.tools, |t| t.pascal.clone());
+        plan
     }
 
-    /// Names of generated items that a sequence handle or setter would shadow.
-    pub fn collisions(&self) -> Vec<String> {
+    /// Remove sequence handles and setters whose names would collide with fixed generated
+    /// items, and explain each one.
+    pub fn take_collisions(&mut self) -> Vec<String> {
+        let out = self.collisions();
+        self.sequences
+            .retain(|s| !["Builder", "Args", "Tag", "Tool"].contains(&s.pascal.as_str()));
+        self.standard.retain(|r| r.snake != "build");
+        out
+    }
+
+    fn collisions(&self) -> Vec<String> {
         let mut out = Vec::new();
         for s in &self.sequences {
             if ["Builder", "Args", "Tag", "Tool"].contains(&s.pascal.as_str()) {

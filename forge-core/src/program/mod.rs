@@ -64,12 +64,14 @@
 //! ```
 
 mod error;
+mod render;
 mod workflow;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use error::{ProgramError, SampleError};
+pub use render::{to_dot, to_html, to_mermaid};
 pub use workflow::{
     Extraction, JumpEdge, SampledWorkflow, SampledZone, Workflow, WorkflowMeta, ZoneInfo,
 };

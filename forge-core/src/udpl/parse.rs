@@ -400,8 +400,19 @@ impl<'s> Linter<'s> {
         for file in 0..self.sources.len() {
             let text = self.sources[file].text;
             let (table, errors) = DeTable::parse_recoverable(text);
-            for e in errors {
-                let span = e.span().unwrap_or(0..0);
+            // The parser's recovery reports follow-on errors on the line of a mistake; the
+            // first error of each line is the one that says what is wrong.
+            let mut errors: Vec<_> = errors
+                .into_iter()
+                .map(|e| (e.span().unwrap_or(0..0), e))
+                .collect();
+            errors.sort_by_key(|(span, _)| span.start);
+            let mut lines_seen = std::collections::HashSet::new();
+            for (span, e) in errors {
+                let line = self.sources[file].locate(span.start).0;
+                if !lines_seen.insert(line) {
+                    continue;
+                }
                 let msg = format!("invalid TOML: {}", e.message().trim());
                 self.error(file, span, msg).label("TOML syntax error");
             }

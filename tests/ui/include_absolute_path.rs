@@ -1,0 +1,3 @@
+forge::include_udpl!("/etc/prompts.toml");
+
+fn main() {}

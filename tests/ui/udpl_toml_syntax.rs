@@ -1,0 +1,7 @@
+forge::forge!(mod prompts = r#"
+[config]
+zone_patterns = ["[Prompt]", "[Answer]"
+sequences = ["a"]
+"#);
+
+fn main() {}
