@@ -13,6 +13,19 @@ pub struct Set;
 #[derive(Debug)]
 pub struct Unset;
 
+/// The bound `build()` of a generated builder puts on each standard resource's typestate
+/// slot. `N` is an uninhabited marker type named after the resource, so the message names it.
+/// It lives here, not in generated code, because `#[diagnostic::...]` attributes do not resolve
+/// in crates with `#![no_implicit_prelude]`.
+#[diagnostic::on_unimplemented(
+    message = "cannot build the program: standard resource `{N}` is not set",
+    label = "call `.{N}(..)` before `.build()`",
+    note = "every standard resource of the UDPL document must be set; the documentation of the builder's `{N}` method says where it is declared"
+)]
+pub trait NeedResource<N> {}
+
+impl<N> NeedResource<N> for Set {}
+
 /// Marker: the resource's placeholders pass no `arguments`; any value binds.
 #[derive(Debug)]
 pub struct NoArgs;

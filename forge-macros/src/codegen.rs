@@ -131,11 +131,7 @@ fn generate(
         .iter()
         .map(|r| format_ident!("__forge_S_{}", r.snake.trim_start_matches("r#")))
         .collect();
-    let need: Vec<Ident> = plan
-        .standard
-        .iter()
-        .map(|r| format_ident!("__forge_need_{}", r.snake.trim_start_matches("r#")))
-        .collect();
+    let need: Vec<Ident> = plan.standard.iter().map(|r| ident(&r.snake)).collect();
     let unset = plan.standard.iter().map(|_| quote! { #p::Unset });
     let setters = plan.standard.iter().enumerate().map(|(i, r)| {
         let setter = ident(&r.snake);
@@ -165,26 +161,21 @@ fn generate(
             }
         }
     });
-    let need_traits = plan.standard.iter().zip(&need).map(|(r, t)| {
-        let message = format!(
-            "cannot build the program: standard resource `{}` is not set",
-            r.name
+    let need_markers = plan.standard.iter().zip(&need).map(|(r, m)| {
+        let doc = format!(
+            "Standard resource `{}`, declared at {}.",
+            r.name, r.declared
         );
-        let label = format!(
-            "call `.{}(..)` before `.build()`",
-            r.snake.trim_start_matches("r#")
-        );
-        let note = format!("`{}` is declared at {}", r.name, r.declared);
         quote! {
-            #[doc(hidden)]
-            #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
-            pub trait #t {}
-            #[automatically_derived]
-            impl #t for #p::Set {}
+            #[doc = #doc]
+            pub enum #m {}
         }
     });
     let bounds = if plan.valid {
-        let b = params.iter().zip(&need).map(|(q, t)| quote! { #q: #t });
+        let b = params
+            .iter()
+            .zip(&need)
+            .map(|(q, m)| quote! { #q: #p::NeedResource<__forge_resource::#m> });
         quote! { where #(#b),* }
     } else {
         quote! {}
@@ -284,7 +275,7 @@ fn generate(
         /// The parsed UDPL document (parsed on first use, then shared).
         pub fn document() -> #p::Arc<#p::Document> {
             static DOCUMENT: #p::OnceLock<#p::Arc<#p::Document>> = #p::OnceLock::new();
-            #p::Arc::clone(DOCUMENT.get_or_init(|| #p::load_document(__FORGE_SOURCES, #origin)))
+            #p::Clone::clone(DOCUMENT.get_or_init(|| #p::load_document(__FORGE_SOURCES, #origin)))
         }
 
         #[doc = #builder_doc]
@@ -311,7 +302,12 @@ fn generate(
             }
         }
 
-        #(#need_traits)*
+        /// Marker types naming the standard resources in "not set" errors.
+        #[doc(hidden)]
+        #[allow(non_camel_case_types)]
+        pub mod __forge_resource {
+            #(#need_markers)*
+        }
 
         #(#handles)*
 

@@ -1,0 +1,640 @@
+//! End-to-end tests of `forge render` and `forge graph`, run as processes, and of the HTML page
+//! in a headless Chromium (when `/usr/bin/chromium` is installed; skipped with a note otherwise).
+//!
+//! Commands run in `tests/fixtures/render` with relative paths.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use forge_core::program::{Call, Program, SampledWorkflow, to_html};
+use forge_core::resources::{Bindings, ListSampler};
+
+const FORGE: &str = env!("CARGO_BIN_EXE_forge");
+const CHROMIUM: &str = "/usr/bin/chromium";
+const DOT: &str = "/usr/bin/dot";
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/render")
+}
+
+/// A fresh, empty scratch folder.
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("forge-render-tests")
+        .join(name);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn forge(args: &[&str]) -> Run {
+    let out = Command::new(FORGE)
+        .args(args)
+        .current_dir(fixtures())
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("failed to run the forge binary");
+    let run = Run {
+        code: out
+            .status
+            .code()
+            .unwrap_or_else(|| panic!("forge {args:?} was killed by a signal")),
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+    };
+    assert!(
+        !run.stderr.contains("panicked"),
+        "forge {args:?} panicked: {run:#?}"
+    );
+    run
+}
+
+/// `forge COMMAND [extra...] --set/--list for small.toml ... small.toml`.
+fn small(command: &str, extra: &[&str]) -> Run {
+    let mut args = vec![command];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&[
+        "--set",
+        "persona=a patient tutor",
+        "--list",
+        "rules=rules.txt",
+        "--set",
+        "question=What is 2 + 2?",
+        "small.toml",
+    ]);
+    forge(&args)
+}
+
+/// The representative document's resources, as options.
+const REPRESENTATIVE: [&str; 9] = [
+    "--list",
+    "constitution=principles.txt",
+    "--set",
+    "min=2",
+    "--set",
+    "max=5",
+    "--set",
+    "prompt=How do I keep a <sourdough> \"starter\" alive & well?",
+    "representative.toml",
+];
+
+/// A usage error: exit 2, nothing on stdout, `error: WHAT` then the usage on stderr.
+fn assert_usage_error(run: &Run, what: &str) {
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr.starts_with(&format!("error: {what}")),
+        "stderr should start with `error: {what}`: {}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("usage: forge check"), "{}", run.stderr);
+}
+
+// ------------------------------------------------------------------------------------ render
+
+const SMALL_SEED_7: &str = "\
+--- zone 0 · intro block 0 · [Prompt] · tags: none ---
+[Prompt]
+--- zone 1 · intro block 0 · [Answer] · tags: none ---
+ You are a patient tutor. Follow these rules:
+Use [brackets] sparingly.
+Cite your sources.
+[Answer]
+--- zone 2 · ask block 0 · [Prompt] · tags: none ---
+[Prompt]
+--- zone 3 · ask block 0 · [Answer] · tags: Training ---
+ What is 2 + 2? [Answer]
+";
+
+#[test]
+fn render_prints_every_zone_under_a_header() {
+    let run = small("render", &["--seed", "7"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(run.stderr, "");
+    assert_eq!(run.stdout, SMALL_SEED_7);
+    // `--seed=N` works too.
+    assert_eq!(small("render", &["--seed=7"]).stdout, SMALL_SEED_7);
+}
+
+#[test]
+fn render_is_reproducible_and_the_seed_matters() {
+    let a = small("render", &["--seed", "1"]);
+    let b = small("render", &["--seed", "1"]);
+    assert_eq!(a.code, 0, "{a:#?}");
+    assert_eq!(a.stdout, b.stdout, "same seed, different output");
+    let c = small("render", &["--seed", "2"]);
+    assert_eq!(c.code, 0);
+    assert_ne!(a.stdout, c.stdout, "the list sampler ignored the seed");
+    // The default seed is 0.
+    assert_eq!(
+        small("render", &[]).stdout,
+        small("render", &["--seed", "0"]).stdout
+    );
+}
+
+#[test]
+fn list_binds_a_sampler_over_the_non_empty_lines_of_a_file() {
+    let file = std::fs::read_to_string(fixtures().join("rules.txt")).unwrap();
+    let items: Vec<&str> = file.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(items.len(), 6);
+    let mut seen = std::collections::BTreeSet::new();
+    for seed in 0..12 {
+        let run = small("render", &["--seed", &seed.to_string()]);
+        assert_eq!(run.code, 0, "{run:#?}");
+        let body: Vec<&str> = run
+            .stdout
+            .lines()
+            .skip_while(|l| !l.starts_with(" You are a patient tutor."))
+            .skip(1)
+            .take(2)
+            .collect();
+        assert_eq!(body.len(), 2, "{}", run.stdout);
+        assert_ne!(body[0], body[1], "num_samples = 2 draws distinct items");
+        for line in body {
+            assert!(items.contains(&line), "{line:?} is not a line of rules.txt");
+            seen.insert(line.to_owned());
+        }
+    }
+    assert!(seen.len() >= 4, "12 seeds drew only {seen:?}");
+}
+
+#[test]
+fn render_prints_a_folder_document_and_a_repeated_block() {
+    let mut args = vec!["render"];
+    args.extend_from_slice(&REPRESENTATIVE);
+    let run = forge(&args);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let headers: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("--- zone "))
+        .collect();
+    assert_eq!(headers.len(), 45, "{}", run.stdout);
+    assert_eq!(
+        headers[10],
+        "--- zone 10 · setup block 2 instance 1 · [Answer] · tags: Training ---"
+    );
+    assert_eq!(
+        headers[44],
+        "--- zone 44 · conclude block 2 · [EOS] · tags: none ---"
+    );
+    assert!(run.stdout.contains(
+        "\n The user is asking the following of you: How do I keep a <sourdough> \"starter\" alive & well?\n[Answer]\n"
+    ));
+}
+
+// ---------------------------------------------------------------------------------- errors
+
+#[test]
+fn a_missing_resource_is_named_and_exits_1() {
+    let run = forge(&[
+        "render",
+        "--list",
+        "rules=rules.txt",
+        "--set",
+        "question=q",
+        "small.toml",
+    ]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr
+            .starts_with("error: custom resources for sequence `intro` do not match the document\n  missing `persona` (declared at small.toml:"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("note: resources not bound by any --set or --list: `persona` (custom)\n")
+    );
+
+    // Missing standard and argument resources: the first stage's error, and a note naming all.
+    let run = forge(&["graph", "--set", "persona=x", "small.toml"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr.starts_with(
+            "error: standard resources for program setup do not match the document\n  missing `rules`"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("note: resources not bound by any --set or --list: `rules` (standard), `question` (argument)"),
+        "{}",
+        run.stderr
+    );
+
+    // Argument resources are checked when sampling.
+    let run = forge(&[
+        "render",
+        "--set",
+        "persona=x",
+        "--list",
+        "rules=rules.txt",
+        "small.toml",
+    ]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr.starts_with(
+            "error: argument resources for sampling do not match the document\n  missing `question`"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_unknown_or_misbound_resource_is_named_and_exits_1() {
+    let run = small("render", &["--set", "persnoa=x"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr.contains("unexpected `persnoa`"),
+        "{}",
+        run.stderr
+    );
+    // A static string cannot fill a placeholder that passes arguments.
+    let run = forge(&[
+        "render",
+        "--set",
+        "persona=x",
+        "--set",
+        "rules=just one rule",
+        "--set",
+        "question=q",
+        "small.toml",
+    ]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(run.stderr.contains("`rules`"), "{}", run.stderr);
+    assert!(run.stderr.contains("takes no arguments"), "{}", run.stderr);
+}
+
+#[test]
+fn unreadable_or_empty_list_files_exit_2() {
+    let run = small("render", &["--list", "extra=does_not_exist.txt"]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stderr
+            .starts_with("error: cannot read `does_not_exist.txt` (for `--list extra`): "),
+        "{}",
+        run.stderr
+    );
+    let dir = scratch("empty_list");
+    let empty = dir.join("empty.txt");
+    std::fs::write(&empty, "\n  \n\n").unwrap();
+    let arg = format!("rules={}", empty.display());
+    let run = forge(&[
+        "render",
+        "--set",
+        "persona=x",
+        "--list",
+        &arg,
+        "--set",
+        "question=q",
+        "small.toml",
+    ]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stderr.contains("has no non-empty line"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn udpl_errors_print_diagnostics_and_exit_1() {
+    let run = forge(&["render", "../errors.toml"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr
+            .starts_with("error: unknown key `colour` in `[config]`\n"),
+        "{}",
+        run.stderr
+    );
+    let run = forge(&["graph", "--format", "html", "../errors.toml"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr.contains(" --> ../errors.toml:10:1"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_missing_document_exits_2() {
+    let run = forge(&["render", "nope.toml"]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stderr.starts_with("error: cannot read `nope.toml`"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_usage_error(
+        &small("graph", &["--format", "svg"]),
+        "unknown format `svg`: use `dot`, `mermaid` or `html`",
+    );
+    assert_usage_error(&small("graph", &["--format=png"]), "unknown format `png`");
+    assert_usage_error(
+        &forge(&["graph", "small.toml", "--format"]),
+        "`--format` needs a value",
+    );
+    // `render` has no --format.
+    assert_usage_error(
+        &small("render", &["--format", "dot"]),
+        "unknown option `--format`",
+    );
+    assert_usage_error(&forge(&["render"]), "`forge render` needs a PATH");
+    assert_usage_error(
+        &forge(&["graph", "a.toml", "b.toml"]),
+        "`forge graph` takes exactly one PATH",
+    );
+    assert_usage_error(
+        &small("render", &["--seed", "-1"]),
+        "`--seed` must be an integer >= 0, got `-1`",
+    );
+    assert_usage_error(
+        &small("render", &["--set", "novalue"]),
+        "`--set novalue`: expected NAME=VALUE",
+    );
+    assert_usage_error(
+        &small("render", &["--set", "persona=again"]),
+        "resource `persona` is bound twice",
+    );
+    let help = forge(&["render", "--help"]);
+    assert_eq!(help.code, 0);
+    assert!(
+        help.stdout
+            .contains("forge graph [--format dot|mermaid|html]")
+    );
+}
+
+// ------------------------------------------------------------------------------------- graph
+
+#[test]
+fn graph_prints_dot_by_default_and_each_format_on_request() {
+    let dot = small("graph", &[]);
+    assert_eq!(dot.code, 0, "{dot:#?}");
+    assert_eq!(dot.stdout, small("graph", &["--format", "dot"]).stdout);
+    assert!(
+        dot.stdout
+            .starts_with("// forge workflow: 4 zones, entry zone 0\ndigraph workflow {\n")
+    );
+    for line in [
+        "  START -> n0;",
+        "  n0 -> n1;",
+        "  n2 -> n3;",
+        "  n3 -> END;",
+    ] {
+        assert!(dot.stdout.lines().any(|l| l == line), "{line:?}");
+    }
+    assert!(dot.stdout.contains(
+        "    n3 [label=\"#3 ask b0 z1\\nTraining\", tooltip=\"zone 3 · ask block 0 instance 0 zone 1\\ntags: Training\\n"
+    ));
+
+    let mermaid = small("graph", &["--format", "mermaid"]);
+    assert_eq!(mermaid.code, 0);
+    assert!(mermaid.stdout.contains("flowchart TD\n"));
+    assert!(mermaid.stdout.contains("  n3 --> forge_end\n"));
+
+    let html = small("graph", &["--format=html", "--seed", "7"]);
+    assert_eq!(html.code, 0);
+    assert!(html.stdout.starts_with("<!DOCTYPE html>"));
+    assert!(html.stdout.contains(
+        "<pre> You are a patient tutor. Follow these rules:\nUse [brackets] sparingly.\nCite your sources.\n[Answer]</pre>"
+    ));
+    assert_eq!(html.stdout.matches("<div class=\"z row ").count(), 4);
+}
+
+/// Graphviz accepts the DOT output (when it is installed).
+#[test]
+fn graphviz_accepts_the_dot_output() {
+    if !Path::new(DOT).exists() {
+        eprintln!("note: {DOT} not found; skipping the Graphviz check (apt-get install graphviz)");
+        return;
+    }
+    let mut args = vec!["graph"];
+    args.extend_from_slice(&REPRESENTATIVE);
+    let run = forge(&args);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let dir = scratch("graphviz");
+    let input = dir.join("representative.dot");
+    std::fs::write(&input, &run.stdout).unwrap();
+    let loops = dir.join("loops.dot");
+    std::fs::write(
+        &loops,
+        forge_core::program::to_dot(&representative_with_loops()),
+    )
+    .unwrap();
+    for file in [input, loops] {
+        let out = Command::new(DOT)
+            .arg("-Tsvg")
+            .arg(&file)
+            .output()
+            .expect("run dot");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "dot failed on {}: {stderr}",
+            file.display()
+        );
+        assert!(!stderr.contains("syntax error"), "{stderr}");
+        let svg = String::from_utf8_lossy(&out.stdout);
+        assert!(svg.contains("<title>END</title>"));
+        // Tooltips survive with their text escaped once.
+        assert!(svg.contains("xlink:title=\"zone 0 ·"), "{}", file.display());
+    }
+}
+
+// ---------------------------------------------------------------------------------- Chromium
+
+/// The representative workflow of `examples/representative.rs`: run, loop, when, run; so the
+/// page has next edges, jump edges and a loop-back.
+fn representative_with_loops() -> SampledWorkflow {
+    let doc = forge_core::udpl::parse_path(fixtures().join("representative.toml"))
+        .unwrap()
+        .document;
+    let principles =
+        (0..50).map(|i| format!("Principle {i}: <be> \"helpful\" & [honest] {{{i}}}."));
+    let mut standard = Bindings::new();
+    standard.insert("constitution", ListSampler::new(principles).unwrap());
+    let mut p = Program::new(doc, standard).unwrap();
+    p.run("setup").unwrap();
+    p.loop_(
+        Call::new("loop_control").with("min", 2).with("max", 5),
+        |b| {
+            b.run("reason")?;
+            Ok(())
+        },
+    )
+    .unwrap();
+    p.when(
+        "decide",
+        |t| {
+            t.run("reason")?;
+            Ok(())
+        },
+        |o| {
+            o.run("conclude")?;
+            Ok(())
+        },
+    )
+    .unwrap();
+    p.run("conclude").unwrap();
+    p.extract("training", &["Training"]).unwrap();
+    let mut args = Bindings::new();
+    args.insert("prompt", "How do I keep a <sourdough> \"starter\" alive?");
+    p.compile().unwrap().sample_seeded(args, 42).unwrap()
+}
+
+/// Runs headless Chromium on `page` with `extra` arguments (and a fresh profile); returns
+/// (stdout, stderr). Fails the test after 120 s.
+fn chromium(page: &Path, fragment: &str, extra: &[String]) -> (String, String) {
+    let profile = scratch(&format!(
+        "chromium-profile-{}",
+        page.file_stem().unwrap().to_string_lossy()
+    ));
+    let url = format!(
+        "file://{}{fragment}",
+        page.canonicalize().unwrap().display()
+    );
+    let mut child = Command::new(CHROMIUM)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(extra)
+        .arg(&url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start chromium");
+    // Drain both pipes on threads so a chatty Chromium cannot block.
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let t_out = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut out, &mut s).ok();
+        s
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut err, &mut s).ok();
+        s
+    });
+    let start = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if start.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("chromium did not finish within 120 s on {url}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (t_out.join().unwrap(), t_err.join().unwrap())
+}
+
+/// Loads the page and checks the script drew every node and edge without an error.
+fn check_in_chromium(page: &Path, zones: usize, jumps: usize, loops: usize) {
+    let (dom, log) = chromium(page, "", &["--dump-dom".to_owned()]);
+    assert!(
+        dom.contains("<body data-rendered=\"ok\">"),
+        "the page's script did not finish on {}:\n{log}",
+        page.display()
+    );
+    assert!(!dom.contains("data-error="), "render error in the DOM");
+    assert!(!log.contains("Uncaught"), "JavaScript error:\n{log}");
+    assert!(!log.contains("forge render error"), "{log}");
+    for i in 0..zones {
+        assert!(dom.contains(&format!(" id=\"z{i}\" ")), "zone {i} missing");
+    }
+    assert!(dom.contains("id=\"end\""));
+    // The edge layer was filled in: its counts, and one arc element per jump and loop-back.
+    assert!(
+        dom.contains(&format!("data-jump=\"{jumps}\" data-loop=\"{loops}\"")),
+        "edge counts missing in the DOM"
+    );
+    let svg_start = dom.find("<svg id=\"edges\"").expect("the edge layer");
+    let svg = &dom[svg_start..svg_start + dom[svg_start..].find("</svg>").unwrap()];
+    assert_eq!(svg.matches("<path class=\"e e-jump").count(), jumps);
+    assert_eq!(svg.matches("<path class=\"e e-loop\"").count(), loops);
+    assert_eq!(svg.matches("<text class=\"lbl\"").count(), jumps);
+    assert_eq!(svg.contains("marker-end=\"url(#mk-jump)\""), jumps > 0);
+    // Neighbouring zones are joined by the one combined path of straight next edges.
+    assert!(
+        svg.contains("<path class=\"e e-next\" d=\"M"),
+        "no next edges drawn"
+    );
+}
+
+#[test]
+fn the_html_page_renders_in_headless_chromium() {
+    if !Path::new(CHROMIUM).exists() {
+        eprintln!(
+            "note: {CHROMIUM} not found; skipping the headless browser check (apt-get install -y chromium)"
+        );
+        return;
+    }
+    let dir = scratch("chromium");
+
+    // The CLI's default program: every sequence once, next edges only.
+    let mut args = vec!["graph", "--format", "html"];
+    args.extend_from_slice(&REPRESENTATIVE);
+    let run = forge(&args);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let linear = dir.join("representative.html");
+    std::fs::write(&linear, &run.stdout).unwrap();
+    check_in_chromium(&linear, 45, 0, 0);
+
+    // The representative program, with a loop and a when: jumps and a loop-back.
+    let sample = representative_with_loops();
+    let jumps = sample.zones().filter(|z| z.jump.is_some()).count();
+    let loops = sample
+        .zones()
+        .filter(|z| matches!(z.next, Some(t) if t <= z.index))
+        .count();
+    assert_eq!((jumps, loops), (2, 1));
+    let page = dir.join("representative_loops.html");
+    std::fs::write(&page, to_html(&sample)).unwrap();
+    check_in_chromium(&page, sample.len(), jumps, loops);
+
+    // Opening a zone's anchor pins its details (and its full text) in the panel.
+    let (dom, log) = chromium(&page, "#z1", &["--dump-dom".to_owned()]);
+    assert!(dom.contains("<body data-rendered=\"ok\">"), "{log}");
+    assert!(
+        dom.contains("<h2 id=\"ptitle\">#1 setup b0 z1</h2>"),
+        "{dom}"
+    );
+    assert!(dom.contains("<dt>tags</dt><dd>none</dd>"));
+    assert!(dom.contains("<dt>advance</dt><dd>[Answer]  (max 2000 tokens)</dd>"));
+    assert!(dom.contains(
+        "<pre id=\"ptext\"> The user is asking the following of you: How do I keep a &lt;sourdough&gt; \"starter\" alive?\n[Answer]</pre>"
+    ), "{dom}");
+}
