@@ -88,9 +88,13 @@ pub struct Diagnostic {
     pub column: u32,
     /// Byte range of the offending value in the file.
     pub span: Range<usize>,
-    /// The full text of the source line `line` (without its line break); empty when the
-    /// diagnostic is about a whole file or folder.
+    /// The text of the source line `line` (without its line break); empty when the diagnostic
+    /// is about a whole file or folder. A very long line is cut to an excerpt around the
+    /// column, with `…` marking the cuts.
     pub source_line: String,
+    /// The column (in the file's line) that the first character of `source_line` stands for:
+    /// 1 unless `source_line` is an excerpt.
+    pub source_column: u32,
     /// Short text printed under the caret.
     pub label: Option<String>,
     /// How to fix it, where known.
@@ -144,7 +148,7 @@ impl Diagnostic {
         if !self.source_line.is_empty() {
             let shown = self.source_line.replace('\t', " ");
             let _ = write!(out, "\n{pad} |\n{line_no} | {shown}");
-            let caret_start = (self.column as usize).saturating_sub(1);
+            let caret_start = self.caret_start();
             let width = self.caret_width();
             let _ = write!(
                 out,
@@ -175,9 +179,14 @@ impl Diagnostic {
         out
     }
 
+    /// Index in `source_line` of the character at `column`.
+    fn caret_start(&self) -> usize {
+        self.column.saturating_sub(self.source_column.max(1)) as usize
+    }
+
     /// Number of carets: the span's characters on the first line, at least one.
     fn caret_width(&self) -> usize {
-        let start = (self.column as usize).saturating_sub(1);
+        let start = self.caret_start();
         let rest: usize = self.source_line.chars().skip(start).count();
         let span_len = self.span.end.saturating_sub(self.span.start);
         // Count characters of the span that fall on this line; approximate byte length by chars
@@ -240,13 +249,62 @@ pub fn render_all<'a>(
 #[derive(Clone, Debug)]
 pub(crate) struct LineIndex {
     starts: Vec<usize>,
+    /// Whether each line is ASCII, so its columns are byte offsets.
+    ascii: Vec<bool>,
 }
+
+/// Lines longer than this (in bytes) are shown as an excerpt around the column.
+const MAX_SHOWN_LINE: usize = 240;
+/// Characters of context kept before the column in an excerpt.
+const EXCERPT_BEFORE: usize = 60;
+/// Characters kept from the column on in an excerpt.
+const EXCERPT_AFTER: usize = 120;
 
 impl LineIndex {
     pub(crate) fn new(text: &str) -> Self {
         let mut starts = vec![0];
         starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        LineIndex { starts }
+        let ascii = (0..starts.len())
+            .map(|i| {
+                let end = starts.get(i + 1).copied().unwrap_or(text.len());
+                text.as_bytes()[starts[i]..end].is_ascii()
+            })
+            .collect();
+        LineIndex { starts, ascii }
+    }
+
+    /// (1-based line, 1-based column, shown line text, column of the shown text's first
+    /// character) of a byte offset; long lines are cut to an excerpt around the column.
+    pub(crate) fn locate_shown(&self, text: &str, offset: usize) -> (u32, u32, String, u32) {
+        let (line, column, line_text) = self.locate(text, offset);
+        if line_text.len() <= MAX_SHOWN_LINE {
+            return (line, column, line_text.to_owned(), 1);
+        }
+        let col0 = column as usize - 1;
+        let first = col0.saturating_sub(EXCERPT_BEFORE);
+        let ascii = self.ascii[line as usize - 1];
+        let (excerpt, cut_end) = if ascii {
+            let end = (col0 + EXCERPT_AFTER).min(line_text.len());
+            (&line_text[first.min(end)..end], end < line_text.len())
+        } else {
+            let mut it = line_text.char_indices().skip(first);
+            let a = it.next().map_or(line_text.len(), |(i, _)| i);
+            let b = it
+                .nth(col0 - first + EXCERPT_AFTER)
+                .map_or(line_text.len(), |(i, _)| i);
+            (&line_text[a..b], b < line_text.len())
+        };
+        let mut shown = String::with_capacity(excerpt.len() + 6);
+        let mut start_col = first as u32 + 1;
+        if first > 0 {
+            shown.push('…');
+            start_col -= 1;
+        }
+        shown.push_str(excerpt);
+        if cut_end {
+            shown.push('…');
+        }
+        (line, column, shown, start_col)
     }
 
     /// 0-based line index containing `offset`.
@@ -272,7 +330,11 @@ impl LineIndex {
         let line_text = text[start..end]
             .strip_suffix('\r')
             .unwrap_or(&text[start..end]);
-        let column = text[start..offset].chars().count() + 1;
+        let column = if self.ascii[line] {
+            offset - start + 1
+        } else {
+            text[start..offset].chars().count() + 1
+        };
         (
             u32::try_from(line + 1).unwrap_or(u32::MAX),
             u32::try_from(column).unwrap_or(u32::MAX),
@@ -306,6 +368,7 @@ mod tests {
             column: 8,
             span: 100..103,
             source_line: "text = \"abc\"".into(),
+            source_column: 1,
             label: Some("here".into()),
             help: Some("fix it".into()),
             notes: vec![],

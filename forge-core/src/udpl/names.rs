@@ -144,10 +144,22 @@ pub(crate) fn did_you_mean<'c>(
     name: &str,
     candidates: impl IntoIterator<Item = &'c str>,
 ) -> Option<&'c str> {
-    let limit = (name.chars().count() / 3).max(1);
+    /// Names longer than this get no suggestion: typos worth suggesting are in short names,
+    /// and the distance table grows with the product of the lengths.
+    const MAX_LEN: usize = 64;
+    let len = name.chars().count();
+    if len > MAX_LEN {
+        return None;
+    }
+    let limit = (len / 3).max(1);
+    let lower = name.to_lowercase();
     candidates
         .into_iter()
-        .map(|c| (edit_distance(&name.to_lowercase(), &c.to_lowercase()), c))
+        .filter(|c| {
+            let n = c.chars().count();
+            n <= MAX_LEN && n.abs_diff(len) <= limit
+        })
+        .map(|c| (edit_distance(&lower, &c.to_lowercase()), c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)

@@ -110,6 +110,15 @@ pub fn parse_str(src: &str, name: &str) -> Result<Parsed, Error> {
 /// Parse a document made of several sources (a folder document), given as `(display path,
 /// text)` pairs. Exactly one source must hold `[config]`; a top-level key may appear in only one.
 pub fn parse_sources(sources: &[(&str, &str)]) -> Result<Parsed, Error> {
+    if sources.is_empty() {
+        return Err(Error::Io {
+            path: PathBuf::new(),
+            error: std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "no UDPL source given: a document needs at least one file",
+            ),
+        });
+    }
     Linter::new(sources, Origin::default()).run()
 }
 
@@ -247,6 +256,22 @@ impl Source<'_> {
             text,
         )
     }
+
+    /// Like `locate`, with long lines cut to an excerpt around the column.
+    fn locate_shown(&self, offset: usize) -> (u32, u32, String, u32) {
+        let (line, column, text, start) = self.lines.locate_shown(self.text, offset);
+        let shift = if line == 1 {
+            self.origin.column.saturating_sub(1)
+        } else {
+            0
+        };
+        (
+            line.saturating_add(self.origin.line.saturating_sub(1)),
+            column.saturating_add(shift),
+            text,
+            start.saturating_add(shift),
+        )
+    }
 }
 
 /// A value together with the file it lives in.
@@ -322,6 +347,8 @@ struct RawConfig {
     tools: Option<StrList>,
     /// Set when a key was present but invalid, so dependent checks are skipped.
     broken: Vec<&'static str>,
+    /// Span of each config key's value.
+    value_spans: HashMap<String, Span>,
 }
 
 /// What the block-level checks need from a valid config.
@@ -369,7 +396,7 @@ impl<'s> Linter<'s> {
         message: String,
     ) -> DiagMut<'_> {
         let src = &self.sources[file];
-        let (line, column, source_line) = src.locate(span.start);
+        let (line, column, source_line, source_column) = src.locate_shown(span.start);
         self.diags.push(Diagnostic {
             severity,
             message,
@@ -377,7 +404,8 @@ impl<'s> Linter<'s> {
             line,
             column,
             span,
-            source_line: source_line.to_owned(),
+            source_line,
+            source_column,
             label: None,
             help: None,
             notes: Vec::new(),
@@ -633,6 +661,7 @@ impl<'s> Linter<'s> {
         };
         for (k, v) in table.iter() {
             let key: &str = k.get_ref();
+            raw.value_spans.insert(key.to_owned(), v.span());
             match key {
                 "zone_patterns" => {
                     raw.zone_patterns = self.str_list(file, "zone_patterns", v, &mut raw.broken)
@@ -879,7 +908,7 @@ impl<'s> Linter<'s> {
                 zone_ok &= self.no_braces(file, "zone_patterns", s, span);
             }
             if z.len() < 2 {
-                let span = self.value_span_of(file, &header, "zone_patterns", z);
+                let span = Self::value_span_of(&raw.value_spans, &header, "zone_patterns");
                 self.error(file, span, "`zone_patterns` needs at least two patterns")
                     .label(format!("found {}", z.len()))
                     .help("a block has a prompt zone and at least one more, e.g. [\"[Prompt]\", \"[Answer]\"]");
@@ -897,7 +926,7 @@ impl<'s> Linter<'s> {
         if let Some(r) = &raw.required_patterns {
             required_ok = self.distinct(file, "required_patterns", r);
             if r.is_empty() {
-                let span = self.value_span_of(file, &header, "required_patterns", r);
+                let span = Self::value_span_of(&raw.value_spans, &header, "required_patterns");
                 self.error(file, span, "`required_patterns` must not be empty")
                     .help("list at least the first zone pattern");
                 required_ok = false;
@@ -929,7 +958,7 @@ impl<'s> Linter<'s> {
             tags_ok = self.distinct(file, "valid_tags", t);
             tags_ok &= self.identifiers(file, "tag", t, pascal_case);
             if t.is_empty() {
-                let span = self.value_span_of(file, &header, "valid_tags", t);
+                let span = Self::value_span_of(&raw.value_spans, &header, "valid_tags");
                 self.warning(
                     file,
                     span,
@@ -946,7 +975,7 @@ impl<'s> Linter<'s> {
             let mut ok = self.distinct(file, "sequences", s);
             ok &= self.identifiers(file, "sequence", s, snake_case);
             if s.is_empty() {
-                let span = self.value_span_of(file, &header, "sequences", s);
+                let span = Self::value_span_of(&raw.value_spans, &header, "sequences");
                 self.error(file, span, "`sequences` must not be empty")
                     .help("list the sequences of the document, e.g. [\"setup\"]");
             }
@@ -985,7 +1014,7 @@ impl<'s> Linter<'s> {
         if let Some(e) = &raw.escape_patterns {
             escape_ok = true;
             if e.len() != 2 {
-                let span = self.value_span_of(file, &header, "escape_patterns", e);
+                let span = Self::value_span_of(&raw.value_spans, &header, "escape_patterns");
                 self.error(
                     file,
                     span,
@@ -1092,34 +1121,12 @@ impl<'s> Linter<'s> {
         }
     }
 
-    /// The span of a whole config array, for errors about the array itself: from its first
-    /// element's opening bracket if present, else the header.
-    fn value_span_of(&self, file: usize, header: &Span, key: &str, list: &StrList) -> Span {
-        if let Some((_, first)) = list.first() {
-            // Walk back to the `[` before the first element.
-            let text = self.sources[file].text;
-            let before = &text[..first.start];
-            if let Some(b) = before.rfind('[') {
-                return b..first.end;
-            }
-        }
-        // Empty array: find `key = [` in the config table's text.
-        let text = self.sources[file].text;
-        let from = header.start.min(text.len());
-        let mut search_from = from;
-        while let Some(rel) = text[search_from..].find(key) {
-            let at = search_from + rel;
-            let after = text[at + key.len()..].trim_start();
-            if let Some(rest) = after.strip_prefix('=') {
-                let value_at = text.len() - rest.trim_start().len();
-                let end = text[value_at..]
-                    .find(']')
-                    .map_or(value_at + 1, |e| value_at + e + 1);
-                return value_at..end;
-            }
-            search_from = at + key.len();
-        }
-        header.clone()
+    /// The span of a whole config value, for errors about the array itself.
+    fn value_span_of(raw_spans: &HashMap<String, Span>, header: &Span, key: &str) -> Span {
+        raw_spans
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| header.clone())
     }
 }
 
@@ -1379,7 +1386,7 @@ impl<'s> Linter<'s> {
             let analysis = analyze(text, &patterns);
             for issue in analysis.issues {
                 let sp = match issue.range {
-                    Some(r) => map.source_offset(r.start)..map.source_offset(r.end),
+                    Some(r) => map.source_offset(r.start)..map.source_end(r.end),
                     None => span.clone(),
                 };
                 let d = self.push(issue.severity, file, sp, issue.message);
@@ -1392,7 +1399,7 @@ impl<'s> Linter<'s> {
             zones_out = analysis.zones;
             let placeholders_found = analysis.placeholders;
             for (key, range) in &placeholders_found {
-                let sp = map.source_offset(range.start)..map.source_offset(range.end);
+                let sp = map.source_offset(range.start)..map.source_end(range.end);
                 match specs.iter().find(|s| s.key == *key) {
                     Some(spec) => {
                         if let Some(resource) = &spec.resource {

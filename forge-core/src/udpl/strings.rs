@@ -29,6 +29,27 @@ impl StrMap {
         }
     }
 
+    /// The source offset where a range ending at decoded offset `off` ends: like
+    /// [`source_offset`](Self::source_offset), but an offset right after an escape maps to the
+    /// end of that escape's text, not past the zero-width part that follows (a line-ending
+    /// backslash, say).
+    pub(crate) fn source_end(&self, off: usize) -> usize {
+        if let Some(f) = self.fallback {
+            return f;
+        }
+        if off == 0 {
+            return self.points.first().map_or(0, |p| p.1);
+        }
+        // The run containing the last decoded byte before `off`.
+        let i = match self.points.binary_search_by_key(&(off - 1), |p| p.0) {
+            Ok(i) => i,
+            Err(0) => 0,
+            Err(i) => i - 1,
+        };
+        let (d, s) = self.points[i];
+        s + (off - d)
+    }
+
     /// The source offset of decoded byte offset `off`.
     pub(crate) fn source_offset(&self, off: usize) -> usize {
         if let Some(f) = self.fallback {
