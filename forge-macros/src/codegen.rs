@@ -377,3 +377,122 @@ fn name_enum(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Parity: for a corpus of documents, the macro reports exactly the diagnostics the runtime
+    //! parser reports, with the same text.
+
+    use std::path::Path;
+
+    use proc_macro2::{TokenStream, TokenTree};
+    use quote::quote;
+
+    use super::expand;
+    use crate::input::Kind;
+
+    /// The messages of every `compile_error!` in an expansion.
+    fn compile_errors(tokens: TokenStream) -> Vec<String> {
+        let mut out = Vec::new();
+        let trees: Vec<TokenTree> = tokens.into_iter().collect();
+        for w in trees.windows(3) {
+            if let (TokenTree::Ident(i), TokenTree::Punct(p), TokenTree::Group(g)) =
+                (&w[0], &w[1], &w[2])
+                && i == "compile_error"
+                && p.as_char() == '!'
+            {
+                let lit: syn::LitStr = syn::parse2(g.stream()).expect("a string literal");
+                out.push(lit.value());
+            }
+        }
+        out
+    }
+
+    /// Every committed UDPL fixture of the workspace, relative to this crate.
+    fn corpus() -> Vec<String> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        for dir in [
+            "../tests/ui/fixtures",
+            "../tests/data",
+            "../forge-cli/tests/fixtures",
+        ] {
+            let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.extension().is_some_and(|x| x == "toml") {
+                    files.push(format!(
+                        "{dir}/{}",
+                        p.file_name().unwrap().to_string_lossy()
+                    ));
+                }
+            }
+        }
+        files.sort();
+        files
+    }
+
+    #[test]
+    fn macro_and_runtime_report_the_same_diagnostics_for_files() {
+        let files = corpus();
+        assert!(files.len() >= 5, "corpus too small: {files:?}");
+        let mut invalid = 0;
+        for file in &files {
+            let expanded = expand(quote! { krate = ::forge; mod prompts = #file }, Kind::File);
+            let from_macro = compile_errors(expanded);
+            let text =
+                std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap();
+            let from_runtime: Vec<String> =
+                match forge_core::udpl::parse_sources(&[(file.as_str(), text.as_str())]) {
+                    Ok(_) => Vec::new(),
+                    Err(e) => e.errors().map(|d| d.render_body()).collect(),
+                };
+            assert_eq!(from_macro, from_runtime, "{file}");
+            invalid += usize::from(!from_runtime.is_empty());
+        }
+        assert!(invalid >= 3, "the corpus must hold invalid documents");
+    }
+
+    #[test]
+    fn macro_and_runtime_report_the_same_diagnostics_inline() {
+        for src in [
+            "[config]\nzone_patterns = 3\n",
+            "[config]\nzone_patterns = [\"[P]\", \"[A]\"]\nrequired_patterns = [\"[P]\"]\n\
+             valid_tags = []\ndefault_max_token_length = 1\nsequences = [\"a\"]\n\
+             control_pattern = \"[J]\"\nescape_patterns = [\"[E]\", \"[/E]\"]\n\
+             [[a]]\ntext = \"x [P] {y.z} [A]\"\ntags = [[\"T\"]]\n",
+            "not toml = = =",
+        ] {
+            let expanded = expand(quote! { krate = ::forge; #src }, Kind::Inline);
+            let from_macro = compile_errors(expanded);
+            // The origin the macro computes for the literal, which it also bakes into the
+            // generated `document()`.
+            let lit: syn::LitStr = syn::parse2(quote! { #src }).unwrap();
+            let (file, origin) = super::literal_origin(&lit);
+            let from_runtime: Vec<String> = forge_core::udpl::parse_embedded(src, &file, origin)
+                .err()
+                .map(|e| e.errors().map(|d| d.render_body()).collect())
+                .unwrap_or_default();
+            assert!(!from_runtime.is_empty());
+            assert_eq!(from_macro, from_runtime, "{src}");
+        }
+    }
+
+    #[test]
+    fn bad_macro_input_is_an_error_not_a_panic() {
+        for input in [
+            quote! {},
+            quote! { krate = ::forge },
+            quote! { krate = ::forge; 42 },
+            quote! { krate = ::forge; pub mod = "x" },
+            quote! { krate = ::forge; "a.toml" extra },
+            quote! { krate = ::forge; "/abs/path.toml" },
+            quote! { krate = ::forge; "" },
+        ] {
+            let out = expand(input.clone(), Kind::File).to_string();
+            assert!(out.contains("compile_error"), "{input} -> {out}");
+        }
+    }
+}
