@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{ProgramError, SampleError};
 use super::{ArgSite, Instance, NONE, Node, Slot, check_names};
-use crate::resources::{Bindings, Filler, SampleContext, Site};
+use crate::resources::{Bindings, Filler, PlaceholderSite, SampleContext, Site};
 use crate::udpl::{Config, Document, ResourceKind, Segment};
 
 /// A jump edge: where the zone goes when the model emits the control pattern.
@@ -80,6 +80,10 @@ struct Compiled {
     doc: Arc<Document>,
     instances: Vec<Instance>,
     arg_sites: Vec<ArgSite>,
+    /// Owned descriptions of `arg_sites`, shared by the fillers of every sample.
+    arg_site_info: Vec<Arc<PlaceholderSite>>,
+    /// The document's argument resource names.
+    arg_names: Vec<String>,
     meta: Arc<WorkflowMeta>,
     text_hint: AtomicUsize,
 }
@@ -182,11 +186,29 @@ impl Workflow {
             entry: 0,
             extractions,
         };
+        let arg_site_info = arg_sites
+            .iter()
+            .map(|a| {
+                let seq = &doc.sequences[a.seq as usize];
+                let block = &seq.blocks[a.block as usize];
+                Arc::new(PlaceholderSite::from_site(&Site {
+                    sequence: &seq.name.name,
+                    block: block.index,
+                    placeholder: &block.placeholders[a.placeholder as usize],
+                }))
+            })
+            .collect();
+        let arg_names = doc
+            .resources_of_kind(ResourceKind::Argument)
+            .map(|r| r.name.name.clone())
+            .collect();
         Ok(Workflow {
             inner: Arc::new(Compiled {
                 doc,
                 instances,
                 arg_sites,
+                arg_site_info,
+                arg_names,
                 meta: Arc::new(meta),
                 text_hint: AtomicUsize::new(0),
             }),
@@ -226,22 +248,30 @@ impl Workflow {
         let mut cx = SampleContext::new(seed);
         let mut text = String::with_capacity(c.text_hint.load(Ordering::Relaxed));
         let mut ends = Vec::with_capacity(c.meta.zones.len());
-        let mut values: Vec<String> = Vec::new();
+        // Placeholder values of the current block instance, all in one scratch buffer.
+        let mut values = String::with_capacity(512);
+        let mut ranges: Vec<(usize, usize)> = Vec::with_capacity(8);
         for inst in &c.instances {
             values.clear();
+            ranges.clear();
             for slot in inst.slots.iter() {
                 let filler = match slot {
                     Slot::Bound(f) => f,
                     Slot::Argument(i) => &arg_fillers[*i as usize],
                 };
-                values.push(filler.fill(&mut cx)?);
+                let start = values.len();
+                filler.fill_into(&mut cx, &mut values)?;
+                ranges.push((start, values.len()));
             }
             let block = &c.doc.sequences[inst.seq as usize].blocks[inst.block as usize];
             for zone in &block.zones {
                 for seg in &zone.segments {
                     match seg {
                         Segment::Text(t) => text.push_str(t),
-                        Segment::Placeholder(i) => text.push_str(&values[*i]),
+                        Segment::Placeholder(i) => {
+                            let (a, b) = ranges[*i];
+                            text.push_str(&values[a..b]);
+                        }
                     }
                 }
                 ends.push(text.len());
@@ -258,27 +288,37 @@ impl Workflow {
     fn bind_arguments(&self, args: &Bindings) -> Result<Vec<Filler>, SampleError> {
         let c = &*self.inner;
         let doc = &c.doc;
-        check_names(
-            doc,
-            ResourceKind::Argument,
-            doc.resources_of_kind(ResourceKind::Argument)
-                .map(|r| r.name.name.as_str())
-                .collect(),
-            args,
-            "sampling".to_owned(),
-        )
-        .map_err(SampleError::Arguments)?;
+        // Fast check first; the full one explains what is missing or unexpected.
+        if args.len() != c.arg_names.len() || !c.arg_names.iter().all(|n| args.contains(n)) {
+            check_names(
+                doc,
+                ResourceKind::Argument,
+                c.arg_names.iter().map(String::as_str).collect(),
+                args,
+                "sampling".to_owned(),
+            )
+            .map_err(SampleError::Arguments)?;
+        }
         let mut fillers = Vec::with_capacity(c.arg_sites.len());
         let mut errors = Vec::new();
-        for site in &c.arg_sites {
+        for (site, info) in c.arg_sites.iter().zip(&c.arg_site_info) {
             let seq = &doc.sequences[site.seq as usize];
             let block = &seq.blocks[site.block as usize];
+            let placeholder = &block.placeholders[site.placeholder as usize];
             let s = Site {
                 sequence: &seq.name.name,
                 block: block.index,
-                placeholder: &block.placeholders[site.placeholder as usize],
+                placeholder,
             };
-            match args.bind(&s) {
+            let Some(binding) = args.get(&placeholder.resource) else {
+                // Unreachable after the name check; report it like `Bindings::bind` would.
+                match args.bind(&s) {
+                    Ok(f) => fillers.push(f),
+                    Err(e) => errors.push(e),
+                }
+                continue;
+            };
+            match binding.bind_described(&s, || Arc::clone(info)) {
                 Ok(f) => fillers.push(f),
                 Err(e) => errors.push(e),
             }

@@ -185,6 +185,16 @@ impl Resource for StaticString {
         Ok(self.text.to_string())
     }
 
+    fn sample_into(
+        &self,
+        _args: &NoArgs,
+        _cx: &mut SampleContext,
+        out: &mut String,
+    ) -> Result<(), ResourceError> {
+        out.push_str(&self.text);
+        Ok(())
+    }
+
     fn describe() -> &'static str {
         "static string"
     }
@@ -330,9 +340,45 @@ impl Resource for ListSampler {
     type Args = ListArgs;
 
     fn sample(&self, args: &ListArgs, cx: &mut SampleContext) -> Result<String, ResourceError> {
-        let picked = self.draw(args.num_samples, cx.rng());
-        let parts: Vec<&str> = picked.iter().map(|&i| self.items[i].as_str()).collect();
-        Ok(parts.join("\n"))
+        let mut out = String::new();
+        self.sample_into(args, cx, &mut out)?;
+        Ok(out)
+    }
+
+    fn sample_into(
+        &self,
+        args: &ListArgs,
+        cx: &mut SampleContext,
+        out: &mut String,
+    ) -> Result<(), ResourceError> {
+        let n = self.items.len();
+        let push = |out: &mut String, first: bool, i: usize| {
+            if !first {
+                out.push('\n');
+            }
+            out.push_str(&self.items[i]);
+        };
+        if let NumSamples::Count(k) = args.num_samples {
+            let k = k.min(n);
+            let mut pool = lock(&self.pool);
+            if pool.len() >= k {
+                // The common case, without allocating: the same draws as `draw`.
+                let rng = cx.rng();
+                for d in 0..k {
+                    let j = random_below(rng, pool.len());
+                    push(out, d == 0, pool.swap_remove(j));
+                }
+                return Ok(());
+            }
+        }
+        for (d, i) in self
+            .draw(args.num_samples, cx.rng())
+            .into_iter()
+            .enumerate()
+        {
+            push(out, d == 0, i);
+        }
+        Ok(())
     }
 
     fn describe() -> &'static str {

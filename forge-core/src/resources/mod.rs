@@ -88,14 +88,16 @@ pub(crate) fn random_below(rng: &mut SampleRng, n: usize) -> usize {
         return 0;
     }
     let n64 = n as u64;
-    // 2^64 mod n: draws whose low half falls below this are rejected to remove bias.
-    let threshold = n64.wrapping_neg() % n64;
-    loop {
-        let product = u128::from(rng.next_u64()) * u128::from(n64);
-        if (product as u64) >= threshold {
-            return (product >> 64) as usize;
+    let mut product = u128::from(rng.next_u64()) * u128::from(n64);
+    // Draws whose low half falls below 2^64 mod n are rejected to remove bias. That bound is
+    // below n, so the division computing it is only needed when the low half is below n.
+    if (product as u64) < n64 {
+        let threshold = n64.wrapping_neg() % n64;
+        while (product as u64) < threshold {
+            product = u128::from(rng.next_u64()) * u128::from(n64);
         }
     }
+    (product >> 64) as usize
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -232,6 +234,21 @@ pub trait Resource: Send + Sync + 'static {
 
     /// Produces the placeholder's text. An `Err` fails the current sample only.
     fn sample(&self, args: &Self::Args, cx: &mut SampleContext) -> Result<String, ResourceError>;
+
+    /// Appends the placeholder's text to `out`: the sampling hot path, which writes every zone
+    /// of a sample into one buffer. The default calls [`sample`](Resource::sample); override it
+    /// to skip that allocation. An override must append exactly what `sample` would return,
+    /// with the same draws from the RNG, and on error may leave `out` with a partial text (the
+    /// sample is discarded).
+    fn sample_into(
+        &self,
+        args: &Self::Args,
+        cx: &mut SampleContext,
+        out: &mut String,
+    ) -> Result<(), ResourceError> {
+        out.push_str(&self.sample(args, cx)?);
+        Ok(())
+    }
 
     /// A short human name of the resource type for messages (e.g. `"list sampler"`).
     /// Defaults to the Rust type name.
@@ -618,6 +635,12 @@ trait ErasedBinding: Send + Sync {
 /// Filler-side of the type erasure: holds converted arguments and produces strings.
 trait ErasedFiller: Send + Sync {
     fn fill(&self, resource: &str, cx: &mut SampleContext) -> Result<String, ResourceError>;
+    fn fill_into(
+        &self,
+        resource: &str,
+        cx: &mut SampleContext,
+        out: &mut String,
+    ) -> Result<(), ResourceError>;
 }
 
 enum Source<R: Resource> {
@@ -650,14 +673,19 @@ struct TypedFiller<R: Resource> {
 fn convert_args<R: Resource>(site: &Site<'_>) -> Result<R::Args, BindError> {
     let p = site.placeholder;
     let what = R::describe();
-    if TypeId::of::<R::Args>() == TypeId::of::<NoArgs>()
-        && let Some(first) = p.arguments.keys().next()
-    {
-        return Err(BindError::new(
-            site,
-            format!("`{what}` takes no arguments, but the placeholder passes `{first}`"),
-            Some("remove `arguments` from the spec".to_owned()),
-        ));
+    if TypeId::of::<R::Args>() == TypeId::of::<NoArgs>() {
+        if let Some(first) = p.arguments.keys().next() {
+            return Err(BindError::new(
+                site,
+                format!("`{what}` takes no arguments, but the placeholder passes `{first}`"),
+                Some("remove `arguments` from the spec".to_owned()),
+            ));
+        }
+        // No arguments to convert (this runs for every argument resource of every sample).
+        let no_args: Box<dyn Any> = Box::new(NoArgs);
+        if let Ok(args) = no_args.downcast::<R::Args>() {
+            return Ok(*args);
+        }
     }
     p.arguments.clone().try_into::<R::Args>().map_err(|e| {
         let help = R::arguments_example().map(|example| {
@@ -708,6 +736,25 @@ impl<R: Resource> ErasedFiller for TypedFiller<R> {
             Source::Factory { make, cached: true } => {
                 let r = cx.cached::<R>(resource, make.as_ref())?;
                 r.sample(&self.args, cx)
+            }
+        }
+    }
+
+    fn fill_into(
+        &self,
+        resource: &str,
+        cx: &mut SampleContext,
+        out: &mut String,
+    ) -> Result<(), ResourceError> {
+        match &self.source {
+            Source::Instance(r) => r.sample_into(&self.args, cx, out),
+            Source::Factory {
+                make,
+                cached: false,
+            } => make()?.sample_into(&self.args, cx, out),
+            Source::Factory { make, cached: true } => {
+                let r = cx.cached::<R>(resource, make.as_ref())?;
+                r.sample_into(&self.args, cx, out)
             }
         }
     }
@@ -809,10 +856,21 @@ impl Binding {
     /// so a bad or missing argument fails here with the placeholder's location. Factories are
     /// not called at binding time.
     pub fn bind(&self, site: &Site<'_>) -> Result<Filler, BindError> {
+        self.bind_described(site, || Arc::new(PlaceholderSite::from_site(site)))
+    }
+
+    /// [`bind`](Self::bind) with the site's owned description supplied by the caller, so
+    /// binding the same site again (every sample binds the argument resources) allocates no
+    /// copy of its names.
+    pub(crate) fn bind_described(
+        &self,
+        site: &Site<'_>,
+        described: impl FnOnce() -> Arc<PlaceholderSite>,
+    ) -> Result<Filler, BindError> {
         let inner = self.inner.bind(site)?;
         Ok(Filler {
             inner,
-            site: Arc::new(PlaceholderSite::from_site(site)),
+            site: described(),
             lifecycle: self.lifecycle(),
         })
     }
@@ -884,6 +942,17 @@ impl Filler {
     pub fn fill(&self, cx: &mut SampleContext) -> Result<String, FillError> {
         self.inner
             .fill(&self.site.resource, cx)
+            .map_err(|error| FillError {
+                site: Arc::clone(&self.site),
+                error,
+            })
+    }
+
+    /// Like [`fill`](Self::fill), appending the text to `out` (no allocation for resources
+    /// that override [`Resource::sample_into`]).
+    pub fn fill_into(&self, cx: &mut SampleContext, out: &mut String) -> Result<(), FillError> {
+        self.inner
+            .fill_into(&self.site.resource, cx, out)
             .map_err(|error| FillError {
                 site: Arc::clone(&self.site),
                 error,
