@@ -679,3 +679,77 @@ impl<'de> Deserialize<'de> for SampledWorkflow {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(next: u32, jump: Option<u32>) -> Node {
+        Node {
+            instance: 0,
+            zone: 0,
+            next,
+            jump: jump.unwrap_or(NONE),
+            has_jump: jump.is_some(),
+            input: false,
+            output: false,
+            tool: NONE,
+        }
+    }
+
+    fn err(nodes: &[Node]) -> String {
+        check_invariants(nodes).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_valid_chain_with_a_loop_passes() {
+        // 0 → 1 → 2 → end, 2 jumps back to 0.
+        let nodes = [node(1, None), node(2, None), node(NONE, Some(0))];
+        check_invariants(&nodes).unwrap();
+    }
+
+    #[test]
+    fn unreachable_zone_is_reported() {
+        let nodes = [node(NONE, None), node(NONE, None)];
+        assert_eq!(
+            err(&nodes),
+            "workflow graph invariant violated: zone 1 is not reachable from the entry"
+        );
+    }
+
+    #[test]
+    fn zone_that_cannot_reach_the_end_is_reported() {
+        // 0 → 1 ⇄ 2 never ends; 0 jumps to the end.
+        let nodes = [node(1, Some(NONE)), node(2, None), node(1, None)];
+        assert_eq!(
+            err(&nodes),
+            "workflow graph invariant violated: zone 1 cannot reach the end"
+        );
+    }
+
+    #[test]
+    fn a_cycle_without_exit_has_no_end() {
+        let nodes = [node(1, None), node(0, None)];
+        assert_eq!(
+            err(&nodes),
+            "workflow graph invariant violated: no zone leads to the end"
+        );
+    }
+
+    #[test]
+    fn jump_edges_need_the_control_pattern_and_targets_must_exist() {
+        let mut n = node(NONE, None);
+        n.jump = 0;
+        assert!(err(&[n]).contains("jump edge without the control pattern"));
+        assert!(err(&[node(5, None)]).contains("points past the graph"));
+    }
+
+    #[test]
+    fn a_million_zone_chain_is_checked_without_recursion() {
+        let n = 1_000_000u32;
+        let nodes: Vec<Node> = (0..n)
+            .map(|i| node(if i + 1 == n { NONE } else { i + 1 }, None))
+            .collect();
+        check_invariants(&nodes).unwrap();
+    }
+}
