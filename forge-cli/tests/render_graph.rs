@@ -415,7 +415,7 @@ fn graph_prints_dot_by_default_and_each_format_on_request() {
     assert_eq!(html.code, 0);
     assert!(html.stdout.starts_with("<!DOCTYPE html>"));
     assert!(html.stdout.contains(
-        "<pre> You are a patient tutor. Follow these rules:\nUse [brackets] sparingly.\nCite your sources.\n[Answer]</pre>"
+        " data-x=\" You are a patient tutor. Follow these rules:\nUse [brackets] sparingly.\nCite your sources.\n[Answer]\">#1 intro b0 z1</div>"
     ));
     assert_eq!(html.stdout.matches("<div class=\"z row ").count(), 4);
 }
@@ -624,6 +624,32 @@ fn the_html_page_renders_in_headless_chromium() {
     let page = dir.join("representative_loops.html");
     std::fs::write(&page, to_html(&sample)).unwrap();
     check_in_chromium(&page, sample.len(), jumps, loops);
+
+    // A program ending in a loop: its exit is a jump to END.
+    let doc = forge_core::udpl::parse_path(fixtures().join("representative.toml"))
+        .unwrap()
+        .document;
+    let mut standard = Bindings::new();
+    standard.insert(
+        "constitution",
+        ListSampler::new(["one", "two", "three"]).unwrap(),
+    );
+    let mut p = Program::new(doc, standard).unwrap();
+    p.loop_(
+        Call::new("loop_control").with("min", 1).with("max", 2),
+        |b| {
+            b.run("decide")?;
+            Ok(())
+        },
+    )
+    .unwrap();
+    let mut args = Bindings::new();
+    args.insert("prompt", "p");
+    let sample = p.compile().unwrap().sample_seeded(args, 0).unwrap();
+    assert_eq!(sample.zone(2).jump.as_ref().map(|j| j.target), Some(None));
+    let exit = dir.join("loop_exit.html");
+    std::fs::write(&exit, to_html(&sample)).unwrap();
+    check_in_chromium(&exit, sample.len(), 1, 1);
 
     // Opening a zone's anchor pins its details (and its full text) in the panel.
     let (dom, log) = chromium(&page, "#z1", &["--dump-dom".to_owned()]);

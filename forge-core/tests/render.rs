@@ -441,14 +441,15 @@ fn html_has_a_node_per_zone_with_edges_start_and_end() {
         "<div class=\"row term\" id=\"start\">START</div>",
         "<div class=\"row term\" id=\"end\">END</div>",
         // Loop-back, jump, skip and end edges, as the script reads them.
-        "id=\"z5\" data-n=\"2\" data-s=\"body\"",
-        "id=\"z3\" data-n=\"4\" data-j=\"6\" data-s=\"ctl\"",
-        "id=\"z7\" data-n=\"8\" data-j=\"10\" data-s=\"check\"",
-        "id=\"z9\" data-n=\"12\" data-s=\"yes\"",
-        "id=\"z13\" data-n=\"end\" data-s=\"one\"",
+        "id=\"z5\" data-n=\"2\" data-s=\"2\" data-a=\"1\" data-m=\"50\"",
+        "id=\"z3\" data-n=\"4\" data-j=\"6\" data-s=\"1\"",
+        "id=\"z7\" data-n=\"8\" data-j=\"10\" data-s=\"3\"",
+        "id=\"z9\" data-n=\"12\" data-s=\"4\"",
+        "id=\"z13\" data-n=\"end\" data-s=\"6\"",
         // Short labels and tags.
-        "<a class=\"l\" href=\"#z1\">#1 intro b0 z1</a><span class=\"t\">Train</span><span class=\"t\">Final</span>",
-        "<span class=\"j\">[Jump]</span>",
+        "\">#1 intro b0 z1<span class=\"t\">Train, Final</span></div>\n",
+        "\">#3 ctl b0 z1<span class=\"j\">[Jump]</span></div>\n",
+        " data-x=\" Work. [Answer]\">#5 body b0 z1<span class=\"t\">Train</span></div>\n",
         // Groups.
         "<div class=\"row grp c1\">ctl<small>zones 2–3</small></div>",
         // The three edge styles and their arrowheads.
@@ -472,6 +473,10 @@ fn html_has_a_node_per_zone_with_edges_start_and_end() {
         meta["advances"],
         serde_json::json!(["[Prompt]", "[Answer]"])
     );
+    assert_eq!(
+        meta["sequences"],
+        serde_json::json!(["intro", "ctl", "body", "check", "yes", "no", "one"])
+    );
 }
 
 #[test]
@@ -479,7 +484,7 @@ fn html_escapes_zone_text_tags_and_attributes() {
     let html = to_html(&sample());
     assert!(
         html.contains(
-            "<pre> Tricky: &quot;quoted&quot; &lt;b&gt;bold&lt;/b&gt; &amp; [bracket] {brace} #1; %% x\nsecond line &lt;/script&gt;&lt;x y=&#39;1&#39;&gt;&quot;{[z]}&quot;\nend [Answer]</pre>"
+            " data-x=\" Tricky: &quot;quoted&quot; &lt;b&gt;bold&lt;/b&gt; &amp; [bracket] {brace} #1; %% x\nsecond line &lt;/script&gt;&lt;x y=&#39;1&#39;&gt;&quot;{[z]}&quot;\nend [Answer]\">#1 intro b0 z1<span"
         ),
         "zone text not escaped"
     );

@@ -389,7 +389,7 @@ fn mermaid_escape(s: &str, out: &mut String) {
 
 /// Renders the workflow as a Mermaid flowchart (`flowchart TD`).
 ///
-/// One node `nI["…"]` per zone inside a `subgraph gK["…"]` per sequence run, plus
+/// One node `nI["…"]` per zone inside a `subgraph gK ["…"]` per sequence run, plus
 /// `forge_start(["START"])` and `forge_end(["END"])` (ids that avoid Mermaid's `end`
 /// keyword). Edges: *next* `nI --> nJ`, *jump* `nI -.->|PATTERN| nJ` (dotted, labelled, red via
 /// `linkStyle`), *loop-back* `nI ==>|loop| nJ` (thick, blue). Each zone gets
@@ -411,10 +411,9 @@ pub fn to_mermaid(w: &SampledWorkflow) -> String {
     let mut label = String::new();
     for (k, (start, end)) in groups(w).into_iter().enumerate() {
         let first = w.zone(start);
-        let _ = write!(out, "  subgraph g{k}[\"");
+        let _ = write!(out, "  subgraph g{k} [\"");
         mermaid_escape(&first.sequence, &mut out);
         let _ = writeln!(out, " · zones {start}–{}\"]", end - 1);
-        out.push_str("    direction TB\n");
         for i in start..end {
             let z = w.zone(i);
             label.clear();
@@ -556,25 +555,23 @@ header p{margin:2px 0;color:#57606a}
 #error{margin:0;padding:8px 16px;background:#ffebe9;color:#82071e;border-bottom:1px solid #ff8182;font-weight:600}
 main{flex:1;display:flex;min-height:0}
 #scroll{flex:1;overflow:auto;position:relative}
-#col{position:relative;padding:16px 0 48px;min-width:960px}
+#col{position:relative;padding:16px 0 48px;min-width:800px}
 #edges{position:absolute;left:0;top:0;pointer-events:none;overflow:visible}
-.row{position:relative;margin-left:170px;width:380px;z-index:1}
+.row{position:relative;margin-left:150px;width:340px;z-index:1}
 .z{height:26px;margin-bottom:12px;padding:3px 8px;border:1px solid var(--line);border-left:6px solid var(--c);border-radius:5px;background:#fff;white-space:nowrap;cursor:pointer;display:flex;gap:6px;align-items:center}
 .z:hover{z-index:20;border-color:var(--c)}
 .z.sel,.z:target{background:#fff8c5;border-color:#d4a72c;border-left-color:var(--c)}
-.z .l{overflow:hidden;text-overflow:ellipsis;flex:0 1 auto;color:inherit;text-decoration:none}
 .z .t{font-size:11px;padding:0 5px;border-radius:9px;background:#ddf4ff;color:#0550ae;flex:none}
 .z .io{font-size:11px;padding:0 5px;border-radius:9px;background:#fbefff;color:#8250df;flex:none}
 .z .j{font-size:11px;color:var(--jump);flex:none}
-.z>pre{display:none;position:absolute;left:calc(100% + 12px);top:-6px;width:520px;max-height:420px;overflow:auto;margin:0;padding:8px 10px;white-space:pre-wrap;word-break:break-word;background:#fffdf0;border:1px solid #d4a72c;border-radius:6px;box-shadow:0 4px 14px rgba(0,0,0,.15);font:12px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;cursor:text}
-.z:hover>pre{display:block}
-.z>pre:empty::before,#ptext:empty::before{content:"(no text: the model generates this zone)";color:#57606a;font-style:italic}
+.z:hover::after{content:attr(data-x);position:absolute;left:calc(100% + 12px);top:-6px;width:min(440px,45vw);max-height:420px;overflow:auto;padding:8px 10px;white-space:pre-wrap;word-break:break-word;background:#fffdf0;color:var(--fg);border:1px solid #d4a72c;border-radius:6px;box-shadow:0 4px 14px rgba(0,0,0,.15);font:12px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;cursor:text}
+.z[data-x=""]:hover::after,#ptext:empty::before{content:"(no text: the model generates this zone)";color:#57606a;font-style:italic}
 .z.bs{margin-top:18px}
 .grp{height:24px;margin-top:22px;margin-bottom:10px;padding:2px 8px;font-weight:600;color:#fff;background:var(--c);border-radius:5px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .grp small{font-weight:400;opacity:.85;margin-left:6px}
 .term{height:30px;width:120px;margin-bottom:12px;border-radius:15px;background:#1f2328;color:#fff;text-align:center;line-height:30px;font-weight:700;letter-spacing:.05em}
 #end{margin-top:22px}
-#panel{width:420px;flex:none;overflow:auto;border-left:1px solid var(--line);background:var(--bg);padding:12px 16px}
+#panel{width:360px;flex:none;overflow:auto;border-left:1px solid var(--line);background:var(--bg);padding:12px 16px}
 #panel h2{font-size:15px;margin:0 0 6px}
 #panel dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 10px;margin:0 0 10px}
 #panel dt{color:#57606a}
@@ -596,6 +593,10 @@ main{flex:1;display:flex;min-height:0}
 const HTML_JS: &str = r##"
 (function () {
   "use strict";
+  // The zones are hidden while the page is parsed (laying out a growing column of 100,000
+  // rows again and again is slow); show them first, before anything can fail.
+  var col = document.getElementById("col");
+  col.hidden = false;
   var body = document.body;
   function fail(msg) {
     body.setAttribute("data-error", msg);
@@ -606,7 +607,6 @@ const HTML_JS: &str = r##"
   window.addEventListener("error", function (e) { fail(String(e.message || e)); });
 
   var meta = JSON.parse(document.getElementById("forge-meta").textContent);
-  var col = document.getElementById("col");
   var svg = document.getElementById("edges");
   var NS = svg.namespaceURI;
   var rows = col.getElementsByClassName("z");
@@ -623,6 +623,8 @@ const HTML_JS: &str = r##"
     for (var i = 0; i < n; i++) { tops[i] = rows[i].offsetTop; }
     tops[n] = endRow.offsetTop;
     var startTop = startRow.offsetTop, startH = startRow.offsetHeight, endH = endRow.offsetHeight;
+    var startR = startRow.offsetLeft + startRow.offsetWidth, endR = endRow.offsetLeft + endRow.offsetWidth;
+    function rightOf(i) { return i === n ? endR : i < 0 ? startR : R; }
     function mid(i) { return i === n ? tops[n] + endH / 2 : i < 0 ? startTop + startH / 2 : tops[i] + h / 2; }
     function topOf(i) { return tops[i]; }
     function bottomOf(i) { return i < 0 ? startTop + startH : tops[i] + h; }
@@ -648,7 +650,8 @@ const HTML_JS: &str = r##"
         }
       } else {
         var o2 = cls === "e-jump" ? off(span, 44, 16, 260) : off(span, 22, 12, 180);
-        d = "M" + R + " " + y1 + "C" + (R + o2) + " " + y1 + " " + (R + o2) + " " + y2 + " " + (R + 2) + " " + y2;
+        var x1 = rightOf(from), x2 = rightOf(to);
+        d = "M" + x1 + " " + y1 + "C" + (R + o2) + " " + y1 + " " + (R + o2) + " " + y2 + " " + (x2 + 2) + " " + y2;
       }
       var p = document.createElementNS(NS, "path");
       p.setAttribute("class", "e " + cls + (back && cls === "e-jump" ? " back" : ""));
@@ -670,7 +673,6 @@ const HTML_JS: &str = r##"
     }
     // START -> entry
     if (meta.entry === 0) { line(-1, 0); } else { arc("e-next", -1, meta.entry, null); }
-    counts.next++;
     for (var k = 0; k < n; k++) {
       var row = rows[k];
       var t = target(row.getAttribute("data-n"));
@@ -724,11 +726,13 @@ const HTML_JS: &str = r##"
     row.classList.add("sel");
     var mine = svg.querySelectorAll('[data-from="' + i + '"],[data-to="' + i + '"]');
     for (var m = 0; m < mine.length; m++) { mine[m].classList.add("hl"); }
-    document.getElementById("ptitle").textContent = row.querySelector(".l").textContent;
+    document.getElementById("ptitle").textContent = row.firstChild.nodeValue;
     var dl = document.getElementById("pinfo");
     dl.textContent = "";
-    dd(dl, "sequence", row.getAttribute("data-s"));
-    dd(dl, "block", row.getAttribute("data-b") + ", instance " + row.getAttribute("data-in") + ", zone " + row.getAttribute("data-z"));
+    var seq = meta.sequences[+row.getAttribute("data-s")];
+    var parts = /^#\d+ .* b(\d+)(?: i(\d+))? z(\d+)$/.exec(row.firstChild.nodeValue);
+    dd(dl, "sequence", seq);
+    if (parts) { dd(dl, "block", parts[1] + ", instance " + (parts[2] || "0") + ", zone " + parts[3]); }
     var tags = row.getAttribute("data-t");
     dd(dl, "tags", tags ? tags : "none");
     dd(dl, "advance", meta.advances[+row.getAttribute("data-a")] + "  (max " + row.getAttribute("data-m") + " tokens)");
@@ -742,7 +746,9 @@ const HTML_JS: &str = r##"
       span.appendChild(link(j));
       dd(dl, "jump", span);
     }
-    document.getElementById("ptext").textContent = row.querySelector("pre").textContent;
+    var ptext = document.getElementById("ptext");
+    ptext.textContent = row.getAttribute("data-x");
+    ptext.hidden = false;
     document.getElementById("phint").hidden = true;
   }
   function fromHash() {
@@ -755,7 +761,6 @@ const HTML_JS: &str = r##"
   }
   col.addEventListener("click", function (e) {
     var el = e.target;
-    if (el.closest && el.closest("pre")) { return; }
     var row = el.closest ? el.closest(".z") : null;
     if (!row) { return; }
     e.preventDefault();
@@ -781,10 +786,11 @@ const HTML_JS: &str = r##"
 /// `http://` or `https://` reference. Layout, in graph order, one row per zone:
 ///
 /// - a `START` row, then for each sequence run a coloured header row and its zones as
-///   `<div class="z row cK" id="zI" data-n="NEXT" [data-j="JUMP"] …>`, where `NEXT`/`JUMP`
-///   are zone indices or `end`; each row shows the short label (`#12 setup b1 z2`), tag
-///   badges, tool badges and, for a zone with a jump edge, the control pattern; its full text
-///   is in a `<pre>` shown next to the row on hover (plain CSS, works without script);
+///   `<div class="z row cK" id="zI" data-n="NEXT" [data-j="JUMP"] … data-x="TEXT">LABEL…</div>`,
+///   where `NEXT`/`JUMP` are zone indices or `end`; each row shows the short label
+///   (`#12 setup b1 z2`), a tag badge, a tool badge and, for a zone with a jump edge, the
+///   control pattern; its full text (`data-x`, HTML-escaped) is shown next to the row on hover
+///   (plain CSS, works without script);
 /// - an `END` row (`id="end"`).
 ///
 /// An inline script draws the edges into one SVG behind the rows: *next* edges between
@@ -795,28 +801,36 @@ const HTML_JS: &str = r##"
 /// block, instance, tags, advance pattern, generation limit, tool flags, links to its *next* and
 /// *jump* targets, and the full text; its edges are highlighted. When the script has drawn the
 /// graph it sets `data-rendered="ok"` on `<body>`; on an error it sets `data-error` and shows a
-/// banner. The page stays usable with a hundred thousand zones (one element per row, one path
-/// for all neighbour edges).
+/// banner. The page stays usable with a hundred thousand zones: one element per row (plus one
+/// per badge), one path for all neighbour edges, the texts in attributes.
 pub fn to_html(w: &SampledWorkflow) -> String {
     let mut out = String::with_capacity(8192 + w.len() * 260 + w.text().len() * 11 / 10);
     let config = w.config();
-    // Distinct advance patterns, so each row carries a small index.
+    // Distinct sequences and advance patterns, so each row carries small indices.
+    let mut sequences: Vec<&str> = Vec::new();
+    let mut sequence_index: HashMap<&str, usize> = HashMap::new();
     let mut advances: Vec<&str> = Vec::new();
     let mut advance_index: HashMap<&str, usize> = HashMap::new();
     for z in w.zones() {
-        let a: &str = &z.info.advance;
-        if !advance_index.contains_key(a) {
-            advance_index.insert(a, advances.len());
-            advances.push(a);
+        for (name, list, index) in [
+            (&*z.info.sequence, &mut sequences, &mut sequence_index),
+            (&*z.info.advance, &mut advances, &mut advance_index),
+        ] {
+            if !index.contains_key(name) {
+                index.insert(name, list.len());
+                list.push(name);
+            }
         }
     }
     let meta = serde_json::json!({
         "zones": w.len(),
         "entry": w.entry(),
         "control": config.control_pattern,
+        "sequences": sequences,
         "advances": advances,
     });
     let jumps = w.zones().filter(|z| z.jump.is_some()).count();
+    let runs = groups(w).len();
     let loops = w
         .zones()
         .filter(|z| matches!(z.next, Some(t) if t <= z.index))
@@ -828,15 +842,18 @@ pub fn to_html(w: &SampledWorkflow) -> String {
     );
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     out.push_str("<link rel=\"icon\" href=\"data:,\">\n");
+    // The script shows the zones once they are parsed; without it, CSS does.
+    out.push_str("<noscript><style>#col{display:block}</style></noscript>\n");
     let _ = writeln!(out, "<title>forge workflow · {} zones</title>", w.len());
     out.push_str("<style>");
     out.push_str(HTML_CSS);
     out.push_str("</style>\n</head>\n<body>\n<header>\n<h1>forge workflow</h1>\n");
     let _ = write!(
         out,
-        "<p>{} zones · {} sequence runs · entry zone {} · <span id=\"counts\">{} jump, {} loop-back edges</span> · control pattern <code>",
+        "<p>{} zones · {} sequence run{} · entry zone {} · <span id=\"counts\">{} jump, {} loop-back edges</span> · control pattern <code>",
         w.len(),
-        groups(w).len(),
+        runs,
+        if runs == 1 { "" } else { "s" },
         w.entry(),
         jumps,
         loops
@@ -870,15 +887,15 @@ pub fn to_html(w: &SampledWorkflow) -> String {
     out.push_str(
         "<noscript><p>Scripting is off: edges are not drawn; hover a zone to read its text.</p></noscript>\n",
     );
-    out.push_str("<main>\n<div id=\"scroll\">\n<div id=\"col\">\n");
+    out.push_str("<main>\n<div id=\"scroll\">\n<div id=\"col\" hidden>\n");
     // The edge layer: markers are static, paths are drawn by the script.
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<svg id=\"edges\" width=\"0\" height=\"0\" aria-hidden=\"true\"><defs>\
 <marker id=\"mk-next\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"8\" markerHeight=\"8\" markerUnits=\"userSpaceOnUse\" orient=\"auto\"><path d=\"M0 0L10 5L0 10z\" fill=\"{NEXT_COLOR}\"/></marker>\
 <marker id=\"mk-jump\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"9\" markerHeight=\"9\" markerUnits=\"userSpaceOnUse\" orient=\"auto\"><path d=\"M0 0L10 5L0 10z\" fill=\"{JUMP_COLOR}\"/></marker>\
 <marker id=\"mk-loop\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"11\" markerHeight=\"11\" markerUnits=\"userSpaceOnUse\" orient=\"auto\"><path d=\"M0 0L10 5L0 10z\" fill=\"{LOOP_COLOR}\"/></marker>\
-</defs></svg>\n"
+</defs></svg>"
     );
     out.push_str("<div class=\"row term\" id=\"start\">START</div>\n");
     let colors = sequence_colors(w);
@@ -912,14 +929,10 @@ pub fn to_html(w: &SampledWorkflow) -> String {
                     None => out.push_str(" data-j=\"end\""),
                 }
             }
-            out.push_str(" data-s=\"");
-            html_escape(&z.sequence, &mut out);
             let _ = write!(
                 out,
-                "\" data-b=\"{}\" data-in=\"{}\" data-z=\"{}\" data-a=\"{}\" data-m=\"{}\"",
-                z.block,
-                z.instance,
-                z.zone,
+                " data-s=\"{}\" data-a=\"{}\" data-m=\"{}\"",
+                sequence_index.get(&*z.info.sequence).copied().unwrap_or(0),
                 advance_index.get(&*z.info.advance).copied().unwrap_or(0),
                 z.max_gen_tokens
             );
@@ -936,14 +949,15 @@ pub fn to_html(w: &SampledWorkflow) -> String {
                 html_escape(z.tool.as_deref().unwrap_or(""), &mut out);
                 out.push('"');
             }
+            out.push_str(" data-x=\"");
+            html_escape(z.text(), &mut out);
+            out.push_str("\">");
             label.clear();
             short_label(&z, &mut label);
-            let _ = write!(out, "><a class=\"l\" href=\"#z{i}\">");
             html_escape(&label, &mut out);
-            out.push_str("</a>");
-            for t in z.tags.iter() {
+            if !z.tags.is_empty() {
                 out.push_str("<span class=\"t\">");
-                html_escape(t, &mut out);
+                html_escape(&tag_list(&z), &mut out);
                 out.push_str("</span>");
             }
             if z.input {
@@ -959,9 +973,7 @@ pub fn to_html(w: &SampledWorkflow) -> String {
                 html_escape(&j.pattern, &mut out);
                 out.push_str("</span>");
             }
-            out.push_str("<pre>");
-            html_escape(z.text(), &mut out);
-            out.push_str("</pre></div>\n");
+            out.push_str("</div>\n");
         }
     }
     out.push_str("<div class=\"row term\" id=\"end\">END</div>\n");
