@@ -4,10 +4,11 @@
 //! as its working directory and gets relative paths, so the expected output does not depend on
 //! where the repository is checked out.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-const FORGE: &str = env!("CARGO_BIN_EXE_forge");
+use std::path::{Path, PathBuf};
+
+use common::{Run, forge_in};
 
 /// The first line of the usage text, printed by `--help` and after every usage error.
 const USAGE_LINE: &str = "usage: forge check [--format human|short] PATH...";
@@ -16,50 +17,8 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
-/// A fresh, empty scratch folder for files that cannot be committed as fixtures (non-UTF-8
-/// bytes, an empty folder).
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("forge-cli-tests")
-        .join(name);
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// The result of one `forge` run.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// Run `forge ARGS...` in `dir`. Fails the test if the process was killed by a signal or
-/// panicked.
-fn forge_in(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(FORGE)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("failed to run the forge binary");
-    let run = Run {
-        code: out
-            .status
-            .code()
-            .unwrap_or_else(|| panic!("forge {args:?} was killed by a signal: {out:?}")),
-        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-    };
-    assert!(
-        !run.stderr.contains("panicked"),
-        "forge {args:?} panicked: {run:#?}"
-    );
-    assert_ne!(run.code, 101, "forge {args:?} panicked: {run:#?}");
-    run
+    common::scratch("forge-cli-tests", name)
 }
 
 /// Run `forge ARGS...` in the fixtures folder.

@@ -3,6 +3,8 @@
 //!
 //! Commands run in `tests/fixtures/render` with relative paths.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -10,7 +12,8 @@ use std::time::{Duration, Instant};
 use forge_core::program::{Call, Program, SampledWorkflow, to_html};
 use forge_core::resources::{Bindings, ListSampler};
 
-const FORGE: &str = env!("CARGO_BIN_EXE_forge");
+use common::{Run, forge_in};
+
 const CHROMIUM: &str = "/usr/bin/chromium";
 const DOT: &str = "/usr/bin/dot";
 
@@ -18,45 +21,12 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/render")
 }
 
-/// A fresh, empty scratch folder.
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("forge-render-tests")
-        .join(name);
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+    common::scratch("forge-render-tests", name)
 }
 
 fn forge(args: &[&str]) -> Run {
-    let out = Command::new(FORGE)
-        .args(args)
-        .current_dir(fixtures())
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("failed to run the forge binary");
-    let run = Run {
-        code: out
-            .status
-            .code()
-            .unwrap_or_else(|| panic!("forge {args:?} was killed by a signal")),
-        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-    };
-    assert!(
-        !run.stderr.contains("panicked"),
-        "forge {args:?} panicked: {run:#?}"
-    );
-    run
+    forge_in(&fixtures(), args)
 }
 
 /// `forge COMMAND [extra...] --set/--list for small.toml ... small.toml`.

@@ -468,19 +468,7 @@ impl BindError {
     /// The error as a located [`Diagnostic`] (without a source line or span: the resource layer
     /// does not hold the source text), so it renders like the parser's diagnostics.
     pub fn to_diagnostic(&self) -> Diagnostic {
-        Diagnostic {
-            severity: Severity::Error,
-            message: self.headline(),
-            file: self.site.location.file.clone(),
-            line: self.site.location.line,
-            column: self.site.location.column,
-            span: 0..0,
-            source_line: String::new(),
-            source_column: 1,
-            label: None,
-            help: self.help.clone(),
-            notes: Vec::new(),
-        }
+        site_diagnostic(&self.site, self.headline(), self.help.clone())
     }
 
     fn headline(&self) -> String {
@@ -490,6 +478,23 @@ impl BindError {
             self.site.stage(),
             self.message
         )
+    }
+}
+
+/// An error at a placeholder's spec, as a [`Diagnostic`] without source line or span.
+fn site_diagnostic(site: &PlaceholderSite, message: String, help: Option<String>) -> Diagnostic {
+    Diagnostic {
+        severity: Severity::Error,
+        message,
+        file: site.location.file.clone(),
+        line: site.location.line,
+        column: site.location.column,
+        span: 0..0,
+        source_line: String::new(),
+        source_column: 1,
+        label: None,
+        help,
+        notes: Vec::new(),
     }
 }
 
@@ -538,19 +543,7 @@ impl FillError {
 
     /// The error as a located [`Diagnostic`] (without source line or span).
     pub fn to_diagnostic(&self) -> Diagnostic {
-        Diagnostic {
-            severity: Severity::Error,
-            message: self.headline(),
-            file: self.site.location.file.clone(),
-            line: self.site.location.line,
-            column: self.site.location.column,
-            span: 0..0,
-            source_line: String::new(),
-            source_column: 1,
-            label: None,
-            help: None,
-            notes: Vec::new(),
-        }
+        site_diagnostic(&self.site, self.headline(), None)
     }
 
     fn headline(&self) -> String {
