@@ -13,14 +13,64 @@ pub fn is_identifier(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-const STRICT_KEYWORDS: &[&str] = &[
-    "as", "break", "const", "continue", "else", "enum", "extern", "false", "fn", "for", "if",
-    "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "static",
-    "struct", "trait", "true", "type", "unsafe", "use", "where", "while", "async", "await", "dyn",
-    "abstract", "become", "box", "do", "final", "macro", "override", "priv", "typeof", "unsized",
-    "virtual", "yield", "try", "gen",
-];
-const NON_RAW_KEYWORDS: &[&str] = &["self", "Self", "super", "crate", "_"];
+/// Keywords that become raw identifiers (`r#loop`).
+fn is_strict_keyword(s: &str) -> bool {
+    matches!(
+        s,
+        "as" | "break"
+            | "const"
+            | "continue"
+            | "else"
+            | "enum"
+            | "extern"
+            | "false"
+            | "fn"
+            | "for"
+            | "if"
+            | "impl"
+            | "in"
+            | "let"
+            | "loop"
+            | "match"
+            | "mod"
+            | "move"
+            | "mut"
+            | "pub"
+            | "ref"
+            | "return"
+            | "static"
+            | "struct"
+            | "trait"
+            | "true"
+            | "type"
+            | "unsafe"
+            | "use"
+            | "where"
+            | "while"
+            | "async"
+            | "await"
+            | "dyn"
+            | "abstract"
+            | "become"
+            | "box"
+            | "do"
+            | "final"
+            | "macro"
+            | "override"
+            | "priv"
+            | "typeof"
+            | "unsized"
+            | "virtual"
+            | "yield"
+            | "try"
+            | "gen"
+    )
+}
+
+/// Keywords that cannot be raw identifiers: they get a trailing underscore.
+fn is_non_raw_keyword(s: &str) -> bool {
+    matches!(s, "self" | "Self" | "super" | "crate" | "_")
+}
 
 fn words(name: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -55,10 +105,10 @@ fn finish(ident: String) -> Option<String> {
     if first.is_ascii_digit() {
         return None;
     }
-    if NON_RAW_KEYWORDS.contains(&ident.as_str()) {
+    if is_non_raw_keyword(&ident) {
         return Some(format!("{ident}_"));
     }
-    if STRICT_KEYWORDS.contains(&ident.as_str()) {
+    if is_strict_keyword(&ident) {
         return Some(format!("r#{ident}"));
     }
     Some(ident)
@@ -75,6 +125,16 @@ fn finish(ident: String) -> Option<String> {
 /// assert_eq!(snake_case("1st"), None);
 /// ```
 pub fn snake_case(name: &str) -> Option<String> {
+    // Fast path: already snake_case (lowercase words joined by single underscores).
+    let b = name.as_bytes();
+    if b.first().is_some_and(u8::is_ascii_lowercase)
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
+        && !name.contains("__")
+        && !name.ends_with('_')
+    {
+        return finish(name.to_owned());
+    }
     let w = words(name);
     if w.is_empty() {
         return None;
@@ -179,6 +239,12 @@ mod tests {
         assert_eq!(snake_case("if").as_deref(), Some("r#if"));
         assert_eq!(snake_case("crate").as_deref(), Some("crate_"));
         assert_eq!(snake_case("_"), None);
+        // Names the fast path must leave to the general one.
+        assert_eq!(snake_case("a__b").as_deref(), Some("a_b"));
+        assert_eq!(snake_case("x_").as_deref(), Some("x"));
+        assert_eq!(snake_case("_x").as_deref(), Some("x"));
+        assert_eq!(snake_case("self").as_deref(), Some("self_"));
+        assert_eq!(snake_case("a1b_2").as_deref(), Some("a1b_2"));
         assert_eq!(snake_case("héllo"), None);
         assert_eq!(snake_case("--"), None);
         assert_eq!(pascal_case("my tag").as_deref(), Some("MyTag"));

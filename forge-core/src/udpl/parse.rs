@@ -1246,7 +1246,7 @@ impl<'s> Linter<'s> {
         let mut repeats: Option<(u64, Span)> = None;
         let mut max_gen: Option<u64> = None;
         let mut specs: Vec<Spec> = Vec::new();
-        let what = format!("block {} of `{seq}`", index + 1);
+        let what = BlockName(index + 1, seq);
 
         for (k, v) in table.iter() {
             let key: &str = k.get_ref();
@@ -1827,6 +1827,16 @@ impl ResourceTable {
             file,
             span: spec.header.clone(),
         });
+    }
+}
+
+/// "block N of `seq`", formatted only when a message needs it.
+#[derive(Clone, Copy)]
+struct BlockName<'a>(usize, &'a str);
+
+impl fmt::Display for BlockName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "block {} of `{}`", self.0, self.1)
     }
 }
 
