@@ -25,10 +25,14 @@ use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 fn representative(c: &mut Criterion) {
     common::check_generator();
     let items = common::principles();
-    for constitution in [Constitution::Instance, Constitution::CachedFactory] {
+    for constitution in [
+        Constitution::Instance,
+        Constitution::CachedFactory,
+        Constitution::PerSample,
+    ] {
         let wf = common::representative_workflow(constitution.binding(items.clone()));
         common::check_representative(&wf);
-        if constitution == Constitution::CachedFactory {
+        if constitution != Constitution::Instance {
             common::check_baseline(&wf, &items);
         }
     }
@@ -44,7 +48,11 @@ fn representative(c: &mut Criterion) {
         })
     });
 
-    for constitution in [Constitution::Instance, Constitution::CachedFactory] {
+    for constitution in [
+        Constitution::Instance,
+        Constitution::CachedFactory,
+        Constitution::PerSample,
+    ] {
         let label = constitution.label();
         let binding = constitution.binding(items.clone());
         g.bench_function(BenchmarkId::new("build_compile", label), |b| {

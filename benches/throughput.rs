@@ -6,7 +6,7 @@
 //! cargo bench --bench throughput            # 1 thread vs all cores
 //! cargo bench --bench throughput -- 1 2 4   # chosen thread counts
 //! # one thread, one variant, a fixed count, nothing printed: for a profiler
-//! cargo bench --bench throughput -- --profile instance|cached_factory|baseline 1000000
+//! cargo bench --bench throughput -- --profile instance|cached_factory|per_sample|baseline 1000000
 //! ```
 //!
 //! Without `--bench` (as under `cargo test --benches`) it runs a few samples per variant only.
@@ -31,7 +31,10 @@ const ROUND: Duration = Duration::from_millis(700);
 
 #[derive(Clone, Copy)]
 enum Variant {
+    /// `Workflow::sample_seeded`: a new sample per call.
     Forge(Constitution),
+    /// A `Sampler` per thread: each sample overwrites the thread's buffers.
+    ForgeSampler(Constitution),
     Baseline,
 }
 
@@ -39,6 +42,9 @@ impl Variant {
     fn label(self) -> String {
         match self {
             Variant::Forge(c) => format!("forge, constitution = {}", c.label()),
+            Variant::ForgeSampler(c) => {
+                format!("forge, a Sampler per thread, constitution = {}", c.label())
+            }
             Variant::Baseline => "hand-written baseline".to_owned(),
         }
     }
@@ -48,7 +54,7 @@ impl Variant {
 #[inline]
 fn one(variant: Variant, wf: &Workflow, items: &[String], seed: u64) {
     match variant {
-        Variant::Forge(_) => {
+        Variant::Forge(_) | Variant::ForgeSampler(_) => {
             black_box(wf.sample_seeded(common::args(), seed).expect("sample"));
         }
         Variant::Baseline => {
@@ -73,10 +79,16 @@ fn round(
                 let barrier = &barrier;
                 s.spawn(move || {
                     let base = (t as u64) << 40;
+                    let mut sampler = wf.sampler();
                     barrier.wait();
                     let start = Instant::now();
                     for i in 0..per_thread {
-                        one(variant, wf, items, base + i);
+                        if let Variant::ForgeSampler(_) = variant {
+                            let s = sampler.sample_seeded(common::args(), base + i);
+                            black_box(s.expect("sample"));
+                        } else {
+                            one(variant, wf, items, base + i);
+                        }
                     }
                     (start, Instant::now())
                 })
@@ -102,15 +114,18 @@ fn profile(args: &[String]) {
     let variant = match args.first().map(String::as_str) {
         Some("instance") => Variant::Forge(Constitution::Instance),
         Some("cached_factory") => Variant::Forge(Constitution::CachedFactory),
+        Some("per_sample") => Variant::Forge(Constitution::PerSample),
         Some("baseline") => Variant::Baseline,
-        other => panic!("--profile instance|cached_factory|baseline COUNT, got {other:?}"),
+        other => {
+            panic!("--profile instance|cached_factory|per_sample|baseline COUNT, got {other:?}")
+        }
     };
     let count: u64 = args
         .get(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(1_000_000);
     let constitution = match variant {
-        Variant::Forge(c) => c,
+        Variant::Forge(c) | Variant::ForgeSampler(c) => c,
         Variant::Baseline => Constitution::CachedFactory,
     };
     let items = common::principles();
@@ -154,10 +169,12 @@ fn main() {
     for variant in [
         Variant::Forge(Constitution::Instance),
         Variant::Forge(Constitution::CachedFactory),
+        Variant::Forge(Constitution::PerSample),
+        Variant::ForgeSampler(Constitution::PerSample),
         Variant::Baseline,
     ] {
         let constitution = match variant {
-            Variant::Forge(c) => c,
+            Variant::Forge(c) | Variant::ForgeSampler(c) => c,
             Variant::Baseline => Constitution::CachedFactory,
         };
         let wf = common::representative_workflow(constitution.binding(items.clone()));

@@ -42,6 +42,9 @@ pub enum Constitution {
     /// A fresh copy of the sampler in every sample (a full pool each time): the same draws as
     /// the hand-written baseline, byte for byte.
     CachedFactory,
+    /// One sampler whose pool lives in each sample (`ListSampler::per_sample`): the same draws
+    /// as `CachedFactory`, without a lock or a per-sample copy.
+    PerSample,
 }
 
 impl Constitution {
@@ -50,6 +53,7 @@ impl Constitution {
         match self {
             Constitution::Instance => "instance",
             Constitution::CachedFactory => "cached_factory",
+            Constitution::PerSample => "per_sample",
         }
     }
 
@@ -58,7 +62,8 @@ impl Constitution {
         let sampler = ListSampler::new(items).expect("non-empty list");
         match self {
             Constitution::Instance => Binding::instance(sampler),
-            Constitution::CachedFactory => Binding::cached_factory(move || sampler.clone()),
+            Constitution::CachedFactory => Binding::cached_factory(move || sampler.fresh()),
+            Constitution::PerSample => Binding::instance(sampler.per_sample()),
         }
     }
 }

@@ -145,6 +145,8 @@ pub enum SampleError {
     Bind(Vec<BindError>),
     /// A resource failed to fill a placeholder.
     Fill(FillError),
+    /// A bug in forge; please report it.
+    Internal(&'static str),
 }
 
 impl fmt::Display for SampleError {
@@ -153,6 +155,9 @@ impl fmt::Display for SampleError {
             SampleError::Arguments(e) => e.fmt(f),
             SampleError::Bind(errors) => ProgramError::fmt_binds(errors, f),
             SampleError::Fill(e) => e.fmt(f),
+            SampleError::Internal(msg) => {
+                write!(f, "internal error in forge ({msg}); please report it")
+            }
         }
     }
 }
@@ -173,7 +178,7 @@ impl std::error::Error for SampleError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             SampleError::Arguments(e) => Some(e),
-            SampleError::Bind(_) => None,
+            SampleError::Bind(_) | SampleError::Internal(_) => None,
             SampleError::Fill(e) => Some(e),
         }
     }

@@ -73,7 +73,7 @@ use std::sync::Arc;
 pub use error::{ProgramError, SampleError};
 pub use render::{to_dot, to_html, to_mermaid};
 pub use workflow::{
-    Extraction, JumpEdge, SampledWorkflow, SampledZone, Workflow, WorkflowMeta, ZoneInfo,
+    Extraction, JumpEdge, SampledWorkflow, SampledZone, Sampler, Workflow, WorkflowMeta, ZoneInfo,
 };
 
 use crate::resources::{Binding, Bindings, Filler, Site};

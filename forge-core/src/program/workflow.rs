@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{ProgramError, SampleError};
 use super::{ArgSite, Instance, NONE, Node, Slot, check_names};
-use crate::resources::{Bindings, Filler, PlaceholderSite, SampleContext, Site};
+use crate::resources::{
+    BindError, Bindings, FillError, FillerInner, PlaceholderSite, SampleContext, Site,
+};
 use crate::udpl::{Config, Document, ResourceKind, Segment};
 
 /// A jump edge: where the zone goes when the model emits the control pattern.
@@ -243,41 +245,9 @@ impl Workflow {
         seed: u64,
     ) -> Result<SampledWorkflow, SampleError> {
         let c = &*self.inner;
-        let args = args.into();
-        let arg_fillers = self.bind_arguments(&args)?;
-        let mut cx = SampleContext::new(seed);
         let mut text = String::with_capacity(c.text_hint.load(Ordering::Relaxed));
         let mut ends = Vec::with_capacity(c.meta.zones.len());
-        // Placeholder values of the current block instance, all in one scratch buffer.
-        let mut values = String::with_capacity(512);
-        let mut ranges: Vec<(usize, usize)> = Vec::with_capacity(8);
-        for inst in &c.instances {
-            values.clear();
-            ranges.clear();
-            for slot in inst.slots.iter() {
-                let filler = match slot {
-                    Slot::Bound(f) => f,
-                    Slot::Argument(i) => &arg_fillers[*i as usize],
-                };
-                let start = values.len();
-                filler.fill_into(&mut cx, &mut values)?;
-                ranges.push((start, values.len()));
-            }
-            let block = &c.doc.sequences[inst.seq as usize].blocks[inst.block as usize];
-            for zone in &block.zones {
-                for seg in &zone.segments {
-                    match seg {
-                        Segment::Text(t) => text.push_str(t),
-                        Segment::Placeholder(i) => {
-                            let (a, b) = ranges[*i];
-                            text.push_str(&values[a..b]);
-                        }
-                    }
-                }
-                ends.push(text.len());
-            }
-        }
-        c.text_hint.fetch_max(text.len(), Ordering::Relaxed);
+        self.fill(args.into(), seed, &mut text, &mut ends)?;
         Ok(SampledWorkflow {
             meta: c.meta.clone(),
             text,
@@ -285,7 +255,78 @@ impl Workflow {
         })
     }
 
-    fn bind_arguments(&self, args: &Bindings) -> Result<Vec<Filler>, SampleError> {
+    /// A [`Sampler`] that reuses its output buffers from sample to sample.
+    pub fn sampler(&self) -> Sampler {
+        Sampler {
+            out: SampledWorkflow {
+                meta: self.inner.meta.clone(),
+                text: String::new(),
+                ends: Vec::new(),
+            },
+            workflow: self.clone(),
+        }
+    }
+
+    /// Sample into `text` and `ends` (cleared first).
+    fn fill(
+        &self,
+        args: Bindings,
+        seed: u64,
+        text: &mut String,
+        ends: &mut Vec<usize>,
+    ) -> Result<(), SampleError> {
+        let c = &*self.inner;
+        text.clear();
+        ends.clear();
+        let arg_fillers = self.bind_arguments(&args)?;
+        let mut cx = SampleContext::new(seed);
+        // Where each placeholder value of the current block instance stands in `text`.
+        // Placeholders are numbered in order of first appearance, so a value is sampled where
+        // it first appears (in slot order, keeping the RNG draws in a fixed order), written
+        // straight into the output, and copied from there for later occurrences.
+        let mut ranges: Vec<(usize, usize)> = Vec::with_capacity(8);
+        for inst in &c.instances {
+            ranges.clear();
+            let block = &c.doc.sequences[inst.seq as usize].blocks[inst.block as usize];
+            for zone in &block.zones {
+                for seg in &zone.segments {
+                    match *seg {
+                        Segment::Text(ref t) => text.push_str(t),
+                        Segment::Placeholder(i) => match ranges.get(i) {
+                            Some(&(a, b)) => text.extend_from_within(a..b),
+                            None => {
+                                let slot = inst
+                                    .slots
+                                    .get(i)
+                                    .filter(|_| i == ranges.len())
+                                    .ok_or(SampleError::Internal("placeholder order"))?;
+                                let start = text.len();
+                                match slot {
+                                    Slot::Bound(f) => f.fill_into(&mut cx, text)?,
+                                    Slot::Argument(a) => {
+                                        let info = &c.arg_site_info[*a as usize];
+                                        arg_fillers[*a as usize]
+                                            .fill_into(&info.resource, &mut cx, text)
+                                            .map_err(|e| FillError::new(Arc::clone(info), e))?;
+                                    }
+                                }
+                                ranges.push((start, text.len()));
+                            }
+                        },
+                    }
+                }
+                ends.push(text.len());
+            }
+        }
+        // Written only when it grows, so threads sampling the same workflow don't keep
+        // invalidating each other's cache line.
+        if text.len() > c.text_hint.load(Ordering::Relaxed) {
+            c.text_hint.fetch_max(text.len(), Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    fn bind_arguments(&self, args: &Bindings) -> Result<Vec<FillerInner>, SampleError> {
         let c = &*self.inner;
         let doc = &c.doc;
         // Fast check first; the full one explains what is missing or unexpected.
@@ -301,7 +342,7 @@ impl Workflow {
         }
         let mut fillers = Vec::with_capacity(c.arg_sites.len());
         let mut errors = Vec::new();
-        for (site, info) in c.arg_sites.iter().zip(&c.arg_site_info) {
+        for site in &c.arg_sites {
             let seq = &doc.sequences[site.seq as usize];
             let block = &seq.blocks[site.block as usize];
             let placeholder = &block.placeholders[site.placeholder as usize];
@@ -310,15 +351,11 @@ impl Workflow {
                 block: block.index,
                 placeholder,
             };
-            let Some(binding) = args.get(&placeholder.resource) else {
-                // Unreachable after the name check; report it like `Bindings::bind` would.
-                match args.bind(&s) {
-                    Ok(f) => fillers.push(f),
-                    Err(e) => errors.push(e),
-                }
-                continue;
+            let bound = match args.get(&placeholder.resource) {
+                Some(binding) => binding.bind_inner(&s),
+                None => Err(BindError::unbound(&s)),
             };
-            match binding.bind_described(&s, || Arc::clone(info)) {
+            match bound {
                 Ok(f) => fillers.push(f),
                 Err(e) => errors.push(e),
             }
@@ -417,6 +454,68 @@ fn check_invariants(nodes: &[Node]) -> Result<(), ProgramError> {
         )));
     }
     Ok(())
+}
+
+/// Draws samples of one workflow into the same buffers, again and again: the mass-generation
+/// loop. Each sample overwrites the previous one, so nothing is allocated once the buffers have
+/// grown to a sample's size, and no reference count shared with other threads is touched. Give
+/// each thread its own sampler ([`Workflow::sampler`]).
+///
+/// ```
+/// # use forge_core::program::Program;
+/// # use forge_core::resources::Bindings;
+/// # let doc = forge_core::udpl::parse_str(r#"
+/// # [config]
+/// # zone_patterns = ["[P]", "[A]"]
+/// # required_patterns = ["[P]"]
+/// # valid_tags = []
+/// # default_max_token_length = 10
+/// # sequences = ["s"]
+/// # control_pattern = "[J]"
+/// # escape_patterns = ["[E]", "[/E]"]
+/// # [[s]]
+/// # text = "[P] hi [A]"
+/// # tags = [[]]
+/// # "#, "s.toml")?.document;
+/// # let mut program = Program::new(doc, Bindings::new())?;
+/// # program.run("s")?;
+/// let workflow = program.compile()?;
+/// let mut sampler = workflow.sampler();
+/// for seed in 0..3 {
+///     let sample = sampler.sample_seeded(Bindings::new(), seed)?;
+///     assert_eq!(sample, &workflow.sample_seeded(Bindings::new(), seed)?);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Sampler {
+    workflow: Workflow,
+    out: SampledWorkflow,
+}
+
+impl Sampler {
+    /// Like [`Workflow::sample_seeded`], into this sampler's buffers. On error the previous
+    /// sample is gone.
+    pub fn sample_seeded(
+        &mut self,
+        args: impl Into<Bindings>,
+        seed: u64,
+    ) -> Result<&SampledWorkflow, SampleError> {
+        let out = &mut self.out;
+        self.workflow
+            .fill(args.into(), seed, &mut out.text, &mut out.ends)?;
+        Ok(&self.out)
+    }
+
+    /// Like [`Workflow::sample`], into this sampler's buffers.
+    pub fn sample(&mut self, args: impl Into<Bindings>) -> Result<&SampledWorkflow, SampleError> {
+        self.sample_seeded(args, rand::random())
+    }
+
+    /// The workflow this sampler draws from.
+    pub fn workflow(&self) -> &Workflow {
+        &self.workflow
+    }
 }
 
 /// One sampled workflow: the graph with final text in every zone.

@@ -221,7 +221,7 @@ impl Resource for StaticString {
 /// neither consumes the pool nor draws from the RNG.
 ///
 /// The pool is shared by everyone sampling the same object; bind the sampler as a
-/// [cached factory](super::Binding::cached_factory) (e.g. `move || sampler.clone()`) to start
+/// [cached factory](super::Binding::cached_factory) (`move || sampler.fresh()`) to start
 /// a fresh cycle in every sample. `Clone` copies the items (shared, cheap) and the current pool.
 ///
 /// ```
@@ -243,6 +243,8 @@ pub struct ListSampler {
     items: Arc<[String]>,
     /// Indices into `items` not yet drawn in the current cycle.
     pool: Mutex<Vec<usize>>,
+    /// Keep the pool in each sample instead (see [`ListSampler::per_sample`]).
+    per_sample: bool,
 }
 
 impl ListSampler {
@@ -262,7 +264,50 @@ impl ListSampler {
         Ok(ListSampler {
             items,
             pool: Mutex::new(pool),
+            per_sample: false,
         })
+    }
+
+    /// A sampler over the same (shared) items with a full pool: a new cycle. Unlike `clone`,
+    /// it never looks at this sampler's pool, so a template shared by threads is not locked:
+    /// the per-sample binding is `Binding::cached_factory(move || template.fresh())`.
+    ///
+    /// ```
+    /// use forge_core::resources::{Binding, ListSampler, Lifecycle};
+    /// let template = ListSampler::new(["a", "b", "c"])?;
+    /// let per_sample = Binding::cached_factory(move || template.fresh());
+    /// assert_eq!(per_sample.lifecycle(), Lifecycle::CachedFactory);
+    /// # Ok::<(), forge_core::resources::ResourceError>(())
+    /// ```
+    pub fn fresh(&self) -> ListSampler {
+        ListSampler {
+            items: Arc::clone(&self.items),
+            pool: Mutex::new((0..self.items.len()).collect()),
+            per_sample: self.per_sample,
+        }
+    }
+
+    /// This sampler with its pool kept in each sample rather than shared: every sample starts
+    /// a new cycle (what a [cached factory](super::Binding::cached_factory) of
+    /// [`fresh`](Self::fresh) samplers gives), but with no lock and nothing written that other
+    /// threads share, so it is the binding for sampling on many threads at once. The pool is
+    /// per sample and per sampler object: two placeholders bound to the same object share it
+    /// within a sample.
+    ///
+    /// ```
+    /// use forge_core::resources::{ListArgs, ListSampler, Resource, SampleContext};
+    /// let s = ListSampler::new(["a", "b", "c"])?.per_sample();
+    /// let mut cx = SampleContext::new(1);
+    /// let args = ListArgs::new(3);
+    /// let first = s.sample(&args, &mut cx)?;
+    /// assert_eq!(s.sample(&args, &mut cx)?.lines().count(), 3); // next cycle, same sample
+    /// let mut other = SampleContext::new(1);
+    /// assert_eq!(s.sample(&args, &mut other)?, first); // a new sample starts over
+    /// # Ok::<(), forge_core::resources::ResourceError>(())
+    /// ```
+    pub fn per_sample(mut self) -> Self {
+        self.per_sample = true;
+        self
     }
 
     /// The items, in list order.
@@ -280,50 +325,72 @@ impl ListSampler {
         false
     }
 
-    /// How many items remain in the current cycle's pool.
+    /// How many items remain in the current cycle of the shared pool. (A
+    /// [`per_sample`](Self::per_sample) sampler keeps its pool in each sample instead, so for it
+    /// this stays at the list length.)
     pub fn remaining(&self) -> usize {
         lock(&self.pool).len()
     }
 
-    /// Draws `num_samples` item indices following the rules in the type's documentation.
-    fn draw(&self, num_samples: NumSamples, rng: &mut SampleRng) -> Vec<usize> {
+    /// Draws for one call from `pool` and appends the items to `out`, joined by `"\n"`.
+    fn draw_into(
+        &self,
+        pool: &mut Vec<usize>,
+        num_samples: NumSamples,
+        rng: &mut SampleRng,
+        out: &mut String,
+    ) {
         let n = self.items.len();
+        let mut push = |first: bool, i: usize| {
+            if !first {
+                out.push('\n');
+            }
+            out.push_str(&self.items[i]);
+        };
         let k = match num_samples {
-            NumSamples::All => return (0..n).collect(),
+            NumSamples::All => {
+                for i in 0..n {
+                    push(i == 0, i);
+                }
+                return;
+            }
             NumSamples::Count(k) => k.min(n),
         };
-        let mut out = Vec::with_capacity(k);
-        if k == 0 {
-            return out;
-        }
-        let mut pool = lock(&self.pool);
-        if pool.len() < k {
-            // Take every leftover of the current cycle, then start a new cycle.
-            while !pool.is_empty() {
+        if pool.len() >= k {
+            for d in 0..k {
                 let j = random_below(rng, pool.len());
-                out.push(pool.swap_remove(j));
+                push(d == 0, pool.swap_remove(j));
             }
-            let mut taken = vec![false; n];
-            for &i in &out {
-                taken[i] = true;
-            }
-            // Draw the rest from the new cycle without the items taken in this call ...
-            let mut fresh: Vec<usize> = (0..n).filter(|&i| !taken[i]).collect();
-            while out.len() < k && !fresh.is_empty() {
-                let j = random_below(rng, fresh.len());
-                out.push(fresh.swap_remove(j));
-            }
-            // ... which still belong to the new cycle: they are not yet drawn in it.
-            let leftovers = out.iter().copied().filter(|&i| taken[i]);
-            fresh.extend(leftovers);
-            *pool = fresh;
+            return;
+        }
+        // Take every leftover of the current cycle, then start a new cycle.
+        let mut picked = Vec::with_capacity(k);
+        while !pool.is_empty() {
+            let j = random_below(rng, pool.len());
+            picked.push(pool.swap_remove(j));
+        }
+        // The new cycle, reusing the pool's allocation: every item but the ones just taken (in
+        // list order) ...
+        let taken = picked.len();
+        if taken <= 32 {
+            pool.extend((0..n).filter(|i| !picked.contains(i)));
         } else {
-            for _ in 0..k {
-                let j = random_below(rng, pool.len());
-                out.push(pool.swap_remove(j));
+            let mut is_taken = vec![false; n];
+            for &i in &picked {
+                is_taken[i] = true;
             }
+            pool.extend((0..n).filter(|&i| !is_taken[i]));
         }
-        out
+        // ... from which the rest is drawn ...
+        while picked.len() < k && !pool.is_empty() {
+            let j = random_below(rng, pool.len());
+            picked.push(pool.swap_remove(j));
+        }
+        // ... and to which the items taken first belong: they are not yet drawn in it.
+        pool.extend_from_slice(&picked[..taken]);
+        for (d, i) in picked.into_iter().enumerate() {
+            push(d == 0, i);
+        }
     }
 }
 
@@ -332,6 +399,7 @@ impl Clone for ListSampler {
         ListSampler {
             items: Arc::clone(&self.items),
             pool: Mutex::new(lock(&self.pool).clone()),
+            per_sample: self.per_sample,
         }
     }
 }
@@ -351,32 +419,13 @@ impl Resource for ListSampler {
         cx: &mut SampleContext,
         out: &mut String,
     ) -> Result<(), ResourceError> {
-        let n = self.items.len();
-        let push = |out: &mut String, first: bool, i: usize| {
-            if !first {
-                out.push('\n');
-            }
-            out.push_str(&self.items[i]);
-        };
-        if let NumSamples::Count(k) = args.num_samples {
-            let k = k.min(n);
+        if self.per_sample {
+            let n = self.items.len();
+            let (pool, rng) = cx.sample_state(self, || (0..n).collect::<Vec<usize>>());
+            self.draw_into(pool, args.num_samples, rng, out);
+        } else {
             let mut pool = lock(&self.pool);
-            if pool.len() >= k {
-                // The common case, without allocating: the same draws as `draw`.
-                let rng = cx.rng();
-                for d in 0..k {
-                    let j = random_below(rng, pool.len());
-                    push(out, d == 0, pool.swap_remove(j));
-                }
-                return Ok(());
-            }
-        }
-        for (d, i) in self
-            .draw(args.num_samples, cx.rng())
-            .into_iter()
-            .enumerate()
-        {
-            push(out, d == 0, i);
+            self.draw_into(&mut pool, args.num_samples, cx.rng(), out);
         }
         Ok(())
     }

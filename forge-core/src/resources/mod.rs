@@ -57,6 +57,7 @@
 //! ```
 
 use std::any::{Any, TypeId};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
@@ -112,7 +113,10 @@ pub(crate) fn random_below(rng: &mut SampleRng, n: usize) -> usize {
 /// and are dropped with it, so concurrent samples never see each other's per-sample instances.
 pub struct SampleContext {
     rng: SampleRng,
-    cache: HashMap<String, Arc<dyn Any + Send + Sync>>,
+    /// Per-sample instances by resource name; a sample holds few, so a scan is cheapest.
+    cache: Vec<(String, Arc<dyn Any + Send + Sync>)>,
+    /// Per-sample state of resources, by owner key and type.
+    states: Vec<(usize, TypeId, Box<dyn Any + Send>)>,
 }
 
 impl SampleContext {
@@ -125,8 +129,50 @@ impl SampleContext {
     pub fn from_rng(rng: SampleRng) -> Self {
         SampleContext {
             rng,
-            cache: HashMap::new(),
+            cache: Vec::new(),
+            states: Vec::new(),
         }
+    }
+
+    /// State private to this sample, belonging to `owner` (usually the resource itself: pass
+    /// `self`), created by `init` on first use in the sample and dropped with it; returned with
+    /// the sample's RNG. A resource that keeps its mutable state here needs no lock and touches
+    /// nothing shared with other threads' samples.
+    ///
+    /// ```
+    /// use forge_core::resources::SampleContext;
+    /// struct Counter;
+    /// let owner = Counter;
+    /// let mut cx = SampleContext::new(0);
+    /// *cx.sample_state(&owner, || 0u32).0 += 1;
+    /// let (count, _rng) = cx.sample_state(&owner, || 0u32);
+    /// assert_eq!(*count, 1);
+    /// ```
+    pub fn sample_state<O: ?Sized, T: Any + Send>(
+        &mut self,
+        owner: &O,
+        init: impl FnOnce() -> T,
+    ) -> (&mut T, &mut SampleRng) {
+        // The owner's address identifies it for the life of the sample (it outlives the
+        // sample's fills); it is never dereferenced.
+        let key = (owner as *const O).cast::<()>() as usize;
+        let ty = TypeId::of::<T>();
+        let i = match self
+            .states
+            .iter()
+            .position(|(k, t, _)| *k == key && *t == ty)
+        {
+            Some(i) => i,
+            None => {
+                self.states.push((key, ty, Box::new(init())));
+                self.states.len() - 1
+            }
+        };
+        let state = self.states[i]
+            .2
+            .downcast_mut::<T>()
+            .expect("entries are keyed by their type");
+        (state, &mut self.rng)
     }
 
     /// The sample's random number generator.
@@ -142,36 +188,42 @@ impl SampleContext {
 
     /// Whether a cached-factory instance for resource `name` has been created in this sample.
     pub fn has_cached(&self, name: &str) -> bool {
-        self.cache.contains_key(name)
+        self.cache.iter().any(|(n, _)| n == name)
     }
 
-    /// Returns the per-sample instance of `name`, creating it with `make` on first use.
-    fn cached<R: Resource>(
+    /// Calls `f` with the per-sample instance of `name`, creating it with `make` on first use.
+    /// The instance is moved out of the cache for the call (no reference counting per fill),
+    /// so `f` may use the context; a resource that fills its own name again from inside `f`
+    /// would get a second instance.
+    fn with_cached<R: Resource, T>(
         &mut self,
         name: &str,
         make: &(dyn Fn() -> Result<R, ResourceError> + Send + Sync),
-    ) -> Result<Arc<R>, ResourceError> {
-        if let Some(existing) = self.cache.get(name) {
-            return Arc::clone(existing).downcast::<R>().map_err(|_| {
-                ResourceError::new(format!(
-                    "this sample already holds a per-sample instance of resource `{name}` of a \
-                     different type; a resource name must be bound to one type (wanted `{}`)",
-                    R::describe()
-                ))
-            });
-        }
-        let fresh = Arc::new(make()?);
-        self.cache.insert(
-            name.to_owned(),
-            Arc::clone(&fresh) as Arc<dyn Any + Send + Sync>,
-        );
-        Ok(fresh)
+        f: impl FnOnce(&R, &mut SampleContext) -> Result<T, ResourceError>,
+    ) -> Result<T, ResourceError> {
+        let entry = match self.cache.iter().position(|(n, _)| n == name) {
+            Some(i) => self.cache.swap_remove(i),
+            None => (
+                name.to_owned(),
+                Arc::new(make()?) as Arc<dyn Any + Send + Sync>,
+            ),
+        };
+        let result = match entry.1.downcast_ref::<R>() {
+            Some(r) => f(r, self),
+            None => Err(ResourceError::new(format!(
+                "this sample already holds a per-sample instance of resource `{name}` of a \
+                 different type; a resource name must be bound to one type (wanted `{}`)",
+                R::describe()
+            ))),
+        };
+        self.cache.push(entry);
+        result
     }
 }
 
 impl fmt::Debug for SampleContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut cached: Vec<&str> = self.cache.keys().map(String::as_str).collect();
+        let mut cached: Vec<&str> = self.cache.iter().map(|(n, _)| n.as_str()).collect();
         cached.sort_unstable();
         f.debug_struct("SampleContext")
             .field("rng", &self.rng)
@@ -436,6 +488,19 @@ pub struct BindError {
 }
 
 impl BindError {
+    /// No resource of the placeholder's name is bound.
+    pub(crate) fn unbound(site: &Site<'_>) -> Self {
+        BindError::new(
+            site,
+            format!("no resource named `{}` is bound", site.placeholder.resource),
+            Some(format!(
+                "provide a resource named `{}` at {}",
+                site.placeholder.resource,
+                site.placeholder.kind.stage()
+            )),
+        )
+    }
+
     /// A binding error at `site` with a message and an optional help line.
     pub fn new(site: &Site<'_>, message: impl Into<String>, help: Option<String>) -> Self {
         BindError {
@@ -526,6 +591,10 @@ pub struct FillError {
 }
 
 impl FillError {
+    pub(crate) fn new(site: Arc<PlaceholderSite>, error: ResourceError) -> Self {
+        FillError { site, error }
+    }
+
     /// Where the fill failed.
     pub fn site(&self) -> &PlaceholderSite {
         &self.site
@@ -626,7 +695,7 @@ trait ErasedBinding: Send + Sync {
 }
 
 /// Filler-side of the type erasure: holds converted arguments and produces strings.
-trait ErasedFiller: Send + Sync {
+pub(crate) trait ErasedFiller: Send + Sync {
     fn fill(&self, resource: &str, cx: &mut SampleContext) -> Result<String, ResourceError>;
     fn fill_into(
         &self,
@@ -727,8 +796,7 @@ impl<R: Resource> ErasedFiller for TypedFiller<R> {
                 cached: false,
             } => make()?.sample(&self.args, cx),
             Source::Factory { make, cached: true } => {
-                let r = cx.cached::<R>(resource, make.as_ref())?;
-                r.sample(&self.args, cx)
+                cx.with_cached(resource, make.as_ref(), |r, cx| r.sample(&self.args, cx))
             }
         }
     }
@@ -746,8 +814,9 @@ impl<R: Resource> ErasedFiller for TypedFiller<R> {
                 cached: false,
             } => make()?.sample_into(&self.args, cx, out),
             Source::Factory { make, cached: true } => {
-                let r = cx.cached::<R>(resource, make.as_ref())?;
-                r.sample_into(&self.args, cx, out)
+                cx.with_cached(resource, make.as_ref(), |r, cx| {
+                    r.sample_into(&self.args, cx, out)
+                })
             }
         }
     }
@@ -783,13 +852,29 @@ impl<R: Resource> ErasedFiller for TypedFiller<R> {
 /// ```
 #[derive(Clone)]
 pub struct Binding {
-    inner: Arc<dyn ErasedBinding>,
+    inner: BindingInner,
+}
+
+/// Plain values (the most common custom and argument values) skip the type erasure: binding
+/// and filling them allocates nothing.
+#[derive(Clone)]
+enum BindingInner {
+    Static(Arc<str>),
+    Erased(Arc<dyn ErasedBinding>),
 }
 
 impl Binding {
     fn from_source<R: Resource>(source: Source<R>) -> Self {
         Binding {
-            inner: Arc::new(TypedBinding { source }),
+            inner: BindingInner::Erased(Arc::new(TypedBinding { source })),
+        }
+    }
+
+    /// A static string (what plain values convert into): the same as
+    /// `Binding::instance(StaticString::new(text))`, without its type erasure.
+    pub fn static_text(text: impl Into<Arc<str>>) -> Self {
+        Binding {
+            inner: BindingInner::Static(text.into()),
         }
     }
 
@@ -837,12 +922,18 @@ impl Binding {
 
     /// The binding's lifecycle.
     pub fn lifecycle(&self) -> Lifecycle {
-        self.inner.lifecycle()
+        match &self.inner {
+            BindingInner::Static(_) => Lifecycle::Instance,
+            BindingInner::Erased(b) => b.lifecycle(),
+        }
     }
 
     /// The bound resource type's [`Resource::describe`] name.
     pub fn describe(&self) -> &'static str {
-        self.inner.describe()
+        match &self.inner {
+            BindingInner::Static(_) => StaticString::describe(),
+            BindingInner::Erased(b) => b.describe(),
+        }
     }
 
     /// Binds to one placeholder: converts its `arguments` into the resource's argument type now,
@@ -860,11 +951,32 @@ impl Binding {
         site: &Site<'_>,
         described: impl FnOnce() -> Arc<PlaceholderSite>,
     ) -> Result<Filler, BindError> {
-        let inner = self.inner.bind(site)?;
+        let inner = self.bind_inner(site)?;
         Ok(Filler {
             inner,
             site: described(),
             lifecycle: self.lifecycle(),
+        })
+    }
+
+    /// Binding without the owned site description, which sampling supplies only when a fill
+    /// fails (so binding an argument resource touches no shared reference count).
+    pub(crate) fn bind_inner(&self, site: &Site<'_>) -> Result<FillerInner, BindError> {
+        Ok(match &self.inner {
+            BindingInner::Static(text) => {
+                if let Some(first) = site.placeholder.arguments.keys().next() {
+                    return Err(BindError::new(
+                        site,
+                        format!(
+                            "`{}` takes no arguments, but the placeholder passes `{first}`",
+                            StaticString::describe()
+                        ),
+                        Some("remove `arguments` from the spec".to_owned()),
+                    ));
+                }
+                FillerInner::Static(Arc::clone(text))
+            }
+            BindingInner::Erased(b) => FillerInner::Erased(b.bind(site)?),
         })
     }
 }
@@ -892,13 +1004,13 @@ impl<R: Resource> From<Arc<R>> for Binding {
 
 impl From<String> for Binding {
     fn from(text: String) -> Self {
-        Binding::instance(StaticString::new(text))
+        Binding::static_text(text)
     }
 }
 
 impl From<&str> for Binding {
     fn from(text: &str) -> Self {
-        Binding::instance(StaticString::new(text))
+        Binding::static_text(text)
     }
 }
 
@@ -907,7 +1019,7 @@ macro_rules! display_bindings {
         impl From<$t> for Binding {
             /// Binds the value's `Display` text as a [`StaticString`].
             fn from(value: $t) -> Self {
-                Binding::instance(StaticString::display(&value))
+                Binding::static_text(value.to_string())
             }
         }
     )*};
@@ -917,13 +1029,38 @@ display_bindings!(
     i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64, bool, char
 );
 
+/// A binding attached to a placeholder, without the site description ([`Filler`] adds it).
+#[derive(Clone)]
+pub(crate) enum FillerInner {
+    Static(Arc<str>),
+    Erased(Arc<dyn ErasedFiller>),
+}
+
+impl FillerInner {
+    /// Append the text for the placeholder whose resource is `resource`.
+    pub(crate) fn fill_into(
+        &self,
+        resource: &str,
+        cx: &mut SampleContext,
+        out: &mut String,
+    ) -> Result<(), ResourceError> {
+        match self {
+            FillerInner::Static(text) => {
+                out.push_str(text);
+                Ok(())
+            }
+            FillerInner::Erased(f) => f.fill_into(resource, cx, out),
+        }
+    }
+}
+
 /// A resource bound to one placeholder, arguments converted: call [`Filler::fill`] once per
 /// placeholder per block instance.
 ///
 /// Cheap to clone (`Arc`s), `Send + Sync`.
 #[derive(Clone)]
 pub struct Filler {
-    inner: Arc<dyn ErasedFiller>,
+    inner: FillerInner,
     site: Arc<PlaceholderSite>,
     lifecycle: Lifecycle,
 }
@@ -933,12 +1070,14 @@ impl Filler {
     /// is sampled directly; a cached factory's object is fetched from (or created in) `cx`
     /// under the resource name; an uncached factory builds a new object for this call.
     pub fn fill(&self, cx: &mut SampleContext) -> Result<String, FillError> {
-        self.inner
-            .fill(&self.site.resource, cx)
-            .map_err(|error| FillError {
-                site: Arc::clone(&self.site),
-                error,
-            })
+        match &self.inner {
+            FillerInner::Static(text) => Ok(text.to_string()),
+            FillerInner::Erased(f) => f.fill(&self.site.resource, cx),
+        }
+        .map_err(|error| FillError {
+            site: Arc::clone(&self.site),
+            error,
+        })
     }
 
     /// Like [`fill`](Self::fill), appending the text to `out` (no allocation for resources
@@ -983,8 +1122,14 @@ impl fmt::Debug for Filler {
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct Bindings {
-    map: HashMap<String, Binding>,
+    /// In insertion order. Programs bind a handful of names per stage, for which a scan beats
+    /// hashing; `index` takes over for large sets.
+    entries: Vec<(Cow<'static, str>, Binding)>,
+    index: Option<HashMap<Cow<'static, str>, usize>>,
 }
+
+/// Above this many names, lookups go through a hash index.
+const BINDINGS_SCAN_LIMIT: usize = 16;
 
 impl Bindings {
     /// An empty map.
@@ -992,51 +1137,84 @@ impl Bindings {
         Self::default()
     }
 
+    /// An empty map with room for `n` names.
+    pub fn with_capacity(n: usize) -> Self {
+        Bindings {
+            entries: Vec::with_capacity(n),
+            index: None,
+        }
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(name).copied(),
+            None => self.entries.iter().position(|(n, _)| n == name),
+        }
+    }
+
+    fn insert_cow(&mut self, name: Cow<'static, str>, binding: Binding) -> &mut Self {
+        if let Some(i) = self.position(&name) {
+            self.entries[i].1 = binding;
+            return self;
+        }
+        if let Some(index) = &mut self.index {
+            index.insert(name.clone(), self.entries.len());
+        }
+        self.entries.push((name, binding));
+        if self.index.is_none() && self.entries.len() > BINDINGS_SCAN_LIMIT {
+            self.index = Some(
+                self.entries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (n, _))| (n.clone(), i))
+                    .collect(),
+            );
+        }
+        self
+    }
+
     /// Binds `name` (replacing any previous binding of that name).
     pub fn insert(&mut self, name: impl Into<String>, binding: impl Into<Binding>) -> &mut Self {
-        self.map.insert(name.into(), binding.into());
-        self
+        self.insert_cow(Cow::Owned(name.into()), binding.into())
+    }
+
+    /// [`insert`](Self::insert) for a name known at compile time: no copy of the name. Used by
+    /// the code the macros generate.
+    pub fn insert_static(&mut self, name: &'static str, binding: impl Into<Binding>) -> &mut Self {
+        self.insert_cow(Cow::Borrowed(name), binding.into())
     }
 
     /// The binding of `name`.
     pub fn get(&self, name: &str) -> Option<&Binding> {
-        self.map.get(name)
+        self.position(name).map(|i| &self.entries[i].1)
     }
 
     /// Whether `name` is bound.
     pub fn contains(&self, name: &str) -> bool {
-        self.map.contains_key(name)
+        self.position(name).is_some()
     }
 
-    /// Bound names, in no particular order.
+    /// Bound names, in insertion order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.map.keys().map(String::as_str)
+        self.entries.iter().map(|(n, _)| n.as_ref())
     }
 
     /// Number of bound names.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.entries.len()
     }
 
     /// Whether nothing is bound.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.entries.is_empty()
     }
 
     /// Binds the placeholder's resource (looked up by its `resource` name) to it; a missing
     /// name is a [`BindError`].
     pub fn bind(&self, site: &Site<'_>) -> Result<Filler, BindError> {
-        match self.map.get(&site.placeholder.resource) {
+        match self.get(&site.placeholder.resource) {
             Some(binding) => binding.bind(site),
-            None => Err(BindError::new(
-                site,
-                format!("no resource named `{}` is bound", site.placeholder.resource),
-                Some(format!(
-                    "provide a resource named `{}` at {}",
-                    site.placeholder.resource,
-                    site.placeholder.kind.stage()
-                )),
-            )),
+            None => Err(BindError::unbound(site)),
         }
     }
 }

@@ -1096,3 +1096,55 @@ fn debug_output_names_the_binding() {
     assert!(format!("{cx:?}").contains("counter"));
     assert_eq!(Lifecycle::UncachedFactory.to_string(), "uncached factory");
 }
+
+#[test]
+fn per_sample_list_sampler_matches_a_cached_factory_of_fresh_samplers() {
+    let items: Vec<String> = (0..7).map(|i| format!("p{i}")).collect();
+    let template = ListSampler::new(items.clone()).unwrap();
+    let per_sample = ListSampler::new(items).unwrap().per_sample();
+    let args = ListArgs::new(3);
+    for seed in 0..20 {
+        // Four calls of 3 from 7 items: crosses a cycle boundary within the sample.
+        let mut a = SampleContext::new(seed);
+        let mut b = SampleContext::new(seed);
+        let fresh = template.fresh();
+        for _ in 0..4 {
+            assert_eq!(
+                per_sample.sample(&args, &mut a).unwrap(),
+                fresh.sample(&args, &mut b).unwrap(),
+                "seed {seed}"
+            );
+        }
+    }
+    // The shared pool is never touched.
+    assert_eq!(per_sample.remaining(), 7);
+}
+
+#[test]
+fn per_sample_list_sampler_starts_a_cycle_in_every_sample_on_any_thread() {
+    let s = Arc::new(ListSampler::new(["a", "b", "c", "d"]).unwrap().per_sample());
+    let args = ListArgs::new(4);
+    let handles: Vec<_> = (0..4)
+        .map(|t| {
+            let s = Arc::clone(&s);
+            let args = args.clone();
+            thread::spawn(move || {
+                for seed in 0..200u64 {
+                    let mut cx = SampleContext::new(t * 1000 + seed);
+                    // Each sample's first call is a full permutation: a fresh cycle.
+                    let mut got: Vec<String> = s
+                        .sample(&args, &mut cx)
+                        .unwrap()
+                        .lines()
+                        .map(str::to_owned)
+                        .collect();
+                    got.sort();
+                    assert_eq!(got, ["a", "b", "c", "d"]);
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+}

@@ -156,6 +156,15 @@ pub fn snake_case(name: &str) -> Option<String> {
 /// assert_eq!(pascal_case("self").as_deref(), Some("Self_"));
 /// ```
 pub fn pascal_case(name: &str) -> Option<String> {
+    // Fast path: one capitalized word (`Training`, `Final2`).
+    let b = name.as_bytes();
+    if b.first().is_some_and(u8::is_ascii_uppercase)
+        && b[1..]
+            .iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    {
+        return finish(name.to_owned());
+    }
     let w = words(name);
     if w.is_empty() {
         return None;
@@ -250,6 +259,10 @@ mod tests {
         assert_eq!(pascal_case("my tag").as_deref(), Some("MyTag"));
         assert_eq!(pascal_case("loop").as_deref(), Some("Loop"));
         assert_eq!(pascal_case("Self").as_deref(), Some("Self_"));
+        assert_eq!(pascal_case("Training").as_deref(), Some("Training"));
+        assert_eq!(pascal_case("Final2").as_deref(), Some("Final2"));
+        assert_eq!(pascal_case("HTTPServer").as_deref(), Some("Httpserver"));
+        assert_eq!(pascal_case("TrainingData").as_deref(), Some("TrainingData"));
     }
 
     #[test]

@@ -778,7 +778,7 @@ impl<'s> Linter<'s> {
     /// Report duplicates (and empty strings) in a list; returns false if any.
     fn distinct(&mut self, file: usize, key: &str, list: &StrList) -> bool {
         let mut ok = true;
-        let mut firsts: HashMap<&str, usize> = HashMap::with_capacity(list.len());
+        let mut firsts: FirstSeen<&str, usize> = FirstSeen::default();
         for (s, span) in list {
             if s.is_empty() {
                 self.error(file, span.clone(), format!("empty string in `{key}`"))
@@ -786,7 +786,7 @@ impl<'s> Linter<'s> {
                 ok = false;
                 continue;
             }
-            if let Some(&first) = firsts.get(s.as_str()) {
+            if let Some(first) = firsts.get(&s.as_str()) {
                 let first = self.location(file, first);
                 self.error(file, span.clone(), format!("duplicate `{s}` in `{key}`"))
                     .label("duplicate")
@@ -794,7 +794,7 @@ impl<'s> Linter<'s> {
                     .help("remove the duplicate");
                 ok = false;
             } else {
-                firsts.insert(s, span.start);
+                firsts.insert(s.as_str(), span.start);
             }
         }
         ok
@@ -809,7 +809,7 @@ impl<'s> Linter<'s> {
         convert: fn(&str) -> Option<String>,
     ) -> bool {
         let mut ok = true;
-        let mut seen: HashMap<String, (&str, usize)> = HashMap::with_capacity(list.len());
+        let mut seen: FirstSeen<String, (&str, usize)> = FirstSeen::default();
         for (s, span) in list {
             if s.is_empty() {
                 continue;
@@ -825,7 +825,7 @@ impl<'s> Linter<'s> {
                 ok = false;
                 continue;
             };
-            if let Some(&(other, other_start)) = seen.get(&ident).filter(|(o, _)| o != s) {
+            if let Some((other, other_start)) = seen.get(&ident).filter(|(o, _)| o != s) {
                 let first = self.location(file, other_start);
                 let other = other.to_string();
                 self.error(
@@ -839,7 +839,9 @@ impl<'s> Linter<'s> {
                 ok = false;
                 continue;
             }
-            seen.entry(ident).or_insert((s, span.start));
+            if seen.get(&ident).is_none() {
+                seen.insert(ident, (s, span.start));
+            }
         }
         ok
     }
@@ -1827,6 +1829,48 @@ impl ResourceTable {
             file,
             span: spec.header.clone(),
         });
+    }
+}
+
+/// First occurrences by key: a scan for short lists (most config lists are), a hash map
+/// beyond.
+struct FirstSeen<K, V> {
+    small: Vec<(K, V)>,
+    map: Option<HashMap<K, V>>,
+}
+
+impl<K, V> Default for FirstSeen<K, V> {
+    fn default() -> Self {
+        FirstSeen {
+            small: Vec::new(),
+            map: None,
+        }
+    }
+}
+
+impl<K: Eq + std::hash::Hash + Clone, V: Copy> FirstSeen<K, V> {
+    const SCAN_LIMIT: usize = 32;
+
+    fn get(&self, key: &K) -> Option<V> {
+        match &self.map {
+            Some(map) => map.get(key).copied(),
+            None => self.small.iter().find(|(k, _)| k == key).map(|(_, v)| *v),
+        }
+    }
+
+    /// Record `key` (which must not be present yet).
+    fn insert(&mut self, key: K, value: V) {
+        match &mut self.map {
+            Some(map) => {
+                map.insert(key, value);
+            }
+            None => {
+                self.small.push((key, value));
+                if self.small.len() > Self::SCAN_LIMIT {
+                    self.map = Some(self.small.drain(..).collect());
+                }
+            }
+        }
     }
 }
 

@@ -92,11 +92,11 @@ impl StrMap {
         }
         let body = src.get(start..end)?;
         let mut points = vec![(0usize, start)];
-        let mut out = String::with_capacity(body.len());
-        if !basic {
-            out.push_str(body);
-            return (out == decoded).then_some(points);
+        if !basic || !body.contains('\\') {
+            // No escapes: the text is the body, byte for byte.
+            return (body == decoded).then_some(points);
         }
+        let mut out = String::with_capacity(body.len());
         let bytes = body.as_bytes();
         let mut i = 0;
         while i < bytes.len() {

@@ -75,17 +75,21 @@ pub(crate) fn analyze(text: &str, p: &Patterns<'_>) -> Analysis {
     zone_order.sort_by_key(|&i| std::cmp::Reverse(p.zone[i].len()));
     // Bytes that can start something interesting; everything else is skipped quickly.
     let mut interesting = [false; 256];
-    interesting[usize::from(b'{')] = true;
-    interesting[usize::from(b'}')] = true;
+    let mut firsts: Vec<u8> = vec![b'{', b'}'];
     for pat in p
         .zone
         .iter()
         .map(String::as_str)
         .chain([p.control, p.escape_open, p.escape_close])
     {
-        if let Some(&b) = pat.as_bytes().first() {
-            interesting[usize::from(b)] = true;
+        if let Some(&b) = pat.as_bytes().first()
+            && !firsts.contains(&b)
+        {
+            firsts.push(b);
         }
+    }
+    for &b in &firsts {
+        interesting[usize::from(b)] = true;
     }
     let (first_escape, second_escape) = if p.escape_close.len() > p.escape_open.len() {
         ((p.escape_close, false), (p.escape_open, true))
