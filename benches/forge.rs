@@ -137,8 +137,19 @@ fn sample_scaling(c: &mut Criterion) {
                 .measurement_time(Duration::from_secs(3));
         }
         // As in `representative/sample`, each sample is dropped inside the timed loop.
-        g.bench_function(BenchmarkId::from_parameter(zones), |b| {
+        g.bench_function(BenchmarkId::new("sample", zones), |b| {
             b.iter(|| wf.sample(common::single::Args {}).expect("sample"))
+        });
+        // The mass-generation loop: one `Sampler` overwriting its buffers, so a large sample
+        // does not fetch fresh memory from the OS every time.
+        let mut sampler = wf.sampler();
+        g.bench_function(BenchmarkId::new("sampler", zones), |b| {
+            b.iter(|| {
+                sampler
+                    .sample(common::single::Args {})
+                    .expect("sample")
+                    .len()
+            })
         });
     }
     g.finish();

@@ -1127,7 +1127,6 @@ fn per_sample_list_sampler_starts_a_cycle_in_every_sample_on_any_thread() {
     let handles: Vec<_> = (0..4)
         .map(|t| {
             let s = Arc::clone(&s);
-            let args = args.clone();
             thread::spawn(move || {
                 for seed in 0..200u64 {
                     let mut cx = SampleContext::new(t * 1000 + seed);
