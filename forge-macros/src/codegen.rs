@@ -244,7 +244,7 @@ fn generate(
     });
     let arg_insert = arg_fields.iter().map(|(f, r)| {
         let n = &r.name;
-        quote! { bindings.insert(#n, args.#f); }
+        quote! { bindings.insert_static(#n, args.#f); }
     });
     let args_doc = format!(
         "The argument resources, bound when a workflow is sampled: pass it to \
@@ -259,6 +259,7 @@ fn generate(
                 .join(", ")
         }
     );
+    let arg_count = arg_fields.len();
     let args_unused = if arg_fields.is_empty() {
         quote! { let _ = args; }
     } else {
@@ -318,7 +319,7 @@ fn generate(
         impl #p::From<Args> for #p::Bindings {
             fn from(args: Args) -> #p::Bindings {
                 #args_unused
-                let mut bindings = #p::Bindings::new();
+                let mut bindings = #p::Bindings::with_capacity(#arg_count);
                 #(#arg_insert)*
                 bindings
             }
