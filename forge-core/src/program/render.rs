@@ -248,6 +248,22 @@ fn dot_quoted(s: &str, out: &mut String) {
     out.push('"');
 }
 
+/// The node id an edge leads to (`n12`), or the format's name for the end node.
+fn edge_target(target: &mut String, to: Option<u32>, end: &str) {
+    target.clear();
+    match to {
+        Some(t) => {
+            let _ = write!(target, "n{t}");
+        }
+        None => target.push_str(end),
+    }
+}
+
+/// The pattern that takes a zone's jump edge ("" when it has none).
+fn jump_pattern<'a>(z: &'a SampledZone<'_>) -> &'a str {
+    z.jump.as_ref().map_or("", |j| &*j.pattern)
+}
+
 /// Renders the workflow as a Graphviz DOT digraph.
 ///
 /// One node `nI` per zone, clustered by sequence run (`subgraph cluster_K`, labelled with the
@@ -322,13 +338,7 @@ pub fn to_dot(w: &SampledWorkflow) -> String {
     let mut target = String::new();
     for z in w.zones() {
         for e in edges_of(&z) {
-            target.clear();
-            match e.to {
-                Some(t) => {
-                    let _ = write!(target, "n{t}");
-                }
-                None => target.push_str("END"),
-            }
+            edge_target(&mut target, e.to, "END");
             let _ = write!(out, "  n{} -> {target}", e.from);
             match e.kind {
                 Kind::Next => out.push_str(";\n"),
@@ -339,7 +349,7 @@ pub fn to_dot(w: &SampledWorkflow) -> String {
                     );
                 }
                 Kind::Jump => {
-                    let pattern = z.jump.as_ref().map(|j| &*j.pattern).unwrap_or("");
+                    let pattern = jump_pattern(&z);
                     if e.backward() {
                         out.push_str(" [style=\"dashed,bold\", penwidth=2, constraint=false");
                     } else {
@@ -437,13 +447,7 @@ pub fn to_mermaid(w: &SampledWorkflow) -> String {
     let mut target = String::new();
     for z in w.zones() {
         for e in edges_of(&z) {
-            target.clear();
-            match e.to {
-                Some(t) => {
-                    let _ = write!(target, "n{t}");
-                }
-                None => target.push_str("forge_end"),
-            }
+            edge_target(&mut target, e.to, "forge_end");
             let _ = write!(out, "  n{} ", e.from);
             match e.kind {
                 Kind::Next => out.push_str("-->"),
@@ -453,7 +457,7 @@ pub fn to_mermaid(w: &SampledWorkflow) -> String {
                 }
                 Kind::Jump => {
                     out.push_str("-.->|");
-                    let pattern = z.jump.as_ref().map(|j| &*j.pattern).unwrap_or("");
+                    let pattern = jump_pattern(&z);
                     mermaid_escape(pattern, &mut out);
                     out.push('|');
                     jumps.push(index);
