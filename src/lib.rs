@@ -2,7 +2,7 @@
 #![deny(missing_docs)]
 
 pub use forge_core::diagnostics::{self, Diagnostic, Format, Location, Severity};
-pub use forge_core::{program, resources, udpl};
+pub use forge_core::{exec, program, resources, udpl};
 
 /// Parse and lint a UDPL file or folder at compile time and generate typed items for it.
 ///

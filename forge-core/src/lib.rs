@@ -10,6 +10,8 @@
 
 pub mod diagnostics;
 #[cfg(feature = "runtime")]
+pub mod exec;
+#[cfg(feature = "runtime")]
 pub mod program;
 #[cfg(feature = "runtime")]
 pub mod resources;
