@@ -10,9 +10,6 @@ use std::path::{Path, PathBuf};
 
 use common::{Run, forge_in};
 
-/// The first line of the usage text, printed by `--help` and after every usage error.
-const USAGE_LINE: &str = "usage: forge check [--format human|short] PATH...";
-
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
@@ -31,21 +28,9 @@ fn joined(dir: &str, file: &str) -> String {
     Path::new(dir).join(file).display().to_string()
 }
 
-/// A usage error: exit 2, nothing on stdout, `error: WHAT` and the usage text on stderr.
+/// Run `forge ARGS...` in the fixtures folder and check it is a usage error mentioning `what`.
 fn assert_usage_error(args: &[&str], what: &str) {
-    let run = forge(args);
-    assert_eq!(run.code, 2, "forge {args:?}: {run:#?}");
-    assert_eq!(run.stdout, "", "forge {args:?}");
-    assert!(
-        run.stderr.starts_with(&format!("error: {what}")),
-        "forge {args:?}: stderr should start with `error: {what}`: {}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains(USAGE_LINE),
-        "forge {args:?}: no usage on stderr: {}",
-        run.stderr
-    );
+    common::assert_usage_error(&forge(args), what);
 }
 
 // ------------------------------------------------------------------------------- expected text
@@ -296,7 +281,7 @@ fn missing_path_exits_2_and_names_it() {
             run.stderr
         );
         assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
-        assert!(!run.stderr.contains(USAGE_LINE), "{}", run.stderr);
+        assert!(!run.stderr.contains("Usage:"), "{}", run.stderr);
     }
 }
 
@@ -401,29 +386,43 @@ fn several_paths_one_missing_exits_2_but_checks_the_others() {
 // -------------------------------------------------------------------------------- usage errors
 
 #[test]
-fn no_arguments_is_a_usage_error() {
-    assert_usage_error(&[], "missing command");
+fn no_arguments_prints_the_help_on_stderr_and_exits_2() {
+    let run = forge(&[]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr.contains("Usage: forge <COMMAND>"),
+        "{}",
+        run.stderr
+    );
+    for command in ["check", "render", "graph"] {
+        assert!(
+            run.stderr.contains(&format!("\n  {command} ")),
+            "{command} missing from {}",
+            run.stderr
+        );
+    }
 }
 
 #[test]
 fn unknown_command_is_a_usage_error() {
-    assert_usage_error(&["frobnicate"], "unknown command `frobnicate`");
-    assert_usage_error(&["valid.toml"], "unknown command `valid.toml`");
+    assert_usage_error(&["frobnicate"], "unrecognized subcommand 'frobnicate'");
+    assert_usage_error(&["valid.toml"], "unrecognized subcommand 'valid.toml'");
 }
 
 #[test]
 fn unknown_format_is_a_usage_error() {
     assert_usage_error(
         &["check", "--format", "xml", "valid.toml"],
-        "unknown format `xml`: use `human` or `short`",
+        "invalid value 'xml' for '--format <human|short>'\n  [possible values: human, short]",
     );
     assert_usage_error(
         &["check", "--format=json", "valid.toml"],
-        "unknown format `json`",
+        "invalid value 'json' for '--format",
     );
     assert_usage_error(
         &["check", "valid.toml", "--format"],
-        "`--format` needs a value",
+        "a value is required for '--format <human|short>'",
     );
 }
 
@@ -431,41 +430,114 @@ fn unknown_format_is_a_usage_error() {
 fn unknown_option_is_a_usage_error() {
     assert_usage_error(
         &["check", "--frobnicate", "valid.toml"],
-        "unknown option `--frobnicate`",
+        "unexpected argument '--frobnicate' found",
     );
 }
 
 #[test]
 fn check_without_a_path_is_a_usage_error() {
-    assert_usage_error(&["check"], "`forge check` needs at least one PATH");
-    assert_usage_error(
-        &["check", "--format", "short"],
-        "`forge check` needs at least one PATH",
-    );
+    for args in [&["check"][..], &["check", "--format", "short"]] {
+        assert_usage_error(
+            args,
+            "the following required arguments were not provided:\n  <PATH>...",
+        );
+    }
 }
 
 #[test]
-fn help_exits_0_and_prints_usage_on_stdout() {
+fn help_exits_0_and_prints_on_stdout() {
+    // The overview lists every subcommand and the exit codes.
+    for args in [&["--help"][..], &["-h"], &["help"]] {
+        let run = forge(args);
+        assert_eq!(run.code, 0, "forge {args:?}: {run:#?}");
+        assert_eq!(run.stderr, "", "forge {args:?}");
+        assert!(
+            run.stdout.contains("Usage: forge <COMMAND>"),
+            "{}",
+            run.stdout
+        );
+        for line in [
+            "  check   Parse and lint UDPL documents",
+            "  render  Sample the document's default program",
+            "  graph   Draw the sampled default program",
+            "Exit status: 0 no errors",
+        ] {
+            assert!(
+                run.stdout.contains(line),
+                "forge {args:?}: no {line:?} in {}",
+                run.stdout
+            );
+        }
+    }
+    // Each subcommand has its own help, with its own options only; `-h` wins over a path
+    // that does not exist.
     for args in [
-        &["--help"][..],
-        &["-h"],
-        &["help"],
-        &["check", "--help"],
+        &["check", "--help"][..],
         &["check", "-h", "does_not_exist.toml"],
+        &["help", "check"],
     ] {
         let run = forge(args);
         assert_eq!(run.code, 0, "forge {args:?}: {run:#?}");
+        assert_eq!(run.stderr, "", "forge {args:?}");
         assert!(
-            run.stdout.starts_with(USAGE_LINE),
+            run.stdout
+                .contains("Usage: forge check [OPTIONS] <PATH>..."),
             "forge {args:?}: {}",
             run.stdout
         );
         assert!(
-            run.stdout.contains("--format human|short"),
+            run.stdout.contains("--format <human|short>"),
             "{}",
             run.stdout
         );
-        assert!(run.stdout.contains("exit status: 0"), "{}", run.stdout);
-        assert_eq!(run.stderr, "", "forge {args:?}");
+        assert!(!run.stdout.contains("--seed"), "{}", run.stdout);
+        assert!(run.stdout.contains("Exit status: 0"), "{}", run.stdout);
+    }
+    for (command, options) in [
+        (
+            "render",
+            &["--seed <N>", "--set <NAME=VALUE>", "--list <NAME=FILE>"][..],
+        ),
+        (
+            "graph",
+            &[
+                "--format <dot|mermaid|html>",
+                "--seed <N>",
+                "--set <NAME=VALUE>",
+                "--list <NAME=FILE>",
+            ],
+        ),
+    ] {
+        let run = forge(&[command, "--help"]);
+        assert_eq!(run.code, 0, "forge {command} --help: {run:#?}");
+        assert!(
+            run.stdout
+                .contains(&format!("Usage: forge {command} [OPTIONS] <PATH>")),
+            "{}",
+            run.stdout
+        );
+        for option in options {
+            assert!(
+                run.stdout.contains(option),
+                "forge {command} --help: no {option}: {}",
+                run.stdout
+            );
+        }
+        assert_eq!(
+            run.stdout.contains("--format"),
+            command == "graph",
+            "{}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn version_prints_the_crate_version() {
+    for flag in ["--version", "-V"] {
+        let run = forge(&[flag]);
+        assert_eq!(run.code, 0, "{run:#?}");
+        assert_eq!(run.stdout, format!("forge {}\n", env!("CARGO_PKG_VERSION")));
+        assert_eq!(run.stderr, "");
     }
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use forge_core::program::{Call, Program, SampledWorkflow, to_html};
 use forge_core::resources::{Bindings, ListSampler};
 
-use common::{Run, forge_in};
+use common::{Run, assert_usage_error, forge_in};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const DOT: &str = "/usr/bin/dot";
@@ -57,18 +57,6 @@ const REPRESENTATIVE: [&str; 9] = [
     "prompt=How do I keep a <sourdough> \"starter\" alive & well?",
     "representative.toml",
 ];
-
-/// A usage error: exit 2, nothing on stdout, `error: WHAT` then the usage on stderr.
-fn assert_usage_error(run: &Run, what: &str) {
-    assert_eq!(run.code, 2, "{run:#?}");
-    assert_eq!(run.stdout, "");
-    assert!(
-        run.stderr.starts_with(&format!("error: {what}")),
-        "stderr should start with `error: {what}`: {}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("usage: forge check"), "{}", run.stderr);
-}
 
 // ------------------------------------------------------------------------------------ render
 
@@ -316,41 +304,88 @@ fn a_missing_document_exits_2() {
 fn usage_errors_exit_2() {
     assert_usage_error(
         &small("graph", &["--format", "svg"]),
-        "unknown format `svg`: use `dot`, `mermaid` or `html`",
+        "invalid value 'svg' for '--format <dot|mermaid|html>'\n  [possible values: dot, mermaid, html]",
     );
-    assert_usage_error(&small("graph", &["--format=png"]), "unknown format `png`");
+    assert_usage_error(&small("graph", &["--format=png"]), "invalid value 'png'");
     assert_usage_error(
         &forge(&["graph", "small.toml", "--format"]),
-        "`--format` needs a value",
+        "a value is required for '--format <dot|mermaid|html>'",
     );
     // `render` has no --format.
     assert_usage_error(
         &small("render", &["--format", "dot"]),
-        "unknown option `--format`",
+        "unexpected argument '--format' found",
     );
-    assert_usage_error(&forge(&["render"]), "`forge render` needs a PATH");
+    assert_usage_error(
+        &forge(&["render"]),
+        "the following required arguments were not provided:\n  <PATH>",
+    );
     assert_usage_error(
         &forge(&["graph", "a.toml", "b.toml"]),
-        "`forge graph` takes exactly one PATH",
+        "unexpected argument 'b.toml' found",
     );
-    assert_usage_error(
-        &small("render", &["--seed", "-1"]),
-        "`--seed` must be an integer >= 0, got `-1`",
-    );
+    for seed in ["-1", "x", "1.5", "18446744073709551616"] {
+        assert_usage_error(
+            &small("render", &["--seed", seed]),
+            &format!("invalid value '{seed}' for '--seed <N>': expected an integer >= 0"),
+        );
+    }
     assert_usage_error(
         &small("render", &["--set", "novalue"]),
-        "`--set novalue`: expected NAME=VALUE",
+        "invalid value 'novalue' for '--set <NAME=VALUE>': expected NAME=VALUE",
     );
     assert_usage_error(
-        &small("render", &["--set", "persona=again"]),
-        "resource `persona` is bound twice",
+        &small("render", &["--list=x"]),
+        "invalid value 'x' for '--list <NAME=FILE>': expected NAME=FILE",
     );
-    let help = forge(&["render", "--help"]);
-    assert_eq!(help.code, 0);
-    assert!(
-        help.stdout
-            .contains("forge graph [--format dot|mermaid|html]")
+    assert_usage_error(
+        &small("graph", &["--set", "=v"]),
+        "expected NAME=VALUE; the resource name is empty",
     );
+    // Bound twice, by the same option or by two: a usage error with the subcommand's usage.
+    for extra in [
+        &["--set", "persona=again"][..],
+        &["--list", "question=rules.txt"],
+    ] {
+        let run = small("render", extra);
+        assert_usage_error(&run, "resource `");
+        assert!(run.stderr.contains("` is bound twice"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("Usage: forge render [OPTIONS] <PATH>"),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn every_option_takes_its_value_after_a_space_or_an_equals_sign() {
+    let spaced = small("graph", &["--format", "mermaid", "--seed", "3"]);
+    assert_eq!(spaced.code, 0, "{spaced:#?}");
+    let equals = forge(&[
+        "graph",
+        "--format=mermaid",
+        "--seed=3",
+        "--set=persona=a patient tutor",
+        "--list=rules=rules.txt",
+        "--set=question=What is 2 + 2?",
+        "small.toml",
+    ]);
+    assert_eq!(equals.code, 0, "{equals:#?}");
+    assert_eq!(spaced.stdout, equals.stdout);
+    assert!(spaced.stdout.contains("\nflowchart TD\n"), "{}", spaced.stdout);
+    // A value may itself contain `=`: only the first one splits NAME from VALUE.
+    let run = forge(&[
+        "render",
+        "--set=persona=a=b",
+        "--list",
+        "rules=rules.txt",
+        "--set",
+        "question=x",
+        "small.toml",
+    ]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(run.stdout.contains(" You are a=b."), "{}", run.stdout);
 }
 
 // ------------------------------------------------------------------------------------- graph

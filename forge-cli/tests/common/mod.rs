@@ -51,3 +51,26 @@ pub fn forge_in(dir: &Path, args: &[&str]) -> Run {
     assert_ne!(run.code, 101, "forge {args:?} panicked: {run:#?}");
     run
 }
+
+/// A usage error: exit 2, nothing on stdout, and on stderr `error: ...` containing `what`,
+/// then a pointer to `--help`.
+#[allow(dead_code)] // not every test binary checks usage errors
+pub fn assert_usage_error(run: &Run, what: &str) {
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert_eq!(run.stdout, "", "{run:#?}");
+    assert!(
+        run.stderr.starts_with("error: "),
+        "stderr should start with `error: `: {}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(what),
+        "stderr should contain `{what}`: {}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("For more information, try '--help'."),
+        "{}",
+        run.stderr
+    );
+}

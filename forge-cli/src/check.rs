@@ -1,0 +1,69 @@
+//! `forge check`: parse and lint UDPL documents, print every diagnostic.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use forge_core::diagnostics::{Format, render_all};
+use forge_core::udpl;
+
+use crate::Outcome;
+
+/// Parse and lint UDPL documents; print every diagnostic.
+///
+/// Each PATH is a UDPL file or a folder of *.toml files forming one document. Diagnostics go to
+/// stdout, in PATH order; a PATH that cannot be read is reported on stderr and the others are
+/// still checked.
+#[derive(clap::Args)]
+#[command(after_help = crate::EXIT_STATUS)]
+pub(crate) struct Args {
+    /// `human`: rustc-style output with source lines; `short`: one line per diagnostic,
+    /// `PATH:LINE:COL: SEVERITY: MESSAGE`
+    #[arg(long, value_enum, value_name = "human|short", default_value = "human")]
+    format: FormatArg,
+    /// UDPL files or folders to check
+    #[arg(value_name = "PATH", required = true)]
+    paths: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum FormatArg {
+    Human,
+    Short,
+}
+
+pub(crate) fn run(args: Args) -> Outcome {
+    let format = match args.format {
+        FormatArg::Human => Format::Human,
+        FormatArg::Short => Format::Short,
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut outcome = Outcome::Clean;
+    let mut printed_any = false;
+    for path in &args.paths {
+        let diagnostics = match udpl::parse_path(path) {
+            Ok(parsed) => parsed.warnings,
+            Err(udpl::Error::Invalid { diagnostics }) => {
+                if !matches!(outcome, Outcome::Failed) {
+                    outcome = Outcome::Invalid;
+                }
+                diagnostics
+            }
+            Err(e @ udpl::Error::Io { .. }) => {
+                eprintln!("error: {e}");
+                outcome = Outcome::Failed;
+                continue;
+            }
+        };
+        if diagnostics.is_empty() {
+            continue;
+        }
+        let text = render_all(&diagnostics, format);
+        if printed_any && format == Format::Human {
+            let _ = writeln!(out);
+        }
+        let _ = writeln!(out, "{text}");
+        printed_any = true;
+    }
+    outcome
+}

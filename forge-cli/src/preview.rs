@@ -1,0 +1,205 @@
+//! What `render` and `graph` share: their options and the sampled *default program* of a
+//! document (every sequence run once, in `config.sequences` order).
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::PathBuf;
+
+use forge_core::diagnostics::{Format, render_all};
+use forge_core::program::{Call, Program, SampledWorkflow};
+use forge_core::resources::{Binding, Bindings, ListSampler, StaticString};
+use forge_core::udpl::{self, Document, ResourceKind};
+
+use crate::Outcome;
+
+/// The options shared by `render` and `graph`.
+#[derive(clap::Args)]
+pub(crate) struct SampleArgs {
+    /// The sampling seed, an integer >= 0
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = parse_seed, allow_hyphen_values = true)]
+    seed: u64,
+    /// Bind resource NAME to the static string VALUE (repeatable)
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
+    set: Vec<(String, String)>,
+    /// Bind resource NAME to a list sampler over the non-empty lines of FILE (repeatable)
+    #[arg(long = "list", value_name = "NAME=FILE", value_parser = parse_list)]
+    list: Vec<(String, String)>,
+    /// The UDPL file, or a folder of *.toml files forming one document
+    #[arg(value_name = "PATH")]
+    path: PathBuf,
+}
+
+fn parse_seed(value: &str) -> Result<u64, String> {
+    value
+        .parse()
+        .map_err(|_| "expected an integer >= 0".to_owned())
+}
+
+fn parse_set(value: &str) -> Result<(String, String), String> {
+    parse_binding(value, "NAME=VALUE")
+}
+
+fn parse_list(value: &str) -> Result<(String, String), String> {
+    parse_binding(value, "NAME=FILE")
+}
+
+/// `NAME=REST`, split at the first `=`: the value itself may contain `=`.
+fn parse_binding(value: &str, shape: &str) -> Result<(String, String), String> {
+    let Some((name, rest)) = value.split_once('=') else {
+        return Err(format!("expected {shape}"));
+    };
+    if name.is_empty() {
+        return Err(format!("expected {shape}; the resource name is empty"));
+    }
+    Ok((name.to_owned(), rest.to_owned()))
+}
+
+/// Where a resource's value comes from.
+enum Source<'a> {
+    /// `--set NAME=VALUE`.
+    Value(&'a str),
+    /// `--list NAME=FILE`.
+    List(&'a str),
+}
+
+/// Parse, bind, build the default program, compile and sample. On failure, the error has been
+/// printed and the outcome is returned. `command` names the subcommand, for usage errors.
+pub(crate) fn sample_default(command: &str, opts: &SampleArgs) -> Result<SampledWorkflow, Outcome> {
+    let mut sources: Vec<(&str, Source)> = Vec::with_capacity(opts.set.len() + opts.list.len());
+    let set = opts.set.iter().map(|(n, v)| (n, Source::Value(v)));
+    let list = opts.list.iter().map(|(n, f)| (n, Source::List(f)));
+    for (name, source) in set.chain(list) {
+        if sources.iter().any(|(n, _)| n == name) {
+            return Err(crate::usage_error(
+                command,
+                format!("resource `{name}` is bound twice"),
+            ));
+        }
+        sources.push((name, source));
+    }
+
+    let parsed = match udpl::parse_path(&opts.path) {
+        Ok(parsed) => parsed,
+        Err(udpl::Error::Invalid { diagnostics }) => {
+            eprintln!("{}", render_all(&diagnostics, Format::Human));
+            return Err(Outcome::Invalid);
+        }
+        Err(e @ udpl::Error::Io { .. }) => {
+            eprintln!("error: {e}");
+            return Err(Outcome::Failed);
+        }
+    };
+    if !parsed.warnings.is_empty() {
+        eprintln!("{}", render_all(&parsed.warnings, Format::Human));
+    }
+    let doc = parsed.document;
+
+    // Build every binding first: a list file that cannot be read is an I/O error.
+    let mut bound: Vec<(&str, Binding)> = Vec::with_capacity(sources.len());
+    for (name, source) in sources {
+        let binding = match source {
+            Source::Value(v) => Binding::instance(StaticString::new(v)),
+            Source::List(file) => {
+                let text = match std::fs::read_to_string(file) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        eprintln!("error: cannot read `{file}` (for `--list {name}`): {e}");
+                        return Err(Outcome::Failed);
+                    }
+                };
+                let items: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+                match ListSampler::new(items) {
+                    Ok(s) => Binding::instance(s),
+                    Err(_) => {
+                        eprintln!(
+                            "error: `{file}` (for `--list {name}`) has no non-empty line; a list needs at least one item"
+                        );
+                        return Err(Outcome::Failed);
+                    }
+                }
+            }
+        };
+        bound.push((name, binding));
+    }
+
+    // Split the bindings by the kind of resource they name. Names the document does not
+    // declare go to program setup, whose error names them (with a suggestion).
+    let kind_of = |name: &str| doc.resource(name).map(|r| r.kind);
+    let mut standard = Bindings::new();
+    let mut custom: Vec<(&str, &Binding)> = Vec::new();
+    let mut arguments = Bindings::new();
+    for (name, binding) in &bound {
+        match kind_of(name) {
+            Some(ResourceKind::Custom) => custom.push((name, binding)),
+            Some(ResourceKind::Argument) => {
+                arguments.insert(*name, binding.clone());
+            }
+            Some(ResourceKind::Standard) | None => {
+                standard.insert(*name, binding.clone());
+            }
+        }
+    }
+    let given: HashSet<&str> = bound.iter().map(|(n, _)| *n).collect();
+    let fail = |e: &dyn std::fmt::Display, doc: &Document| {
+        eprintln!("error: {e}");
+        if let Some(note) = missing_note(doc, &given) {
+            eprintln!("{note}");
+        }
+        Outcome::Invalid
+    };
+
+    let mut program = match Program::new(doc.clone(), standard) {
+        Ok(p) => p,
+        Err(e) => return Err(fail(&e, &doc)),
+    };
+    for seq in &doc.sequences {
+        let mut call = Call::new(seq.name.name.as_str());
+        for r in seq.resources_of_kind(ResourceKind::Custom) {
+            if let Some((_, b)) = custom.iter().find(|(n, _)| *n == r) {
+                call = call.with(r, (*b).clone());
+            }
+        }
+        if let Err(e) = program.run(call) {
+            return Err(fail(&e, &doc));
+        }
+    }
+    let workflow = match program.compile() {
+        Ok(w) => w,
+        Err(e) => return Err(fail(&e, &doc)),
+    };
+    workflow
+        .sample_seeded(arguments, opts.seed)
+        .map_err(|e| fail(&e, &doc))
+}
+
+/// `note: ...` listing every resource of the document that no option binds, with its kind, or
+/// `None` when all are bound.
+fn missing_note(doc: &Document, given: &HashSet<&str>) -> Option<String> {
+    let missing: Vec<String> = doc
+        .resources
+        .iter()
+        .filter(|r| !given.contains(r.name.name.as_str()))
+        .map(|r| format!("`{}` ({})", r.name.name, r.kind))
+        .collect();
+    if missing.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "note: resources not bound by any --set or --list: {}",
+        missing.join(", ")
+    ))
+}
+
+/// Writes `text` to stdout; a closed pipe (`forge graph ... | head`) is not an error.
+pub(crate) fn emit(text: &str) -> Outcome {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Outcome::Clean,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Outcome::Clean,
+        Err(e) => {
+            eprintln!("error: cannot write to stdout: {e}");
+            Outcome::Failed
+        }
+    }
+}
