@@ -373,7 +373,11 @@ fn every_option_takes_its_value_after_a_space_or_an_equals_sign() {
     ]);
     assert_eq!(equals.code, 0, "{equals:#?}");
     assert_eq!(spaced.stdout, equals.stdout);
-    assert!(spaced.stdout.contains("\nflowchart TD\n"), "{}", spaced.stdout);
+    assert!(
+        spaced.stdout.contains("\nflowchart TD\n"),
+        "{}",
+        spaced.stdout
+    );
     // A value may itself contain `=`: only the first one splits NAME from VALUE.
     let run = forge(&[
         "render",
