@@ -486,3 +486,63 @@ fn large_programs_compile_and_sample_without_recursion() {
     assert_eq!(s.zone(299_999).text(), " a [A]");
     assert_eq!(s.zone(302_001).next, Some(300_000));
 }
+
+#[test]
+fn sampled_zone_names_compare_with_str() {
+    let mut p = program();
+    p.loop_(Call::new("ctl").with("n", 1), |body| {
+        body.capture("a", "search")?;
+        Ok(())
+    })
+    .unwrap();
+    let s = p.compile().unwrap().sample_seeded(args(), 0).unwrap();
+    let z = s.zone(1);
+    assert!(z.sequence == "ctl");
+    assert!("ctl" == z.sequence);
+    assert!(z.sequence == *"ctl");
+    let owned = String::from("ctl");
+    assert!(z.sequence == owned);
+    assert!(z.sequence != "a");
+    assert!(z.advance == "[A]");
+    let jump = z.jump.as_ref().expect("the control zone jumps");
+    assert!(jump.pattern == "[Jump]");
+    assert!(s.zone(3).tool.as_ref().is_some_and(|t| t == "search"));
+    assert_eq!(s.zone(3).tool.as_deref(), Some("search"));
+    // Strings still print as strings.
+    assert_eq!(format!("{} {:?}", z.sequence, z.sequence), "ctl \"ctl\"");
+}
+
+/// What `fn main() -> Result<(), Box<dyn Error>>` prints for an error: `Error: {err:?}`.
+fn termination_report(err: impl std::error::Error + 'static) -> String {
+    let boxed: Box<dyn std::error::Error> = Box::new(err);
+    format!("Error: {boxed:?}")
+}
+
+#[test]
+fn errors_returned_from_main_print_the_located_message() {
+    // A bind error at program setup: a static string cannot take `num_samples`.
+    let mut b = Bindings::new();
+    b.insert("items", "not a list");
+    let err = Program::new(doc(), b).unwrap_err();
+    let display = err.to_string();
+    assert_eq!(termination_report(err), format!("Error: {display}"));
+    assert!(
+        display.starts_with("cannot bind resource `items`"),
+        "{display}"
+    );
+    assert!(display.contains("\n --> p.toml:35:1"), "{display}");
+
+    // The same for a sampling error and for a resource's own failure.
+    let mut p = program();
+    p.run("ask").unwrap();
+    let err = p
+        .compile()
+        .unwrap()
+        .sample_seeded(Bindings::new(), 0)
+        .unwrap_err();
+    let display = err.to_string();
+    assert!(display.contains("missing `question`"), "{display}");
+    assert_eq!(termination_report(err), format!("Error: {display}"));
+    let err = forge::resources::ResourceError::new("the list is empty");
+    assert_eq!(termination_report(err), "Error: the list is empty");
+}

@@ -9,7 +9,7 @@
 //! - [`Diagnostic::render_short`]: one line, `PATH:LINE:COL: error|warning: MESSAGE`.
 //!
 //! ```
-//! let err = forge_core::udpl::parse_str("[config]\nzone_patterns = 3\n", "prompts.toml").unwrap_err();
+//! let err = forge::udpl::parse_str("[config]\nzone_patterns = 3\n", "prompts.toml").unwrap_err();
 //! let bad = err.errors().find(|d| d.message.contains("zone_patterns` must be")).unwrap();
 //! assert_eq!((bad.line, bad.column), (2, 17));
 //! assert_eq!(

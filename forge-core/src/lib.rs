@@ -8,6 +8,21 @@
 
 #![deny(missing_docs)]
 
+/// `impl Debug` printing the `Display` message, for the error types a user returns with `?`:
+/// `fn main() -> Result<(), Box<dyn Error>>` reports an error with its `Debug` form
+/// (`Error: {err:?}`), and so does `unwrap()`, so both show the located, human message rather
+/// than a struct dump. The variants and accessors give structured access.
+#[cfg_attr(not(feature = "runtime"), allow(unused_macros))]
+macro_rules! debug_as_display {
+    ($($t:ty),* $(,)?) => {$(
+        impl ::std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                ::std::fmt::Display::fmt(self, f)
+            }
+        }
+    )*};
+}
+
 pub mod diagnostics;
 #[cfg(feature = "runtime")]
 pub mod exec;

@@ -7,7 +7,9 @@ use crate::resources::{BindError, FillError};
 use crate::udpl::ResourceKind;
 
 /// Building or compiling a program failed.
-#[derive(Debug)]
+///
+/// `Debug` prints the same located message as `Display`, so returning it from `main` or
+/// unwrapping it shows what to fix.
 #[non_exhaustive]
 pub enum ProgramError {
     /// A command named a sequence the document does not declare.
@@ -135,8 +137,11 @@ impl fmt::Display for ProgramError {
 
 impl std::error::Error for ProgramError {}
 
+debug_as_display!(ProgramError, SampleError);
+
 /// Sampling a workflow failed. Only that sample is lost; the workflow stays usable.
-#[derive(Debug)]
+///
+/// `Debug` prints the same located message as `Display`.
 #[non_exhaustive]
 pub enum SampleError {
     /// The argument resources given do not match the document.

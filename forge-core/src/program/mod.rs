@@ -20,10 +20,10 @@
 //! samples it twice. No graph algorithm recurses: a million-zone program compiles and samples.
 //!
 //! ```
-//! use forge_core::program::{Call, Program};
-//! use forge_core::resources::Bindings;
+//! use forge::program::{Call, Program};
+//! use forge::resources::Bindings;
 //!
-//! let doc = forge_core::udpl::parse_str(r#"
+//! let doc = forge::udpl::parse_str(r#"
 //! [config]
 //! zone_patterns = ["[Prompt]", "[Answer]"]
 //! required_patterns = ["[Prompt]"]
@@ -65,6 +65,7 @@
 
 mod error;
 mod render;
+mod shared_str;
 mod workflow;
 
 use std::collections::HashMap;
@@ -72,6 +73,7 @@ use std::sync::Arc;
 
 pub use error::{ProgramError, SampleError};
 pub use render::{to_dot, to_html, to_mermaid};
+pub use shared_str::SharedStr;
 pub use workflow::{
     Extraction, JumpEdge, SampledWorkflow, SampledZone, Sampler, Workflow, WorkflowMeta, ZoneInfo,
 };

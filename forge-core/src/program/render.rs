@@ -22,10 +22,10 @@
 //! lays out large graphs slowly; the HTML page is built for large workflows.)
 //!
 //! ```
-//! use forge_core::program::{Program, to_dot, to_html, to_mermaid};
-//! use forge_core::resources::Bindings;
+//! use forge::program::{Program, to_dot, to_html, to_mermaid};
+//! use forge::resources::Bindings;
 //!
-//! let doc = forge_core::udpl::parse_str(r#"
+//! let doc = forge::udpl::parse_str(r#"
 //! [config]
 //! zone_patterns = ["[Prompt]", "[Answer]"]
 //! required_patterns = ["[Prompt]"]

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+use super::SharedStr;
 use super::error::{ProgramError, SampleError};
 use super::{ArgSite, Instance, NONE, Node, Slot, check_names};
 use crate::resources::{
@@ -19,14 +20,14 @@ pub struct JumpEdge {
     /// Target zone; `None` is the end of the workflow.
     pub target: Option<u32>,
     /// The pattern that takes the edge (`config.control_pattern`).
-    pub pattern: Arc<str>,
+    pub pattern: SharedStr,
 }
 
 /// Everything about a zone except its sampled text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ZoneInfo {
     /// The sequence the zone's block belongs to.
-    pub sequence: Arc<str>,
+    pub sequence: SharedStr,
     /// The block's index within its sequence.
     pub block: u32,
     /// Which instance of the block (from `repeats` or `tagset`).
@@ -34,7 +35,7 @@ pub struct ZoneInfo {
     /// The zone's index within its block instance.
     pub zone: u32,
     /// The pattern whose appearance advances to `next`.
-    pub advance: Arc<str>,
+    pub advance: SharedStr,
     /// The zone's tags.
     pub tags: Arc<[String]>,
     /// Generation limit in tokens.
@@ -44,7 +45,7 @@ pub struct ZoneInfo {
     /// The zone's generated text is sent to `tool`.
     pub output: bool,
     /// The tool of an output zone.
-    pub tool: Option<Arc<str>>,
+    pub tool: Option<SharedStr>,
     /// The next zone; `None` is the end.
     pub next: Option<u32>,
     /// The jump edge, for the last zone of a loop or `when` control sequence.
@@ -116,18 +117,22 @@ impl Workflow {
     ) -> Result<Workflow, ProgramError> {
         check_invariants(&nodes)?;
         let config = &doc.config;
-        let seq_names: Vec<Arc<str>> = doc
+        let seq_names: Vec<SharedStr> = doc
             .sequences
             .iter()
-            .map(|s| Arc::from(s.name.name.as_str()))
+            .map(|s| SharedStr::from(s.name.name.as_str()))
             .collect();
-        let advances: Vec<Arc<str>> = config
+        let advances: Vec<SharedStr> = config
             .zone_patterns
             .iter()
-            .map(|p| Arc::from(p.as_str()))
+            .map(|p| SharedStr::from(p.as_str()))
             .collect();
-        let tools: Vec<Arc<str>> = config.tools.iter().map(|t| Arc::from(t.as_str())).collect();
-        let control: Arc<str> = Arc::from(config.control_pattern.as_str());
+        let tools: Vec<SharedStr> = config
+            .tools
+            .iter()
+            .map(|t| SharedStr::from(t.as_str()))
+            .collect();
+        let control: SharedStr = SharedStr::from(config.control_pattern.as_str());
         // Tags per (sequence, block, instance, zone), shared by every node that uses them.
         let tags: Vec<Vec<Vec<ZoneTags>>> = doc
             .sequences
@@ -462,9 +467,9 @@ fn check_invariants(nodes: &[Node]) -> Result<(), ProgramError> {
 /// each thread its own sampler ([`Workflow::sampler`]).
 ///
 /// ```
-/// # use forge_core::program::Program;
-/// # use forge_core::resources::Bindings;
-/// # let doc = forge_core::udpl::parse_str(r#"
+/// # use forge::program::Program;
+/// # use forge::resources::Bindings;
+/// # let doc = forge::udpl::parse_str(r#"
 /// # [config]
 /// # zone_patterns = ["[P]", "[A]"]
 /// # required_patterns = ["[P]"]
@@ -724,12 +729,12 @@ impl<'de> Deserialize<'de> for SampledWorkflow {
             return Err(D::Error::custom("the entry zone is out of range"));
         }
         // Intern repeated strings so the rebuilt workflow shares them like a sampled one.
-        let mut interned: std::collections::HashMap<String, Arc<str>> = Default::default();
-        let mut intern = |s: &str| -> Arc<str> {
+        let mut interned: std::collections::HashMap<String, SharedStr> = Default::default();
+        let mut intern = |s: &str| -> SharedStr {
             if let Some(a) = interned.get(s) {
                 return a.clone();
             }
-            let a: Arc<str> = Arc::from(s);
+            let a = SharedStr::from(s);
             interned.insert(s.to_owned(), a.clone());
             a
         };

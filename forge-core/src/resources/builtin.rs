@@ -135,12 +135,12 @@ const LIST_ARGS_EXAMPLE: &str = "{ num_samples = 3 }";
 /// Cloning is cheap (the text is shared).
 ///
 /// ```
-/// use forge_core::resources::{NoArgs, Resource, SampleContext, StaticString};
+/// use forge::resources::{NoArgs, Resource, SampleContext, StaticString};
 ///
 /// let mut cx = SampleContext::new(1);
 /// assert_eq!(StaticString::new("hi").sample(&NoArgs, &mut cx)?, "hi");
 /// assert_eq!(StaticString::display(&2.5).sample(&NoArgs, &mut cx)?, "2.5");
-/// # Ok::<(), forge_core::resources::ResourceError>(())
+/// # Ok::<(), forge::resources::ResourceError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct StaticString {
@@ -225,7 +225,7 @@ impl Resource for StaticString {
 /// a fresh cycle in every sample. `Clone` copies the items (shared, cheap) and the current pool.
 ///
 /// ```
-/// use forge_core::resources::{ListArgs, ListSampler, Resource, SampleContext};
+/// use forge::resources::{ListArgs, ListSampler, Resource, SampleContext};
 ///
 /// let s = ListSampler::new(["a", "b", "c"])?;
 /// let mut cx = SampleContext::new(42);
@@ -236,7 +236,7 @@ impl Resource for StaticString {
 /// assert_eq!(seen, ["a", "b", "c"]); // one full cycle
 ///
 /// assert!(ListSampler::new(Vec::<String>::new()).is_err());
-/// # Ok::<(), forge_core::resources::ResourceError>(())
+/// # Ok::<(), forge::resources::ResourceError>(())
 /// ```
 #[derive(Debug)]
 pub struct ListSampler {
@@ -273,11 +273,11 @@ impl ListSampler {
     /// the per-sample binding is `Binding::cached_factory(move || template.fresh())`.
     ///
     /// ```
-    /// use forge_core::resources::{Binding, ListSampler, Lifecycle};
+    /// use forge::resources::{Binding, ListSampler, Lifecycle};
     /// let template = ListSampler::new(["a", "b", "c"])?;
     /// let per_sample = Binding::cached_factory(move || template.fresh());
     /// assert_eq!(per_sample.lifecycle(), Lifecycle::CachedFactory);
-    /// # Ok::<(), forge_core::resources::ResourceError>(())
+    /// # Ok::<(), forge::resources::ResourceError>(())
     /// ```
     pub fn fresh(&self) -> ListSampler {
         ListSampler {
@@ -295,7 +295,7 @@ impl ListSampler {
     /// within a sample.
     ///
     /// ```
-    /// use forge_core::resources::{ListArgs, ListSampler, Resource, SampleContext};
+    /// use forge::resources::{ListArgs, ListSampler, Resource, SampleContext};
     /// let s = ListSampler::new(["a", "b", "c"])?.per_sample();
     /// let mut cx = SampleContext::new(1);
     /// let args = ListArgs::new(3);
@@ -303,7 +303,7 @@ impl ListSampler {
     /// assert_eq!(s.sample(&args, &mut cx)?.lines().count(), 3); // next cycle, same sample
     /// let mut other = SampleContext::new(1);
     /// assert_eq!(s.sample(&args, &mut other)?, first); // a new sample starts over
-    /// # Ok::<(), forge_core::resources::ResourceError>(())
+    /// # Ok::<(), forge::resources::ResourceError>(())
     /// ```
     pub fn per_sample(mut self) -> Self {
         self.per_sample = true;
@@ -468,7 +468,7 @@ struct LruInner {
 /// buffer as it was between two pushes.
 ///
 /// ```
-/// use forge_core::resources::{ListArgs, LruBuffer, NumSamples, Resource, SampleContext};
+/// use forge::resources::{ListArgs, LruBuffer, NumSamples, Resource, SampleContext};
 ///
 /// let buf = LruBuffer::new(2)?;
 /// let mut cx = SampleContext::new(3);
@@ -480,7 +480,7 @@ struct LruInner {
 /// assert_eq!(buf.sample(&ListArgs::new(NumSamples::All), &mut cx)?, "c\nb");
 ///
 /// assert!(LruBuffer::new(0).is_err());
-/// # Ok::<(), forge_core::resources::ResourceError>(())
+/// # Ok::<(), forge::resources::ResourceError>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct LruBuffer {

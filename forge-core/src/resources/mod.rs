@@ -29,9 +29,9 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use forge_core::resources::{Binding, ListSampler, SampleContext, Site};
-//! use forge_core::udpl::{Placeholder, ResourceKind};
-//! use forge_core::Location;
+//! use forge::resources::{Binding, ListSampler, SampleContext, Site};
+//! use forge::udpl::{Placeholder, ResourceKind};
+//! use forge::Location;
 //!
 //! // Normally the parser produces the placeholder; here we build one by hand.
 //! let mut arguments = toml::Table::new();
@@ -63,8 +63,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use rand::{RngCore, SeedableRng};
-use serde::Deserialize;
-use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 
 use crate::diagnostics::{Diagnostic, Location, Severity};
 use crate::udpl::{Placeholder, ResourceKind};
@@ -72,6 +71,14 @@ use crate::udpl::{Placeholder, ResourceKind};
 mod builtin;
 
 pub use builtin::{ListArgs, ListSampler, LruBuffer, NumSamples, StaticString};
+
+/// The serde crate, so a [`Resource`]'s argument type can derive [`Deserialize`] without a
+/// dependency of its own: `#[serde(crate = "forge::resources::serde")]`.
+pub use serde;
+/// `Deserialize`, the bound of [`Resource::Args`] (trait and derive macro).
+pub use serde::Deserialize;
+/// `DeserializeOwned`, the exact bound of [`Resource::Args`].
+pub use serde::de::DeserializeOwned;
 
 /// The random number generator of one sample.
 ///
@@ -140,7 +147,7 @@ impl SampleContext {
     /// nothing shared with other threads' samples.
     ///
     /// ```
-    /// use forge_core::resources::SampleContext;
+    /// use forge::resources::SampleContext;
     /// struct Counter;
     /// let owner = Counter;
     /// let mut cx = SampleContext::new(0);
@@ -250,15 +257,18 @@ impl fmt::Debug for SampleContext {
 ///
 /// # Example
 ///
+/// Implementing it needs no dependency besides forge: [`Deserialize`] and the whole [`serde`]
+/// crate are re-exported here, and `#[serde(crate = "forge::resources::serde")]` points the
+/// derive at that re-export.
+///
 /// ```
-/// use serde::Deserialize;
-/// use forge_core::resources::{Resource, ResourceError, SampleContext};
+/// use forge::resources::{Deserialize, Resource, ResourceError, SampleContext};
 ///
 /// /// Repeats a word `times` times.
 /// struct Repeat(String);
 ///
 /// #[derive(Deserialize)]
-/// #[serde(deny_unknown_fields)]
+/// #[serde(crate = "forge::resources::serde", deny_unknown_fields)]
 /// struct RepeatArgs { times: usize }
 ///
 /// impl Resource for Repeat {
@@ -361,8 +371,9 @@ impl<'de> Deserialize<'de> for NoArgs {
 // ---------------------------------------------------------------------------------------------
 
 /// The error a resource returns from [`Resource::sample`] (or a factory, or a constructor such
-/// as [`ListSampler::new`]): a message and an optional underlying cause.
-#[derive(Clone, Debug)]
+/// as [`ListSampler::new`]): a message and an optional underlying cause. `Debug` prints the
+/// message, like `Display`.
+#[derive(Clone)]
 pub struct ResourceError {
     message: String,
     source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
@@ -480,7 +491,9 @@ impl PlaceholderSite {
 ///  --> prompts.toml:31:1
 ///  = help: add `arguments = { num_samples = 3 }` to the spec
 /// ```
-#[derive(Clone, Debug)]
+///
+/// `Debug` prints the same message.
+#[derive(Clone)]
 pub struct BindError {
     site: Box<PlaceholderSite>,
     message: String,
@@ -575,6 +588,8 @@ impl fmt::Display for BindError {
 
 impl std::error::Error for BindError {}
 
+debug_as_display!(ResourceError, BindError, FillError);
+
 /// Filling a placeholder failed: the resource (or its factory) returned an error. It fails the
 /// current sample only; the program and other samples are unaffected.
 ///
@@ -584,7 +599,9 @@ impl std::error::Error for BindError {}
 /// resource `feedback` failed to fill placeholder `{feedback}` (sequence `solving`, block 0; bound at program setup): <the resource's message>
 ///  --> prompts.toml:12:1
 /// ```
-#[derive(Clone, Debug)]
+///
+/// `Debug` prints the same message.
+#[derive(Clone)]
 pub struct FillError {
     site: Arc<PlaceholderSite>,
     error: ResourceError,
@@ -837,7 +854,7 @@ impl<R: Resource> ErasedFiller for TypedFiller<R> {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use forge_core::resources::{Binding, Lifecycle, LruBuffer};
+/// use forge::resources::{Binding, Lifecycle, LruBuffer};
 ///
 /// let feedback = LruBuffer::new(16)?;
 /// let b: Binding = feedback.clone().into(); // shares state with `feedback`
@@ -848,7 +865,7 @@ impl<R: Resource> ErasedFiller for TypedFiller<R> {
 /// let limit: Binding = 3.into();
 /// assert_eq!(limit.describe(), "static string");
 /// # let _ = greeting;
-/// # Ok::<(), forge_core::resources::ResourceError>(())
+/// # Ok::<(), forge::resources::ResourceError>(())
 /// ```
 #[derive(Clone)]
 pub struct Binding {
@@ -1114,7 +1131,7 @@ impl fmt::Debug for Filler {
 /// Bindings keyed by resource name: what a program holds for one binding stage.
 ///
 /// ```
-/// use forge_core::resources::Bindings;
+/// use forge::resources::Bindings;
 ///
 /// let mut resources = Bindings::new();
 /// resources.insert("min", 3).insert("max", 6);

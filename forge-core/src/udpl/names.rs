@@ -117,7 +117,7 @@ fn finish(ident: String) -> Option<String> {
 /// The snake_case Rust identifier for a UDPL name, or `None` when it has none.
 ///
 /// ```
-/// use forge_core::udpl::snake_case;
+/// use forge::udpl::snake_case;
 /// assert_eq!(snake_case("loop").as_deref(), Some("r#loop"));
 /// assert_eq!(snake_case("LoopControl").as_deref(), Some("loop_control"));
 /// assert_eq!(snake_case("user-name").as_deref(), Some("user_name"));
@@ -150,7 +150,7 @@ pub fn snake_case(name: &str) -> Option<String> {
 /// The PascalCase Rust identifier for a UDPL name, or `None` when it has none.
 ///
 /// ```
-/// use forge_core::udpl::pascal_case;
+/// use forge::udpl::pascal_case;
 /// assert_eq!(pascal_case("loop_control").as_deref(), Some("LoopControl"));
 /// assert_eq!(pascal_case("Final").as_deref(), Some("Final"));
 /// assert_eq!(pascal_case("self").as_deref(), Some("Self_"));
