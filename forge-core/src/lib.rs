@@ -12,7 +12,6 @@
 /// `fn main() -> Result<(), Box<dyn Error>>` reports an error with its `Debug` form
 /// (`Error: {err:?}`), and so does `unwrap()`, so both show the located, human message rather
 /// than a struct dump. The variants and accessors give structured access.
-#[cfg_attr(not(feature = "runtime"), allow(unused_macros))]
 macro_rules! debug_as_display {
     ($($t:ty),* $(,)?) => {$(
         impl ::std::fmt::Debug for $t {

@@ -35,7 +35,9 @@ pub struct Parsed {
 }
 
 /// Why a document could not be parsed.
-#[derive(Debug)]
+///
+/// `Debug` prints the same text as `Display` (every diagnostic, rustc-style), so returning it
+/// from `main` or unwrapping it shows what to fix.
 pub enum Error {
     /// A file or folder could not be read.
     Io {
@@ -78,6 +80,8 @@ impl fmt::Display for Error {
     }
 }
 
+debug_as_display!(Error);
+
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
@@ -108,7 +112,7 @@ impl std::error::Error for Error {
 /// name = "user_name"
 /// type = "argument"
 /// "#;
-/// let parsed = forge_core::udpl::parse_str(src, "greet.toml").unwrap();
+/// let parsed = forge::udpl::parse_str(src, "greet.toml").unwrap();
 /// let block = &parsed.document.sequences[0].blocks[0];
 /// assert_eq!(block.zones[1].template(block), " Say hello to {who}. [Answer]");
 /// assert_eq!(block.placeholders[0].resource, "user_name");
@@ -136,7 +140,7 @@ pub fn parse_sources(sources: &[(&str, &str)]) -> Result<Parsed, Error> {
 /// diagnostic and location is shifted so that it points into the enclosing file `name`.
 ///
 /// ```
-/// use forge_core::udpl::{parse_embedded, Origin};
+/// use forge::udpl::{parse_embedded, Origin};
 /// // The UDPL text starts at line 10, column 20 of src/main.rs.
 /// let err = parse_embedded("[config]\nzone_patterns = 3\n", "src/main.rs", Origin { line: 10, column: 20 })
 ///     .unwrap_err();
