@@ -1,6 +1,6 @@
 //! Expansion: input → parse with forge-core → generated items (or errors plus a skeleton).
 
-use forge_core::udpl::{self, Origin, Skeleton};
+use forge_core::udpl::{self, Origin, Skeleton, SourceFile};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
@@ -18,32 +18,25 @@ pub fn expand(tokens: TokenStream, kind: Kind) -> TokenStream {
     let span = input.lit.span();
     let error = |msg: &str| syn::Error::new(span, msg).to_compile_error();
 
-    // Sources: (display path, text, absolute path for the rebuild anchor).
+    // Sources, as read (a file's path is the rebuild anchor) or as written inline.
     let (sources, origin) = match kind {
         Kind::File => match paths::load(&input.lit.value()) {
-            Ok(files) => (
-                files
-                    .into_iter()
-                    .map(|f| (f.display, f.text, Some(f.absolute)))
-                    .collect::<Vec<_>>(),
-                None,
-            ),
+            Ok(files) => (files, None),
             Err(msg) => return error(&msg),
         },
         Kind::Inline => {
             let (file, origin) = literal_origin(&input.lit);
-            (vec![(file, input.lit.value(), None)], Some(origin))
+            (
+                vec![SourceFile::from_text(file, input.lit.value())],
+                Some(origin),
+            )
         }
     };
-    let pairs: Vec<(&str, &str)> = sources
-        .iter()
-        .map(|(d, t, _)| (d.as_str(), t.as_str()))
-        .collect();
-    let parsed = match origin {
-        Some(o) => udpl::parse_embedded(pairs[0].1, pairs[0].0, o),
-        None => udpl::parse_sources(&pairs),
+    let parsed = match (origin, sources.as_slice()) {
+        (Some(o), [inline]) => udpl::parse_embedded(&inline.text, &inline.name, o),
+        _ => udpl::parse_files(&sources),
     };
-    let origin_name = sources.first().map(|s| s.0.clone()).unwrap_or_default();
+    let origin_name = sources.first().map(|s| s.name.clone()).unwrap_or_default();
     let mut errors = TokenStream::new();
     let mut plan = match parsed {
         Ok(p) => Plan::from_document(&p.document, &origin_name),
@@ -54,7 +47,7 @@ pub fn expand(tokens: TokenStream, kind: Kind) -> TokenStream {
             if let udpl::Error::Io { .. } = e {
                 errors.extend(error(&e.to_string()));
             }
-            Plan::from_skeleton(&Skeleton::recover(&pairs), &origin_name)
+            Plan::from_skeleton(&Skeleton::recover(&sources), &origin_name)
         }
     };
     for c in plan.take_collisions() {
@@ -104,18 +97,21 @@ fn ident(s: &str) -> Ident {
 fn generate(
     krate: &TokenStream,
     plan: &Plan,
-    sources: &[(String, String, Option<std::path::PathBuf>)],
+    sources: &[SourceFile],
     origin: Option<Origin>,
 ) -> TokenStream {
     let p = quote! { #krate::__private };
 
     // Sources, embedded. `include_str!` of the absolute path is also the rebuild anchor.
-    let source_items = sources.iter().map(|(display, text, abs)| match abs {
-        Some(abs) => {
-            let abs = abs.to_string_lossy().into_owned();
-            quote! { (#display, #p::include_str!(#abs)) }
+    let source_items = sources.iter().map(|f| {
+        let (name, text) = (&f.name, &f.text);
+        match &f.path {
+            Some(path) => {
+                let path = path.to_string_lossy().into_owned();
+                quote! { (#name, #p::include_str!(#path)) }
+            }
+            None => quote! { (#name, #text) },
         }
-        None => quote! { (#display, #text) },
     });
     let origin = match origin {
         Some(o) => {

@@ -2,15 +2,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
-/// One source file of a document.
-pub struct SourceFile {
-    /// Path shown in diagnostics: as written, relative to the manifest directory.
-    pub display: String,
-    /// Absolute path, for the rebuild anchor (`include_str!`).
-    pub absolute: PathBuf,
-    /// The file's text.
-    pub text: String,
-}
+use forge_core::udpl::{SourceFile, read_document};
 
 /// The one place this crate reads the environment. A test-only override comes first, because
 /// trybuild compiles UI tests in a directory of its own (trybuild#202).
@@ -37,12 +29,8 @@ fn display(rel: &Path) -> String {
         .join("/")
 }
 
-fn read(abs: &Path, shown: &str) -> Result<String, String> {
-    let bytes = std::fs::read(abs).map_err(|e| format!("cannot read `{shown}`: {e}"))?;
-    String::from_utf8(bytes).map_err(|_| format!("`{shown}` is not valid UTF-8"))
-}
-
-/// Load the file or folder document at `rel` (relative to the manifest directory).
+/// Load the file or folder document at `rel` (relative to the manifest directory), with the
+/// names diagnostics show relative to it.
 pub fn load(rel: &str) -> Result<Vec<SourceFile>, String> {
     let rel_path = Path::new(rel);
     if rel.is_empty() {
@@ -56,42 +44,11 @@ pub fn load(rel: &str) -> Result<Vec<SourceFile>, String> {
     let base = manifest_dir()?;
     let abs = base.join(rel_path);
     let shown = display(rel_path);
-    if abs.is_dir() {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&abs)
-            .map_err(|e| format!("cannot read folder `{shown}`: {e}"))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"))
-            .collect();
-        files.sort();
-        if files.is_empty() {
-            return Err(format!("folder `{shown}` holds no `*.toml` file"));
-        }
-        files
-            .into_iter()
-            .map(|p| {
-                let name = p
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                let display = format!("{shown}/{name}");
-                let text = read(&p, &display)?;
-                Ok(SourceFile {
-                    display,
-                    absolute: p,
-                    text,
-                })
-            })
-            .collect()
-    } else if abs.exists() {
-        let text = read(&abs, &shown)?;
-        Ok(vec![SourceFile {
-            display: shown,
-            absolute: abs,
-            text,
-        }])
-    } else {
-        Err(format!(
+    if !abs.exists() {
+        return Err(format!(
             "cannot find `{shown}`: paths are relative to the directory of the crate's Cargo.toml"
-        ))
+        ));
     }
+    // Which files, in which order, decoded how: forge-core's rule, shared with the runtime.
+    read_document(&abs, &shown).map_err(|e| e.to_string())
 }

@@ -1,5 +1,6 @@
 //! UDPL: parse and lint prompt documents.
 
+mod load;
 pub mod model;
 pub(crate) mod names;
 mod parse;
@@ -7,10 +8,11 @@ mod skeleton;
 mod strings;
 mod text;
 
+pub use load::{SourceFile, read_document};
 pub use model::*;
 pub use names::{is_identifier, pascal_case, snake_case};
 pub use parse::{
-    Error, Origin, Parsed, parse_dir, parse_embedded, parse_file, parse_path, parse_sources,
-    parse_str,
+    Error, Origin, Parsed, parse_dir, parse_embedded, parse_file, parse_files, parse_path,
+    parse_sources, parse_str,
 };
 pub use skeleton::Skeleton;

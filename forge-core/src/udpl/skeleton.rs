@@ -6,6 +6,7 @@
 
 use toml::de::{DeTable, DeValue};
 
+use super::load::SourceFile;
 use super::model::ResourceKind;
 use super::names::{pascal_case, snake_case};
 
@@ -39,12 +40,12 @@ fn push_unique(list: &mut Vec<String>, s: String, convert: fn(&str) -> Option<St
 }
 
 impl Skeleton {
-    /// Recover names from `(display path, text)` sources. Never fails.
-    pub fn recover(sources: &[(&str, &str)]) -> Skeleton {
+    /// Recover names from a document's sources. Never fails.
+    pub fn recover(sources: &[SourceFile]) -> Skeleton {
         let mut sk = Skeleton::default();
         let tables: Vec<_> = sources
             .iter()
-            .map(|(_, text)| DeTable::parse_recoverable(text).0)
+            .map(|f| DeTable::parse_recoverable(&f.text).0)
             .collect();
         let mut sequence_names = Vec::new();
         for t in &tables {
@@ -146,7 +147,7 @@ text = "[Prompt] {m}"
 name = "min"
 type = "custom"
 "#;
-        let sk = Skeleton::recover(&[("p.toml", src)]);
+        let sk = Skeleton::recover(&[SourceFile::from_text("p.toml", src)]);
         assert_eq!(
             sk.sequences,
             [
@@ -163,6 +164,9 @@ type = "custom"
         );
         assert_eq!(sk.tags, ["Training"]);
         assert_eq!(sk.tools, ["search"]);
-        assert_eq!(Skeleton::recover(&[("x", "\u{0}[[[")]), Skeleton::default());
+        assert_eq!(
+            Skeleton::recover(&[SourceFile::from_text("x", "\u{0}[[[")]),
+            Skeleton::default()
+        );
     }
 }

@@ -20,6 +20,7 @@ mod value;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use super::load::{self, SourceFile, read_document};
 use super::model::Document;
 use crate::diagnostics::Diagnostic;
 use source::Linter;
@@ -133,7 +134,7 @@ pub fn parse_sources(sources: &[(&str, &str)]) -> Result<Parsed, Error> {
             ),
         });
     }
-    Linter::new(sources, Origin::default()).run()
+    Linter::new(sources.iter().copied(), Origin::default()).run()
 }
 
 /// Parse UDPL embedded in another file (e.g. a Rust string literal) at `origin`: every
@@ -148,75 +149,38 @@ pub fn parse_sources(sources: &[(&str, &str)]) -> Result<Parsed, Error> {
 /// assert_eq!((d.line, d.column), (11, 17));
 /// ```
 pub fn parse_embedded(src: &str, name: &str, origin: Origin) -> Result<Parsed, Error> {
-    Linter::new(&[(name, src)], origin).run()
+    Linter::new([(name, src)], origin).run()
+}
+
+/// Parse a document read from disk or built from [`SourceFile`]s (see [`read_document`]).
+/// Exactly one source must hold `[config]`; a top-level key may appear in only one.
+pub fn parse_files(files: &[SourceFile]) -> Result<Parsed, Error> {
+    if files.is_empty() {
+        return parse_sources(&[]);
+    }
+    Linter::new(
+        files.iter().map(|f| (f.name.as_str(), f.text.as_str())),
+        Origin::default(),
+    )
+    .run()
 }
 
 /// Parse a UDPL file. The path is shown in diagnostics as given.
 pub fn parse_file(path: impl AsRef<Path>) -> Result<Parsed, Error> {
     let path = path.as_ref();
-    let text = read(path)?;
-    parse_str(&text, &path.display().to_string())
+    let file = load::read_file(path, &path.display().to_string())?;
+    parse_files(std::slice::from_ref(&file))
 }
 
 /// Parse a folder document: every `*.toml` file directly in `dir` (not recursive), in file-name
-/// order, shown in diagnostics as `dir/file.toml`.
+/// order, shown in diagnostics as `dir/file.toml` (the rule of [`read_document`]).
 pub fn parse_dir(dir: impl AsRef<Path>) -> Result<Parsed, Error> {
     let dir = dir.as_ref();
-    let io = |error| Error::Io {
-        path: dir.to_owned(),
-        error,
-    };
-    let mut paths = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(io)? {
-        let path = entry.map_err(io)?.path();
-        if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
-            paths.push(path);
-        }
-    }
-    paths.sort();
-    if paths.is_empty() {
-        return Err(Error::Io {
-            path: dir.to_owned(),
-            error: std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "the folder holds no `*.toml` file",
-            ),
-        });
-    }
-    let mut texts = Vec::new();
-    for p in &paths {
-        texts.push((p.display().to_string(), read(p)?));
-    }
-    let sources: Vec<(&str, &str)> = texts
-        .iter()
-        .map(|(n, t)| (n.as_str(), t.as_str()))
-        .collect();
-    parse_sources(&sources)
+    parse_files(&load::read_folder(dir, &dir.display().to_string())?)
 }
 
-/// Parse a file or a folder document, whichever `path` is.
+/// Parse a file or a folder document, whichever `path` is (the rule of [`read_document`]).
 pub fn parse_path(path: impl AsRef<Path>) -> Result<Parsed, Error> {
     let path = path.as_ref();
-    if path.is_dir() {
-        parse_dir(path)
-    } else {
-        parse_file(path)
-    }
-}
-
-fn read(path: &Path) -> Result<String, Error> {
-    let bytes = std::fs::read(path).map_err(|error| Error::Io {
-        path: path.to_owned(),
-        error,
-    })?;
-    String::from_utf8(bytes).map_err(|e| Error::Io {
-        path: path.to_owned(),
-        error: std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!(
-                "not valid UTF-8 (invalid byte at offset {}); UDPL files are UTF-8 text",
-                e.utf8_error().valid_up_to()
-            ),
-        ),
-    })
+    parse_files(&read_document(path, &path.display().to_string())?)
 }

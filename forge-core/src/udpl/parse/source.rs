@@ -111,12 +111,15 @@ impl DiagMut<'_> {
 }
 
 impl<'s> Linter<'s> {
-    pub(super) fn new(sources: &[(&str, &'s str)], origin: Origin) -> Self {
+    pub(super) fn new<'n>(
+        sources: impl IntoIterator<Item = (&'n str, &'s str)>,
+        origin: Origin,
+    ) -> Self {
         Linter {
             sources: sources
-                .iter()
+                .into_iter()
                 .map(|(name, text)| Source {
-                    name: Arc::from(*name),
+                    name: Arc::from(name),
                     text,
                     lines: LineIndex::new(text),
                     origin,
