@@ -8,6 +8,8 @@ use std::thread;
 use serde::Deserialize;
 
 use super::*;
+use crate::diagnostics::Location;
+use crate::udpl::{Placeholder, ResourceKind};
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -846,8 +848,8 @@ fn missing_num_samples_fails_at_bind_with_location_and_help() {
     assert_eq!(
         err.to_string(),
         "cannot bind resource `constitution` to placeholder `{principles}` (sequence `setup`, \
-         block 2) at program setup: `list sampler` arguments: missing field `num_samples`\n \
-         --> prompts.toml:31:1\n = help: add `arguments = { num_samples = 3 }` to the spec"
+         block 2) at program setup: `list sampler` arguments: missing field `num_samples`\n  \
+         --> prompts.toml:31:1\n   |\n   = help: add `arguments = { num_samples = 3 }` to the spec"
     );
     let site = err.site();
     assert_eq!(
@@ -953,11 +955,14 @@ fn a_resource_error_fails_that_sample_only() {
     assert_eq!(
         err.to_string(),
         "resource `feedback` failed to fill placeholder `{fb}` (sequence `setup`, block 2; \
-         bound at program setup): lookup failed\n --> prompts.toml:31:1"
+         bound at program setup): lookup failed\n  --> prompts.toml:31:1"
     );
-    let source = std::error::Error::source(&err).expect("the resource error");
-    let io = source.source().expect("the resource's cause");
+    // The resource's message is in the headline; the chain goes on with its cause, so no
+    // message is printed twice by a reporter walking `source()`.
+    assert_eq!(err.resource_error().message(), "lookup failed");
+    let io = std::error::Error::source(&err).expect("the resource's cause");
     assert_eq!(io.to_string(), "backend unavailable");
+    assert!(io.source().is_none());
     assert!(
         sample(3).unwrap().starts_with("steady ok"),
         "later samples work"

@@ -45,7 +45,7 @@ impl SourceFile {
 /// std::fs::write(dir.join("b.toml"), "[[b]]\n").unwrap();
 /// std::fs::write(dir.join("a.toml"), "[config]\n").unwrap();
 /// std::fs::write(dir.join("notes.md"), "not UDPL").unwrap();
-/// let files = forge_core::udpl::read_document(&dir, "prompts").unwrap();
+/// let files = forge::udpl::read_document(&dir, "prompts").unwrap();
 /// let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
 /// assert_eq!(names, ["prompts/a.toml", "prompts/b.toml"]);
 /// # std::fs::remove_dir_all(&dir).unwrap();
