@@ -530,7 +530,7 @@ fn errors_returned_from_main_print_the_located_message() {
         display.starts_with("cannot bind resource `items`"),
         "{display}"
     );
-    assert!(display.contains("\n --> p.toml:35:1"), "{display}");
+    assert!(display.contains("\n  --> p.toml:35:1"), "{display}");
 
     // The same for a sampling error and for a resource's own failure.
     let mut p = program();
