@@ -4,6 +4,11 @@
 pub use forge_core::diagnostics::{self, Diagnostic, Format, Location, Severity};
 pub use forge_core::{exec, program, resources, udpl};
 
+/// Model servers over HTTP (the `http` feature): a [`Generator`](exec::Generator) for vLLM,
+/// SGLang, llama.cpp's server and OpenAI-compatible completions endpoints.
+#[cfg(feature = "http")]
+pub use forge_http as http;
+
 /// Parse and lint a UDPL file or folder at compile time and generate typed items for it.
 ///
 /// The path is relative to the directory of the calling crate's `Cargo.toml`; a folder path

@@ -1,0 +1,139 @@
+//! What goes wrong when talking to a model server.
+
+use std::fmt;
+use std::time::Duration;
+
+/// An error of the HTTP generator.
+///
+/// Errors of one request (everything but [`Error::Budget`], [`Error::Config`] and
+/// [`Error::Probe`]) fail that request's stream only; the runner reports them with the stream and
+/// zone. Every message names the endpoint and says what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The generator was configured wrongly (no endpoint, a malformed URL, a zero limit...).
+    Config(String),
+    /// The start-up check of an endpoint failed: it is unreachable, or the capability probe could
+    /// not tell which server it is, or the endpoints disagree.
+    Probe {
+        /// The endpoint's base URL.
+        endpoint: String,
+        /// What went wrong and what to do.
+        message: String,
+    },
+    /// The server could not be reached or the connection broke, on every attempt.
+    Connection {
+        /// The endpoint's base URL.
+        endpoint: String,
+        /// How many attempts were made.
+        attempts: u32,
+        /// The last transport error.
+        message: String,
+    },
+    /// No complete answer within the request timeout, on every attempt.
+    Timeout {
+        /// The endpoint's base URL.
+        endpoint: String,
+        /// How many attempts were made.
+        attempts: u32,
+        /// The request timeout.
+        after: Duration,
+    },
+    /// The server answered with an error status: a 4xx other than 429 at once (retrying would not
+    /// help), a 429 or 5xx once the retries were spent.
+    Status {
+        /// The endpoint's base URL.
+        endpoint: String,
+        /// The HTTP status code.
+        status: u16,
+        /// How many attempts were made.
+        attempts: u32,
+        /// The server's own message (from its JSON error body, or the body's start).
+        message: String,
+    },
+    /// The server answered 2xx with something this dialect does not expect.
+    Protocol {
+        /// The endpoint's base URL.
+        endpoint: String,
+        /// What was wrong with the answer.
+        message: String,
+    },
+    /// More requests failed than the run's error budget allows: the whole run stops.
+    Budget {
+        /// How many requests failed for good.
+        failed: u64,
+        /// The budget that was exceeded.
+        budget: u64,
+        /// The last failure.
+        last: Box<Error>,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Config(message) => write!(f, "HTTP generator configuration: {message}"),
+            Error::Probe { endpoint, message } => write!(f, "endpoint {endpoint}: {message}"),
+            Error::Connection {
+                endpoint,
+                attempts,
+                message,
+            } => write!(
+                f,
+                "endpoint {endpoint}: connection failed ({attempts} attempt{}): {message}; \
+                 check that the server is running and reachable",
+                plural(*attempts)
+            ),
+            Error::Timeout {
+                endpoint,
+                attempts,
+                after,
+            } => write!(
+                f,
+                "endpoint {endpoint}: no answer within {:.1} s ({attempts} attempt{}); \
+                 the server is overloaded or stuck: lower the in-flight limit or raise the timeout",
+                after.as_secs_f64(),
+                plural(*attempts)
+            ),
+            Error::Status {
+                endpoint,
+                status,
+                attempts,
+                message,
+            } => {
+                write!(f, "endpoint {endpoint}: HTTP {status}")?;
+                if *attempts > 1 {
+                    write!(f, " ({attempts} attempts)")?;
+                }
+                write!(f, ": {message}")?;
+                if (400..500).contains(status) && *status != 429 {
+                    write!(
+                        f,
+                        " (the server rejected the request: check the dialect, the model name \
+                         and the API key)"
+                    )?;
+                }
+                Ok(())
+            }
+            Error::Protocol { endpoint, message } => write!(
+                f,
+                "endpoint {endpoint}: unexpected answer: {message}; check the dialect"
+            ),
+            Error::Budget {
+                failed,
+                budget,
+                last,
+            } => write!(
+                f,
+                "{failed} requests failed, more than the run's error budget of {budget}; \
+                 stopping the run. Last failure: {last}"
+            ),
+        }
+    }
+}
+
+fn plural(n: u32) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+impl std::error::Error for Error {}
