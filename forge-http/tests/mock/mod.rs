@@ -77,6 +77,8 @@ pub struct Options {
     pub piece: Option<usize>,
     /// Advertise the dialect at /v1/models (`owned_by`) and the native probe endpoints.
     pub advertise: bool,
+    /// Keep every request for [`Mock::seen`] (off for benchmarks).
+    pub record: bool,
 }
 
 impl Default for Options {
@@ -84,6 +86,7 @@ impl Default for Options {
         Options {
             piece: None,
             advertise: true,
+            record: true,
         }
     }
 }
@@ -379,7 +382,9 @@ impl Server {
                 return self.respond(socket, 400, "", &body).await;
             }
         };
-        let index = {
+        let index = if !self.options.record {
+            None
+        } else {
             let mut state = self.state.lock().unwrap();
             state.seen.push(Seen {
                 path: request.path.clone(),
@@ -388,14 +393,16 @@ impl Server {
                 at: Instant::now(),
                 answered: None,
             });
-            state.seen.len() - 1
+            Some(state.seen.len() - 1)
         };
         let now = self.active.fetch_add(1, Ordering::SeqCst) + 1;
         self.peak.fetch_max(now, Ordering::SeqCst);
         let fault = self.state.lock().unwrap().faults.pop_front();
         let keep = self.complete(socket, &body, fault).await;
         self.active.fetch_sub(1, Ordering::SeqCst);
-        self.state.lock().unwrap().seen[index].answered = Some(Instant::now());
+        if let Some(index) = index {
+            self.state.lock().unwrap().seen[index].answered = Some(Instant::now());
+        }
         keep
     }
 
