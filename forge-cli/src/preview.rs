@@ -1,5 +1,11 @@
 //! What `render` and `graph` share: their options and the sampled *default program* of a
 //! document (every sequence run once, in `config.sequences` order).
+//!
+//! They preview any valid document: a resource no option binds fills its placeholders with a
+//! visible marker, `⟨NAME⟩` or `⟨NAME key = value ...⟩` with the arguments the placeholder
+//! passes, and a note on stderr lists those resources. `--set` binds a fixed text even to a
+//! resource whose placeholders pass `arguments` (they are ignored, with a note), so any
+//! placeholder can be previewed with a chosen text.
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -7,8 +13,10 @@ use std::path::PathBuf;
 
 use forge_core::diagnostics::{Format, render_all};
 use forge_core::program::{Call, Program, SampledWorkflow};
-use forge_core::resources::{Binding, Bindings, ListSampler, StaticString};
-use forge_core::udpl::{self, Document, ResourceKind};
+use forge_core::resources::{
+    Binding, Bindings, ListSampler, Resource, ResourceError, SampleContext,
+};
+use forge_core::udpl::{self, Arguments, Document, ResourceKind};
 
 use crate::Outcome;
 
@@ -66,10 +74,8 @@ enum Source<'a> {
 /// printed and the outcome is returned. `command` names the subcommand, for usage errors.
 pub(crate) fn sample_default(command: &str, opts: &SampleArgs) -> Result<SampledWorkflow, Outcome> {
     let mut sources: Vec<(&str, Source)> = Vec::with_capacity(opts.set.len() + opts.list.len());
-    let set = opts.set.iter().map(|(n, v)| (n, Source::Value(v)));
-    let list = opts.list.iter().map(|(n, f)| (n, Source::List(f)));
-    for (name, source) in set.chain(list) {
-        if sources.iter().any(|(n, _)| n == name) {
+    for (name, source) in opts_sources(opts) {
+        if sources.iter().any(|(n, _)| *n == name) {
             return Err(crate::usage_error(
                 command,
                 format!("resource `{name}` is bound twice"),
@@ -98,7 +104,7 @@ pub(crate) fn sample_default(command: &str, opts: &SampleArgs) -> Result<Sampled
     let mut bound: Vec<(&str, Binding)> = Vec::with_capacity(sources.len());
     for (name, source) in sources {
         let binding = match source {
-            Source::Value(v) => Binding::instance(StaticString::new(v)),
+            Source::Value(v) => Binding::instance(Fixed(v.to_owned())),
             Source::List(file) => {
                 let text = match std::fs::read_to_string(file) {
                     Ok(t) => t,
@@ -122,35 +128,67 @@ pub(crate) fn sample_default(command: &str, opts: &SampleArgs) -> Result<Sampled
         bound.push((name, binding));
     }
 
+    // Resources no option binds are previewed as markers; `--set` values ignore arguments.
+    let given: HashSet<&str> = bound.iter().map(|(n, _)| *n).collect();
+    let unbound: Vec<&udpl::Resource> = doc
+        .resources
+        .iter()
+        .filter(|r| !given.contains(r.name.name.as_str()))
+        .collect();
+    if !unbound.is_empty() {
+        let names: Vec<String> = unbound
+            .iter()
+            .map(|r| format!("`{}` ({})", r.name.name, r.kind))
+            .collect();
+        eprintln!(
+            "note: not bound by any --set or --list, shown as ⟨name arguments⟩ markers: {}",
+            names.join(", ")
+        );
+    }
+    for (name, _) in &opts.set {
+        if let Some(args) = passed_arguments(&doc, name) {
+            eprintln!(
+                "note: `--set {name}` fills every `{name}` placeholder with its value; the arguments they pass ({args}) are ignored"
+            );
+        }
+    }
+    let markers: Vec<(String, Binding)> = unbound
+        .iter()
+        .map(|r| {
+            let name = r.name.name.clone();
+            (name.clone(), Binding::instance(Marker(name)))
+        })
+        .collect();
+
     // Split the bindings by the kind of resource they name. Names the document does not
     // declare go to program setup, whose error names them (with a suggestion).
     let kind_of = |name: &str| doc.resource(name).map(|r| r.kind);
     let mut standard = Bindings::new();
     let mut custom: Vec<(&str, &Binding)> = Vec::new();
     let mut arguments = Bindings::new();
-    for (name, binding) in &bound {
+    let all = bound
+        .iter()
+        .map(|(n, b)| (*n, b))
+        .chain(markers.iter().map(|(n, b)| (n.as_str(), b)));
+    for (name, binding) in all {
         match kind_of(name) {
             Some(ResourceKind::Custom) => custom.push((name, binding)),
             Some(ResourceKind::Argument) => {
-                arguments.insert(*name, binding.clone());
+                arguments.insert(name, binding.clone());
             }
             Some(ResourceKind::Standard) | None => {
-                standard.insert(*name, binding.clone());
+                standard.insert(name, binding.clone());
             }
         }
     }
-    let given: HashSet<&str> = bound.iter().map(|(n, _)| *n).collect();
-    let fail = |e: &dyn std::fmt::Display, doc: &Document| {
+    let fail = |e: &dyn std::fmt::Display| {
         eprintln!("error: {e}");
-        if let Some(note) = missing_note(doc, &given) {
-            eprintln!("{note}");
-        }
         Outcome::Invalid
     };
 
     let mut program = match Program::new(doc.clone(), standard) {
         Ok(p) => p,
-        Err(e) => return Err(fail(&e, &doc)),
+        Err(e) => return Err(fail(&e)),
     };
     for seq in &doc.sequences {
         let mut call = Call::new(seq.name.name.as_str());
@@ -160,34 +198,111 @@ pub(crate) fn sample_default(command: &str, opts: &SampleArgs) -> Result<Sampled
             }
         }
         if let Err(e) = program.run(call) {
-            return Err(fail(&e, &doc));
+            return Err(fail(&e));
         }
     }
     let workflow = match program.compile() {
         Ok(w) => w,
-        Err(e) => return Err(fail(&e, &doc)),
+        Err(e) => return Err(fail(&e)),
     };
     workflow
         .sample_seeded(arguments, opts.seed)
-        .map_err(|e| fail(&e, &doc))
+        .map_err(|e| fail(&e))
 }
 
-/// `note: ...` listing every resource of the document that no option binds, with its kind, or
-/// `None` when all are bound.
-fn missing_note(doc: &Document, given: &HashSet<&str>) -> Option<String> {
-    let missing: Vec<String> = doc
-        .resources
+/// The `--set` and `--list` options in one list.
+fn opts_sources(opts: &SampleArgs) -> Vec<(&str, Source<'_>)> {
+    let set = opts.set.iter().map(|(n, v)| (n.as_str(), Source::Value(v)));
+    let list = opts.list.iter().map(|(n, f)| (n.as_str(), Source::List(f)));
+    set.chain(list).collect()
+}
+
+/// The arguments the placeholders of resource `name` pass (`num_samples = 2`), or `None` when
+/// none does.
+fn passed_arguments(doc: &Document, name: &str) -> Option<String> {
+    let mut shown: Vec<String> = Vec::new();
+    for p in doc
+        .sequences
         .iter()
-        .filter(|r| !given.contains(r.name.name.as_str()))
-        .map(|r| format!("`{}` ({})", r.name.name, r.kind))
-        .collect();
-    if missing.is_empty() {
-        return None;
+        .flat_map(|s| &s.blocks)
+        .flat_map(|b| &b.placeholders)
+        .filter(|p| p.resource == name && !p.arguments.is_empty())
+    {
+        let args = inline_arguments(&p.arguments);
+        if !shown.contains(&args) {
+            shown.push(args);
+        }
     }
-    Some(format!(
-        "note: resources not bound by any --set or --list: {}",
-        missing.join(", ")
-    ))
+    (!shown.is_empty()).then(|| shown.join("; "))
+}
+
+/// `key = value, key = value`, values in TOML syntax.
+fn inline_arguments(args: &Arguments) -> String {
+    args.iter()
+        .map(|(k, v)| format!("{k} = {}", inline_value(v)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A TOML value as written inline (strings quoted, tables `{ k = v }`).
+fn inline_value(v: &udpl::ArgumentValue) -> String {
+    use udpl::ArgumentValue as V;
+    match v {
+        V::String(s) => format!("{s:?}"),
+        V::Integer(i) => i.to_string(),
+        V::Float(f) => f.to_string(),
+        V::Boolean(b) => b.to_string(),
+        V::Datetime(d) => d.to_string(),
+        V::Array(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(inline_value)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        V::Table(t) => format!("{{ {} }}", inline_arguments(t)),
+    }
+}
+
+/// `--set NAME=VALUE`: the value, whatever arguments the placeholder passes.
+struct Fixed(String);
+
+impl Resource for Fixed {
+    type Args = Arguments;
+    fn sample(&self, _: &Arguments, _: &mut SampleContext) -> Result<String, ResourceError> {
+        Ok(self.0.clone())
+    }
+    fn sample_into(
+        &self,
+        _: &Arguments,
+        _: &mut SampleContext,
+        out: &mut String,
+    ) -> Result<(), ResourceError> {
+        out.push_str(&self.0);
+        Ok(())
+    }
+    fn describe() -> &'static str {
+        "value given with --set"
+    }
+}
+
+/// A resource no option binds: `⟨NAME⟩`, or `⟨NAME key = value, ...⟩` with the arguments the
+/// placeholder passes.
+struct Marker(String);
+
+impl Resource for Marker {
+    type Args = Arguments;
+    fn sample(&self, args: &Arguments, _: &mut SampleContext) -> Result<String, ResourceError> {
+        Ok(if args.is_empty() {
+            format!("⟨{}⟩", self.0)
+        } else {
+            format!("⟨{} {}⟩", self.0, inline_arguments(args))
+        })
+    }
+    fn describe() -> &'static str {
+        "unbound-resource marker"
+    }
 }
 
 /// Writes `text` to stdout; a closed pipe (`forge graph ... | head`) is not an error.

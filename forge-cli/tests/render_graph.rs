@@ -154,74 +154,68 @@ fn render_prints_a_folder_document_and_a_repeated_block() {
 // ---------------------------------------------------------------------------------- errors
 
 #[test]
-fn a_missing_resource_is_named_and_exits_1() {
-    let run = forge(&[
-        "render",
-        "--list",
-        "rules=rules.txt",
-        "--set",
-        "question=q",
-        "small.toml",
-    ]);
-    assert_eq!(run.code, 1, "{run:#?}");
-    assert_eq!(run.stdout, "");
-    assert!(
-        run.stderr
-            .starts_with("error: custom resources for sequence `intro` do not match the document\n  missing `persona` (declared at small.toml:"),
-        "{}",
-        run.stderr
+fn unbound_resources_are_shown_as_markers_with_a_note() {
+    // Nothing bound: every placeholder shows its resource's name and the arguments it passes.
+    let run = forge(&["render", "small.toml"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(
+        run.stdout,
+        "\
+--- zone 0 · intro block 0 · [Prompt] · tags: none ---
+[Prompt]
+--- zone 1 · intro block 0 · [Answer] · tags: none ---
+ You are ⟨persona⟩. Follow these rules:
+⟨rules num_samples = 2⟩
+[Answer]
+--- zone 2 · ask block 0 · [Prompt] · tags: none ---
+[Prompt]
+--- zone 3 · ask block 0 · [Answer] · tags: Training ---
+ ⟨question⟩ [Answer]
+"
     );
-    assert!(
-        run.stderr
-            .contains("note: resources not bound by any --set or --list: `persona` (custom)\n")
-    );
-
-    // Missing standard and argument resources: the first stage's error, and a note naming all.
-    let run = forge(&["graph", "--set", "persona=x", "small.toml"]);
-    assert_eq!(run.code, 1, "{run:#?}");
-    assert!(
-        run.stderr.starts_with(
-            "error: standard resources for program setup do not match the document\n  missing `rules`"
-        ),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr
-            .contains("note: resources not bound by any --set or --list: `rules` (standard), `question` (argument)"),
-        "{}",
-        run.stderr
+    assert_eq!(
+        run.stderr,
+        "note: not bound by any --set or --list, shown as ⟨name arguments⟩ markers: \
+         `persona` (custom), `rules` (standard), `question` (argument)\n"
     );
 
-    // Argument resources are checked when sampling.
+    // Some bound: only the others are markers, and the note names only them.
     let run = forge(&[
-        "render",
+        "graph",
+        "--format",
+        "mermaid",
         "--set",
         "persona=x",
-        "--list",
-        "rules=rules.txt",
         "small.toml",
     ]);
-    assert_eq!(run.code, 1, "{run:#?}");
-    assert!(
-        run.stderr.starts_with(
-            "error: argument resources for sampling do not match the document\n  missing `question`"
-        ),
-        "{}",
-        run.stderr
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(run.stdout.contains("flowchart TD"), "{}", run.stdout);
+    assert_eq!(
+        run.stderr,
+        "note: not bound by any --set or --list, shown as ⟨name arguments⟩ markers: \
+         `rules` (standard), `question` (argument)\n"
     );
+
+    // Every resource bound: no note.
+    let run = small("render", &[]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(run.stderr, "");
+    assert!(!run.stdout.contains('⟨'), "{}", run.stdout);
+
+    // The representative document, with nothing bound, renders every zone.
+    let run = forge(&["render", "representative.toml"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(
+        run.stdout.matches("\n--- zone ").count() + 1,
+        45,
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("⟨prompt⟩"), "{}", run.stdout);
 }
 
 #[test]
-fn an_unknown_or_misbound_resource_is_named_and_exits_1() {
-    let run = small("render", &["--set", "persnoa=x"]);
-    assert_eq!(run.code, 1, "{run:#?}");
-    assert!(
-        run.stderr.contains("unexpected `persnoa`"),
-        "{}",
-        run.stderr
-    );
-    // A static string cannot fill a placeholder that passes arguments.
+fn set_previews_a_placeholder_that_passes_arguments() {
     let run = forge(&[
         "render",
         "--set",
@@ -232,9 +226,31 @@ fn an_unknown_or_misbound_resource_is_named_and_exits_1() {
         "question=q",
         "small.toml",
     ]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stdout
+            .contains(" You are x. Follow these rules:\njust one rule\n[Answer]\n"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.stderr,
+        "note: `--set rules` fills every `rules` placeholder with its value; \
+         the arguments they pass (num_samples = 2) are ignored\n"
+    );
+}
+
+#[test]
+fn an_unknown_resource_is_named_and_exits_1() {
+    let run = small("render", &["--set", "persnoa=x"]);
     assert_eq!(run.code, 1, "{run:#?}");
-    assert!(run.stderr.contains("`rules`"), "{}", run.stderr);
-    assert!(run.stderr.contains("takes no arguments"), "{}", run.stderr);
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr
+            .contains("unexpected `persnoa`: the document declares no resource `persnoa`"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

@@ -13,6 +13,9 @@ use crate::diagnostics::Location;
 /// The TOML `arguments` table of a placeholder spec, handed to the resource when it is bound.
 pub type Arguments = toml::Table;
 
+/// A value of an [`Arguments`] table (a TOML value).
+pub type ArgumentValue = toml::Value;
+
 /// When a resource is bound (UDPL.md §5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
