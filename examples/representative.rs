@@ -28,16 +28,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     program.run(prompts::Setup)?;
     // Custom resources are the fields of the sequence's handle.
-    program.loop_(
-        prompts::LoopControl {
-            min: 2.into(),
-            max: 5.into(),
-        },
-        |body| {
-            body.run(prompts::Reason)?;
-            Ok(())
-        },
-    )?;
+    program.loop_(prompts::LoopControl { min: 2, max: 5 }, |body| {
+        body.run(prompts::Reason)?;
+        Ok(())
+    })?;
     program.when(
         prompts::Decide,
         |then| {
@@ -56,7 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Argument resources are the fields of `Args`, bound when a workflow is sampled.
     let args = prompts::Args {
-        prompt: "How do I keep a sourdough starter alive?".into(),
+        prompt: "How do I keep a sourdough starter alive?",
     };
     let sample = workflow.sample_seeded(args, seed)?;
 

@@ -2,7 +2,7 @@
 #![deny(missing_docs)]
 
 pub use forge_core::diagnostics::{self, Diagnostic, Format, Location, Severity};
-pub use forge_core::{exec, program, resources, udpl};
+pub use forge_core::{exec, program, resources, typed, udpl};
 
 /// Model servers over HTTP (the `http` feature): a [`Generator`](exec::Generator) for vLLM,
 /// SGLang, llama.cpp's server and OpenAI-compatible completions endpoints.
@@ -31,9 +31,19 @@ pub use forge_http as http;
 /// | `Args` | struct whose `pub` fields are the **argument** resources; pass it to `Workflow::sample` |
 /// | `Tag`, `Tool` | enums of `config.valid_tags` and `config.tools`, for `extract` and `capture` |
 ///
-/// Resource values are `forge::resources::Binding`s: strings, numbers and resources convert with
-/// `.into()` (setters take them directly). A standard resource whose placeholders pass
-/// `arguments` only accepts a resource, not a plain value, also checked at compile time.
+/// Setters, handle fields and `Args` fields take values as they are, with no `.into()`: strings,
+/// integers, floats and bools bind as static strings; resources (and `Binding`s) bind as
+/// themselves. Handle and `Args` fields are type parameters defaulting to `Binding`
+/// (`Args<Question = Binding>`), so `prompts::Args { question: "why?" }` compiles as written.
+/// A resource whose placeholders pass `arguments` only accepts a resource, not a plain value,
+/// also checked at compile time (see [`typed`]).
+///
+/// UDPL warnings (an unescaped control pattern, an unused resource) are compiler warnings at
+/// the macro call, first line `FILE:LINE:COL: MESSAGE`; `#[allow(udpl_warnings)]` before the
+/// document silences them for that document only:
+/// `forge::include_udpl!(#[allow(udpl_warnings)] mod prompts = "prompts.toml");`.
+/// Errors likewise start with the UDPL file's `FILE:LINE:COL`, which is what
+/// `cargo build --message-format=short` (and so an editor) lists.
 /// Generated items carry rustdoc quoting the prompt text, so `cargo doc` documents your prompts.
 ///
 /// rust-analyzer caches macro expansions: after editing the UDPL file, save the `.rs` file that
@@ -64,7 +74,7 @@ pub use forge_http as http;
 /// program.run(prompts::Ask)?;
 /// program.extract("answers", &[prompts::Tag::Final])?;
 /// let workflow = program.compile()?;
-/// let sample = workflow.sample_seeded(prompts::Args { question: "What is 2 + 2?".into() }, 1)?;
+/// let sample = workflow.sample_seeded(prompts::Args { question: "What is 2 + 2?" }, 1)?;
 /// assert_eq!(sample.zone(1).text(), " A careful tutor answers: What is 2 + 2? [Answer]");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

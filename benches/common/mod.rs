@@ -78,16 +78,10 @@ pub fn representative_workflow(constitution: Binding) -> Workflow {
         .expect("build");
     program.run(prompts::Setup).expect("run setup");
     program
-        .loop_(
-            prompts::LoopControl {
-                min: 2.into(),
-                max: 5.into(),
-            },
-            |body| {
-                body.run(prompts::Reason)?;
-                Ok(())
-            },
-        )
+        .loop_(prompts::LoopControl { min: 2, max: 5 }, |body| {
+            body.run(prompts::Reason)?;
+            Ok(())
+        })
         .expect("loop");
     program
         .when(

@@ -2,73 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::resources::{Binding, Resource};
 use crate::udpl::{self, Document, Origin};
-
-/// Typestate marker: a standard resource has been set on a generated builder.
-#[derive(Debug)]
-pub struct Set;
-
-/// Typestate marker: a standard resource has not been set yet.
-#[derive(Debug)]
-pub struct Unset;
-
-/// The bound `build()` of a generated builder puts on each standard resource's typestate
-/// slot. `N` is an uninhabited marker type named after the resource, so the message names it.
-/// It lives here, not in generated code, because `#[diagnostic::...]` attributes do not resolve
-/// in crates with `#![no_implicit_prelude]`.
-#[diagnostic::on_unimplemented(
-    message = "cannot build the program: standard resource `{N}` is not set",
-    label = "call `.{N}(..)` before `.build()`",
-    note = "every standard resource of the UDPL document must be set; the documentation of the builder's `{N}` method says where it is declared"
-)]
-pub trait NeedResource<N> {}
-
-impl<N> NeedResource<N> for Set {}
-
-/// Marker: the resource's placeholders pass no `arguments`; any value binds.
-#[derive(Debug)]
-pub struct NoArgs;
-
-/// Marker: the resource's placeholders pass `arguments`; a plain value (a static string)
-/// cannot take them, so only resources bind.
-#[derive(Debug)]
-pub struct WithArgs;
-
-/// A value that can bind a resource whose placeholders take arguments of kind `K`.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is a plain value (a static string), which takes no `arguments`",
-    label = "the placeholders of this resource pass `arguments` in the UDPL file",
-    note = "bind a resource that accepts those arguments, such as `forge::resources::ListSampler`, or remove `arguments` from the spec tables"
-)]
-pub trait IntoBindingFor<K> {
-    /// Convert into a type-erased binding.
-    fn into_binding(self) -> Binding;
-}
-
-impl<T: Into<Binding>> IntoBindingFor<NoArgs> for T {
-    fn into_binding(self) -> Binding {
-        self.into()
-    }
-}
-
-impl<R: Resource> IntoBindingFor<WithArgs> for R {
-    fn into_binding(self) -> Binding {
-        Binding::instance(self)
-    }
-}
-
-impl<R: Resource> IntoBindingFor<WithArgs> for Arc<R> {
-    fn into_binding(self) -> Binding {
-        Binding::shared(self)
-    }
-}
-
-impl IntoBindingFor<WithArgs> for Binding {
-    fn into_binding(self) -> Binding {
-        self
-    }
-}
 
 /// Parse the sources a macro validated at compile time. They parsed then, with the same
 /// parser, so they parse now; a failure means the files changed without a rebuild.

@@ -132,6 +132,24 @@ impl Diagnostic {
         format!("{}: {}", self.severity, self.render_body())
     }
 
+    /// For a message the compiler shows at a macro call (whose own location is the Rust file):
+    /// the first line is `PATH:LINE:COL: MESSAGE` with the UDPL location, which is what
+    /// `cargo build --message-format=short` and editors list; the source line, caret, label,
+    /// notes and help follow as in [`render_body`](Self::render_body), without its `-->` line.
+    pub fn render_at_macro(&self) -> String {
+        let body = self.render_body();
+        // `render_body` is MESSAGE, then `\n  --> PATH:LINE:COL`, then the rest.
+        let after = body.get(self.message.len()..).unwrap_or_default();
+        let rest = after
+            .get(1..)
+            .and_then(|a| a.find('\n').map(|i| &a[i..]))
+            .unwrap_or_default();
+        format!(
+            "{}:{}:{}: {}{rest}",
+            self.file, self.line, self.column, self.message
+        )
+    }
+
     /// [`render_human`](Self::render_human) without the leading `error: ` / `warning: `, for
     /// embedding in another tool's message that prints its own severity (a `compile_error!`).
     pub fn render_body(&self) -> String {

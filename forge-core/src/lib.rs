@@ -29,6 +29,8 @@ pub mod exec;
 pub mod program;
 #[cfg(feature = "runtime")]
 pub mod resources;
+#[cfg(feature = "runtime")]
+pub mod typed;
 pub mod udpl;
 
 pub use diagnostics::{Diagnostic, Format, Location, Severity};

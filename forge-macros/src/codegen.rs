@@ -1,8 +1,9 @@
 //! Expansion: input → parse with forge-core → generated items (or errors plus a skeleton).
 
+use forge_core::Diagnostic;
 use forge_core::udpl::{self, Origin, Skeleton, SourceFile};
 use proc_macro2::{Ident, Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::quote;
 
 use crate::input::{Input, Kind};
 use crate::paths;
@@ -38,11 +39,23 @@ pub fn expand(tokens: TokenStream, kind: Kind) -> TokenStream {
     };
     let origin_name = sources.first().map(|s| s.name.clone()).unwrap_or_default();
     let mut errors = TokenStream::new();
+    let warnings: Vec<&Diagnostic> = match &parsed {
+        Ok(p) => p.warnings.iter().collect(),
+        Err(e) => e.diagnostics().iter().filter(|d| !d.is_error()).collect(),
+    };
+    let warnings = if input.allow_warnings {
+        TokenStream::new()
+    } else {
+        warnings
+            .into_iter()
+            .map(|w| warning(span, &w.render_at_macro()))
+            .collect()
+    };
     let mut plan = match parsed {
         Ok(p) => Plan::from_document(&p.document, &origin_name),
         Err(e) => {
             for d in e.errors() {
-                errors.extend(error(&d.render_body()));
+                errors.extend(error(&d.render_at_macro()));
             }
             if let udpl::Error::Io { .. } = e {
                 errors.extend(error(&e.to_string()));
@@ -67,7 +80,21 @@ pub fn expand(tokens: TokenStream, kind: Kind) -> TokenStream {
         }
         None => items,
     };
-    quote! { #errors #body }
+    quote! { #errors #warnings #body }
+}
+
+/// A compiler warning at `span` on stable Rust: the use of a `#[deprecated]` constant whose
+/// note is the message. `cargo build` prints `warning: use of deprecated constant
+/// `…::UDPL_WARNING`: MESSAGE`; `#[allow(udpl_warnings)]` in the macro input omits them.
+fn warning(span: Span, message: &str) -> TokenStream {
+    let name = Ident::new("UDPL_WARNING", span);
+    quote! {
+        const _: () = {
+            #[deprecated(note = #message)]
+            const UDPL_WARNING: () = ();
+            #name
+        };
+    }
 }
 
 /// The display path and position of an inline literal's first UDPL character.
@@ -101,6 +128,7 @@ fn generate(
     origin: Option<Origin>,
 ) -> TokenStream {
     let p = quote! { #krate::__private };
+    let t = quote! { #krate::typed };
 
     // Sources, embedded. `include_str!` of the absolute path is also the rebuild anchor.
     let source_items = sources.iter().map(|f| {
@@ -121,38 +149,30 @@ fn generate(
         None => quote! { #p::Option::None },
     };
 
-    // Builder with one typestate parameter per standard resource.
-    let params: Vec<Ident> = plan
-        .standard
-        .iter()
-        .map(|r| format_ident!("__forge_S_{}", r.snake.trim_start_matches("r#")))
-        .collect();
+    // Builder with one typestate parameter per standard resource, named after it.
+    let params = type_params(plan.standard.iter().map(|r| r.snake.as_str()), "Builder");
     let need: Vec<Ident> = plan.standard.iter().map(|r| ident(&r.snake)).collect();
-    let unset = plan.standard.iter().map(|_| quote! { #p::Unset });
+    let unset = plan.standard.iter().map(|_| quote! { #t::Unset });
     let setters = plan.standard.iter().enumerate().map(|(i, r)| {
         let setter = ident(&r.snake);
         let name = &r.name;
         let doc = &r.doc;
         let out = params.iter().enumerate().map(|(j, q)| {
             if i == j {
-                quote! { #p::Set }
+                quote! { #t::Set }
             } else {
                 quote! { #q }
             }
         });
-        let marker = if r.with_args && plan.valid {
-            quote! { #p::WithArgs }
-        } else {
-            quote! { #p::NoArgs }
-        };
+        let bind = bind_trait(&t, r, plan.valid);
         quote! {
             #[doc = #doc]
             #[doc = "\nSetting it again replaces the earlier value."]
             pub fn #setter(
                 mut self,
-                value: impl #p::IntoBindingFor<#marker>,
+                value: impl #bind,
             ) -> Builder<#(#out),*> {
-                self.bindings.insert(#name, #p::IntoBindingFor::into_binding(value));
+                self.bindings.insert(#name, #bind::into_binding(value));
                 Builder { bindings: self.bindings, state: #p::PhantomData }
             }
         }
@@ -171,7 +191,7 @@ fn generate(
         let b = params
             .iter()
             .zip(&need)
-            .map(|(q, m)| quote! { #q: #p::NeedResource<__forge_resource::#m> });
+            .map(|(q, m)| quote! { #q: #t::ResourceSet<__forge_resource::#m> });
         quote! { where #(#b),* }
     } else {
         quote! {}
@@ -190,62 +210,55 @@ fn generate(
         }
     );
 
-    // Sequence handles.
+    // Sequence handles: one type parameter per custom resource (default `Binding`), so a
+    // field takes a plain value (`LoopControl { min: 1, max: 5 }`) or any resource.
     let handles = plan.sequences.iter().map(|s| {
         let ty = ident(&s.pascal);
         let name = &s.name;
         let doc = &s.doc;
-        let fields: Vec<(Ident, &ResPlan)> =
-            s.custom.iter().map(|r| (ident(&r.snake), r)).collect();
-        let decl = if fields.is_empty() {
-            quote! { pub struct #ty; }
-        } else {
-            let f = fields.iter().map(|(f, r)| {
-                let d = &r.doc;
-                quote! { #[doc = #d] pub #f: #p::Binding }
-            });
-            quote! { pub struct #ty { #(#f),* } }
-        };
-        let withs = fields.iter().map(|(f, r)| {
-            let n = &r.name;
-            quote! { .with(#n, handle.#f) }
-        });
-        let bind = if fields.is_empty() {
-            quote! { let _ = handle; }
-        } else {
-            quote! {}
-        };
+        let record = Record::new(&p, &t, &s.custom, &s.pascal, plan.valid);
+        let Record {
+            params,
+            decl_params,
+            bounds,
+            fields,
+            names,
+            binds,
+            ..
+        } = &record;
+        if fields.is_empty() {
+            return quote! {
+                #[doc = #doc]
+                pub struct #ty;
+                #[automatically_derived]
+                impl #p::From<#ty> for #p::Call {
+                    fn from(handle: #ty) -> #p::Call {
+                        let _ = handle;
+                        #p::Call::new(#name)
+                    }
+                }
+            };
+        }
+        let decl = record.declaration();
         quote! {
             #[doc = #doc]
-            #decl
+            pub struct #ty<#(#decl_params),*> { #(#decl),* }
             #[automatically_derived]
-            impl #p::From<#ty> for #p::Call {
-                fn from(handle: #ty) -> #p::Call {
-                    #bind
-                    #p::Call::new(#name) #(#withs)*
+            impl<#(#bounds),*> #p::From<#ty<#(#params),*>> for #p::Call {
+                fn from(handle: #ty<#(#params),*>) -> #p::Call {
+                    #p::Call::new(#name)
+                        #(.with(#names, #binds::into_binding(handle.#fields)))*
                 }
             }
         }
     });
 
-    // Args.
-    let arg_fields: Vec<(Ident, &ResPlan)> = plan
-        .arguments
-        .iter()
-        .map(|r| (ident(&r.snake), r))
-        .collect();
-    let arg_decl = arg_fields.iter().map(|(f, r)| {
-        let d = &r.doc;
-        quote! { #[doc = #d] pub #f: #p::Binding }
-    });
-    let arg_insert = arg_fields.iter().map(|(f, r)| {
-        let n = &r.name;
-        quote! { bindings.insert_static(#n, args.#f); }
-    });
+    // Args, with the same shape.
+    let record = Record::new(&p, &t, &plan.arguments, "Args", plan.valid);
     let args_doc = format!(
         "The argument resources, bound when a workflow is sampled: pass it to \
-         `Workflow::sample`. Fields: {}.",
-        if arg_fields.is_empty() {
+         `Workflow::sample`. Fields (each a plain value or a resource): {}.",
+        if record.fields.is_empty() {
             "none".to_owned()
         } else {
             plan.arguments
@@ -255,11 +268,37 @@ fn generate(
                 .join(", ")
         }
     );
-    let arg_count = arg_fields.len();
-    let args_unused = if arg_fields.is_empty() {
-        quote! { let _ = args; }
-    } else {
-        quote! {}
+    let args_items = {
+        let Record {
+            params,
+            decl_params,
+            bounds,
+            fields,
+            names,
+            binds,
+            ..
+        } = &record;
+        let decl = record.declaration();
+        let count = fields.len();
+        let unused = if fields.is_empty() {
+            quote! { let _ = args; }
+        } else {
+            quote! {}
+        };
+        quote! {
+            #[doc = #args_doc]
+            pub struct Args<#(#decl_params),*> { #(#decl),* }
+
+            #[automatically_derived]
+            impl<#(#bounds),*> #p::From<Args<#(#params),*>> for #p::Bindings {
+                fn from(args: Args<#(#params),*>) -> #p::Bindings {
+                    #unused
+                    let mut bindings = #p::Bindings::with_capacity(#count);
+                    #(bindings.insert_static(#names, #binds::into_binding(args.#fields));)*
+                    bindings
+                }
+            }
+        }
     };
 
     let tag_enum = name_enum(&p, "Tag", "A tag from `config.valid_tags`.", &plan.tags);
@@ -308,21 +347,87 @@ fn generate(
 
         #(#handles)*
 
-        #[doc = #args_doc]
-        pub struct Args { #(#arg_decl),* }
-
-        #[automatically_derived]
-        impl #p::From<Args> for #p::Bindings {
-            fn from(args: Args) -> #p::Bindings {
-                #args_unused
-                let mut bindings = #p::Bindings::with_capacity(#arg_count);
-                #(#arg_insert)*
-                bindings
-            }
-        }
+        #args_items
 
         #tag_enum
         #tool_enum
+    }
+}
+
+/// The trait a value binding resource `r` implements: only resources bind one whose
+/// placeholders pass `arguments` (checked once the document is valid).
+fn bind_trait(t: &TokenStream, r: &ResPlan, valid: bool) -> TokenStream {
+    if r.with_args && valid {
+        quote! { #t::BindResource }
+    } else {
+        quote! { #t::BindValue }
+    }
+}
+
+/// Type parameter names for resources: their PascalCase names (`max_turns` → `MaxTurns`), so
+/// compile errors read `Builder<System, Constitution>`. A name equal to `owner` (the generic
+/// type itself) or to an earlier one gets a trailing `_`.
+fn type_params<'a>(snakes: impl Iterator<Item = &'a str>, owner: &str) -> Vec<Ident> {
+    let mut taken: Vec<String> = vec![owner.to_owned()];
+    snakes
+        .enumerate()
+        .map(|(i, snake)| {
+            let mut name = udpl::pascal_case(snake.trim_start_matches("r#"))
+                .filter(|n| !n.starts_with("r#"))
+                .unwrap_or_else(|| format!("R{i}"));
+            while taken.contains(&name) {
+                name.push('_');
+            }
+            taken.push(name.clone());
+            Ident::new(&name, Span::call_site())
+        })
+        .collect()
+}
+
+/// A generated struct whose `pub` fields are resources (a sequence handle or `Args`): one type
+/// parameter per field, defaulting to `Binding`, bounded by the field's binding trait.
+struct Record {
+    /// `Min, Max`.
+    params: Vec<Ident>,
+    /// `Min = Binding, Max = Binding`.
+    decl_params: Vec<TokenStream>,
+    /// `Min: BindValue, ...`.
+    bounds: Vec<TokenStream>,
+    fields: Vec<Ident>,
+    /// The resource names, as written in the UDPL file.
+    names: Vec<String>,
+    /// Each field's binding trait.
+    binds: Vec<TokenStream>,
+    docs: Vec<String>,
+}
+
+impl Record {
+    fn new(p: &TokenStream, t: &TokenStream, res: &[ResPlan], owner: &str, valid: bool) -> Record {
+        let params = type_params(res.iter().map(|r| r.snake.as_str()), owner);
+        let binds: Vec<TokenStream> = res.iter().map(|r| bind_trait(t, r, valid)).collect();
+        Record {
+            decl_params: params.iter().map(|q| quote! { #q = #p::Binding }).collect(),
+            bounds: params
+                .iter()
+                .zip(&binds)
+                .map(|(q, bind)| quote! { #q: #bind })
+                .collect(),
+            binds,
+            fields: res.iter().map(|r| ident(&r.snake)).collect(),
+            names: res.iter().map(|r| r.name.clone()).collect(),
+            docs: res.iter().map(|r| r.doc.clone()).collect(),
+            params,
+        }
+    }
+
+    /// `#[doc = ...] pub min: Min` for every field.
+    fn declaration(&self) -> Vec<TokenStream> {
+        self.fields
+            .iter()
+            .zip(&self.params)
+            .zip(&self.docs)
+            .map(|((f, q), d)| quote! { #[doc = #d] pub #f: #q })
+            .collect()
     }
 }
 
@@ -444,7 +549,7 @@ mod tests {
             let from_runtime: Vec<String> =
                 match forge_core::udpl::parse_sources(&[(file.as_str(), text.as_str())]) {
                     Ok(_) => Vec::new(),
-                    Err(e) => e.errors().map(|d| d.render_body()).collect(),
+                    Err(e) => e.errors().map(|d| d.render_at_macro()).collect(),
                 };
             assert_eq!(from_macro, from_runtime, "{file}");
             invalid += usize::from(!from_runtime.is_empty());
@@ -470,11 +575,61 @@ mod tests {
             let (file, origin) = super::literal_origin(&lit);
             let from_runtime: Vec<String> = forge_core::udpl::parse_embedded(src, &file, origin)
                 .err()
-                .map(|e| e.errors().map(|d| d.render_body()).collect())
+                .map(|e| e.errors().map(|d| d.render_at_macro()).collect())
                 .unwrap_or_default();
             assert!(!from_runtime.is_empty());
             assert_eq!(from_macro, from_runtime, "{src}");
         }
+    }
+
+    /// The notes of every `#[deprecated(note = ...)]` in an expansion: the UDPL warnings.
+    fn warning_notes(tokens: TokenStream) -> Vec<String> {
+        let mut out = Vec::new();
+        for tt in tokens {
+            if let TokenTree::Group(g) = tt {
+                let inner: Vec<TokenTree> = g.stream().into_iter().collect();
+                if let [TokenTree::Ident(i), TokenTree::Group(args)] = &inner[..]
+                    && i == "deprecated"
+                {
+                    let args: Vec<TokenTree> = args.stream().into_iter().collect();
+                    let lit: syn::LitStr = syn::parse2(args[2].clone().into()).unwrap();
+                    out.push(lit.value());
+                } else {
+                    out.extend(warning_notes(g.stream()));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn warnings_are_reported_with_their_location_unless_allowed() {
+        let file = "../forge-cli/tests/fixtures/warnings.toml";
+        let notes = warning_notes(expand(
+            quote! { krate = ::forge; mod p = #file },
+            Kind::File,
+        ));
+        let text =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap();
+        let parsed = forge_core::udpl::parse_sources(&[(file, text.as_str())]).unwrap();
+        let expected: Vec<String> = parsed
+            .warnings
+            .iter()
+            .map(|w| w.render_at_macro())
+            .collect();
+        assert_eq!(notes, expected);
+        assert_eq!(notes.len(), 2);
+        assert!(
+            notes[1].starts_with(&format!("{file}:12:42: unescaped control pattern `[Jump]`")),
+            "{}",
+            notes[1]
+        );
+        let silenced = expand(
+            quote! { krate = ::forge; #[allow(udpl_warnings)] mod p = #file },
+            Kind::File,
+        );
+        assert!(warning_notes(silenced.clone()).is_empty());
+        assert!(compile_errors(silenced).is_empty());
     }
 
     #[test]
@@ -487,6 +642,9 @@ mod tests {
             quote! { krate = ::forge; "a.toml" extra },
             quote! { krate = ::forge; "/abs/path.toml" },
             quote! { krate = ::forge; "" },
+            quote! { krate = ::forge; #[allow(warnings)] "a.toml" },
+            quote! { krate = ::forge; #[allow] "a.toml" },
+            quote! { krate = ::forge; #[doc = "x"] mod m = "a.toml" },
         ] {
             let out = expand(input.clone(), Kind::File).to_string();
             assert!(out.contains("compile_error"), "{input} -> {out}");

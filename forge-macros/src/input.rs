@@ -1,4 +1,4 @@
-//! Macro input: `krate = PATH; [VIS mod NAME =] "literal"`.
+//! Macro input: `krate = PATH; [#[allow(udpl_warnings)]] [VIS mod NAME =] "literal"`.
 
 use proc_macro2::{TokenStream, TokenTree};
 use syn::parse::{Parse, ParseStream};
@@ -21,6 +21,27 @@ pub struct Input {
     pub module: Option<(Visibility, Ident)>,
     /// The path or the UDPL text.
     pub lit: LitStr,
+    /// `#[allow(udpl_warnings)]`: the document's UDPL warnings are not reported.
+    pub allow_warnings: bool,
+}
+
+/// Parses the attributes before the document: only `#[allow(udpl_warnings)]` is known.
+fn allow_warnings(attrs: &[syn::Attribute]) -> syn::Result<bool> {
+    let mut allow = false;
+    for attr in attrs {
+        let known = attr.path().is_ident("allow")
+            && attr
+                .parse_args::<Ident>()
+                .is_ok_and(|lint| lint == "udpl_warnings");
+        if !known {
+            return Err(syn::Error::new_spanned(
+                attr,
+                "unsupported attribute: the only attribute before a UDPL document is `#[allow(udpl_warnings)]`, which silences its UDPL warnings",
+            ));
+        }
+        allow = true;
+    }
+    Ok(allow)
 }
 
 impl Parse for Input {
@@ -42,6 +63,7 @@ impl Parse for Input {
             let tt: TokenTree = input.parse()?;
             krate.extend([tt]);
         }
+        let allow_warnings = allow_warnings(&input.call(syn::Attribute::parse_outer)?)?;
         let module = if input.peek(LitStr) {
             None
         } else {
@@ -63,6 +85,11 @@ impl Parse for Input {
         if !input.is_empty() {
             return Err(input.error("unexpected tokens after the string literal"));
         }
-        Ok(Input { krate, module, lit })
+        Ok(Input {
+            krate,
+            module,
+            lit,
+            allow_warnings,
+        })
     }
 }

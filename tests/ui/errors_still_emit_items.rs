@@ -7,6 +7,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     program.run(prompts::Ask)?;
     program.extract("final", &[prompts::Tag::Final])?;
     let workflow = program.compile()?;
-    workflow.sample(prompts::Args { question: "why?".into() })?;
+    workflow.sample(prompts::Args { question: "why?" })?;
     Ok(())
 }

@@ -1,5 +1,5 @@
 forge::include_udpl!(mod prompts = "tests/ui/fixtures/typed.toml");
 
 fn main() {
-    let _ = prompts::LoopControl { min: 1.into() };
+    let _ = prompts::LoopControl { min: 1 };
 }

@@ -51,7 +51,8 @@ pub mod custom_resource {
     }
 }
 
-crate::reexport::prompts_lib::include_udpl!(pub mod via_reexport = "prompts.toml");
+// The document has no tags on purpose (a UDPL warning), silenced for this document only.
+crate::reexport::prompts_lib::include_udpl!(#[allow(udpl_warnings)] pub mod via_reexport = "prompts.toml");
 
 #[cfg(test)]
 mod tests {
@@ -61,12 +62,7 @@ mod tests {
         p.run(super::renamed::Ask).unwrap();
         let w = p.compile().unwrap();
         let s = w
-            .sample_seeded(
-                super::renamed::Args {
-                    question: "q?".into(),
-                },
-                0,
-            )
+            .sample_seeded(super::renamed::Args { question: "q?" }, 0)
             .unwrap();
         assert_eq!(s.zone(1).text(), " q? [A]");
     }

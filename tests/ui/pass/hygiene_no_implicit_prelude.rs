@@ -34,7 +34,7 @@ fn main() {
     let mut program = prompts::builder().std("s").r#match(7).build().unwrap();
     program
         .run(prompts::Loop {
-            r#type: ::std::convert::Into::into("c"),
+            r#type: "c",
         })
         .unwrap();
     program.run(prompts::Self_).unwrap();
@@ -43,7 +43,7 @@ fn main() {
     let s = w
         .sample_seeded(
             prompts::Args {
-                option: ::std::convert::Into::into("a"),
+                option: "a",
             },
             1,
         )

@@ -7,11 +7,11 @@ fn main() {
     p.run(file::Ask).unwrap();
     p.extract("answers", &[file::Tag::Final]).unwrap();
     let w = p.compile().unwrap();
-    let s = w.sample_seeded(file::Args { question: "why?".into() }, 0).unwrap();
+    let s = w.sample_seeded(file::Args { question: "why?" }, 0).unwrap();
     assert_eq!(s.zone(1).text(), " tutor answers: why? [Answer]");
 
     let mut p = folder::builder().build().unwrap();
-    p.loop_(folder::Loop { min: 2.into() }, |b| {
+    p.loop_(folder::Loop { min: 2 }, |b| {
         b.run(folder::If)?;
         Ok(())
     })
