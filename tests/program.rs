@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use forge::program::{Call, Program, ProgramError, SampleError, SampledWorkflow, Workflow};
+use forge::program::{Call, Program, ProgramError, SampleError, SampledWorkflow, Workflow, ZoneId};
 use forge::resources::{Binding, Bindings, ListSampler};
 use forge::udpl::{self, Document};
 
@@ -85,7 +85,7 @@ fn edges(w: &Workflow) -> Vec<String> {
         .iter()
         .enumerate()
         .map(|(i, z)| {
-            let t = |t: Option<u32>| t.map_or("end".to_owned(), |t| t.to_string());
+            let t = |t: Option<ZoneId>| t.map_or("end".to_owned(), |t| t.to_string());
             match &z.jump {
                 Some(j) => format!("{i}->{} jump {}", t(z.next), t(j.target)),
                 None => format!("{i}->{}", t(z.next)),
@@ -279,10 +279,8 @@ fn extract_selects_zones_by_tag() {
     p.extract("final", &["Final", "Train"]).unwrap();
     let w = p.compile().unwrap();
     let e = &w.meta().extractions;
-    assert_eq!(
-        (e[0].name.as_str(), e[0].zones.clone()),
-        ("train", vec![1, 5, 7])
-    );
+    assert_eq!(e[0].name, "train");
+    assert_eq!(e[0].zones, [1, 5, 7]);
     assert_eq!(e[1].zones, [1, 3, 5, 7]);
     let s = w.sample_seeded(args(), 3).unwrap();
     assert_eq!(s.extraction_texts("train").unwrap()[0], " a [A]");
@@ -484,7 +482,7 @@ fn large_programs_compile_and_sample_without_recursion() {
     let s = w.sample_seeded(args(), 0).unwrap();
     assert_eq!(s.len(), w.zone_count());
     assert_eq!(s.zone(299_999).text(), " a [A]");
-    assert_eq!(s.zone(302_001).next, Some(300_000));
+    assert_eq!(s.zone(302_001).next, Some(ZoneId::new(300_000)));
 }
 
 #[test]

@@ -4,6 +4,12 @@ use std::sync::Arc;
 
 use crate::udpl::{self, Document, Origin};
 
+/// The call a generated sequence handle converts into: the sequence's index in the document
+/// and its name, so the program finds the sequence without searching by name.
+pub fn call(index: u32, sequence: &str) -> crate::program::Call {
+    crate::program::Call::indexed(index, sequence)
+}
+
 /// Parse the sources a macro validated at compile time. They parsed then, with the same
 /// parser, so they parse now; a failure means the files changed without a rebuild.
 pub fn load_document(sources: &[(&str, &str)], origin: Option<(u32, u32)>) -> Arc<Document> {

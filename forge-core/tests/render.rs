@@ -97,7 +97,7 @@ fn sample() -> SampledWorkflow {
 fn fixture_has_next_jump_and_loop_back_edges() {
     let s = sample();
     assert_eq!(s.len(), 14);
-    let next: Vec<Option<u32>> = s.zones().map(|z| z.next).collect();
+    let next: Vec<Option<u32>> = s.zones().map(|z| z.next.map(u32::from)).collect();
     assert_eq!(
         next,
         [
@@ -119,7 +119,11 @@ fn fixture_has_next_jump_and_loop_back_edges() {
     );
     let jumps: Vec<(u32, Option<u32>)> = s
         .zones()
-        .filter_map(|z| z.jump.as_ref().map(|j| (z.index, j.target)))
+        .filter_map(|z| {
+            z.jump
+                .as_ref()
+                .map(|j| (z.index.get(), j.target.map(u32::from)))
+        })
         .collect();
     assert_eq!(jumps, [(3, Some(6)), (7, Some(10))]);
     assert_eq!(

@@ -211,8 +211,10 @@ fn generate(
     );
 
     // Sequence handles: one type parameter per custom resource (default `Binding`), so a
-    // field takes a plain value (`LoopControl { min: 1, max: 5 }`) or any resource.
-    let handles = plan.sequences.iter().map(|s| {
+    // field takes a plain value (`LoopControl { min: 1, max: 5 }`) or any resource. Each
+    // converts into a call that carries the sequence's index.
+    let handles = plan.sequences.iter().enumerate().map(|(index, s)| {
+        let index = index as u32;
         let ty = ident(&s.pascal);
         let name = &s.name;
         let doc = &s.doc;
@@ -234,7 +236,7 @@ fn generate(
                 impl #p::From<#ty> for #p::Call {
                     fn from(handle: #ty) -> #p::Call {
                         let _ = handle;
-                        #p::Call::new(#name)
+                        #p::call(#index, #name)
                     }
                 }
             };
@@ -246,7 +248,7 @@ fn generate(
             #[automatically_derived]
             impl<#(#bounds),*> #p::From<#ty<#(#params),*>> for #p::Call {
                 fn from(handle: #ty<#(#params),*>) -> #p::Call {
-                    #p::Call::new(#name)
+                    #p::call(#index, #name)
                         #(.with(#names, #binds::into_binding(handle.#fields)))*
                 }
             }

@@ -64,8 +64,11 @@
 //! ```
 
 mod error;
+mod graph;
 mod render;
 mod shared_str;
+mod stage;
+mod wire;
 mod workflow;
 
 use std::collections::HashMap;
@@ -80,9 +83,9 @@ pub use workflow::{
 
 use crate::resources::{Binding, Bindings, Filler, Site};
 use crate::udpl::{Document, ResourceKind, names::did_you_mean};
-
-/// No edge / the end of the workflow.
-const NONE: u32 = u32::MAX;
+pub use graph::ZoneId;
+use graph::{ArgSite, Instance, Jump, MAX_ZONES, Node, Open, Slot};
+use stage::check_names;
 
 /// A sequence named in a command, with the custom resources that invocation binds.
 ///
@@ -91,6 +94,9 @@ const NONE: u32 = u32::MAX;
 #[derive(Clone, Debug)]
 pub struct Call {
     sequence: String,
+    /// The sequence's index in the document, when the caller knows it (the macros' typed
+    /// handles do); checked against the name before use.
+    index: Option<u32>,
     bindings: Bindings,
 }
 
@@ -99,6 +105,17 @@ impl Call {
     pub fn new(sequence: impl Into<String>) -> Self {
         Call {
             sequence: sequence.into(),
+            index: None,
+            bindings: Bindings::new(),
+        }
+    }
+
+    /// A call of the sequence at `index` in the document, named `sequence`: what the macros'
+    /// typed handles build, so a command finds its sequence without searching by name.
+    pub(crate) fn indexed(index: u32, sequence: &str) -> Self {
+        Call {
+            sequence: sequence.to_owned(),
+            index: Some(index),
             bindings: Bindings::new(),
         }
     }
@@ -131,55 +148,10 @@ impl From<(&str, Bindings)> for Call {
     fn from((s, bindings): (&str, Bindings)) -> Self {
         Call {
             sequence: s.to_owned(),
+            index: None,
             bindings,
         }
     }
-}
-
-/// One zone node of the graph.
-#[derive(Clone, Debug)]
-pub(crate) struct Node {
-    pub instance: u32,
-    pub zone: u32,
-    pub next: u32,
-    pub jump: u32,
-    pub has_jump: bool,
-    pub input: bool,
-    pub output: bool,
-    pub tool: u32,
-}
-
-/// How a block instance's placeholder gets its value.
-#[derive(Clone, Debug)]
-pub(crate) enum Slot {
-    /// Bound at setup or invocation.
-    Bound(Filler),
-    /// Bound at sampling: index into the argument sites.
-    Argument(u32),
-}
-
-/// One block instance: `zones_per_block` consecutive nodes from `first_node`.
-#[derive(Clone, Debug)]
-pub(crate) struct Instance {
-    pub seq: u32,
-    pub block: u32,
-    pub instance: u32,
-    pub first_node: u32,
-    pub slots: Arc<[Slot]>,
-}
-
-/// A placeholder of `argument` type, bound per sample.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub(crate) struct ArgSite {
-    pub seq: u32,
-    pub block: u32,
-    pub placeholder: u32,
-}
-
-#[derive(Clone, Copy, Debug)]
-enum Edge {
-    Next(u32),
-    Jump(u32),
 }
 
 /// A program under construction. See the [module docs](self).
@@ -192,7 +164,8 @@ pub struct Program {
     instances: Vec<Instance>,
     arg_sites: Vec<ArgSite>,
     arg_index: HashMap<ArgSite, u32>,
-    dangling: Vec<Edge>,
+    /// Edges not connected yet: the next command connects them to its first zone.
+    dangling: Vec<Open>,
     extractions: Vec<(String, Vec<String>)>,
 }
 
@@ -295,9 +268,9 @@ impl Program {
             });
         }
         let back = std::mem::take(&mut self.dangling);
-        self.patch(&back, first);
-        self.nodes[last as usize].has_jump = true;
-        self.dangling = vec![Edge::Jump(last)];
+        self.connect(&back, first);
+        self.nodes[last.index()].jump = Jump::To(None);
+        self.dangling = vec![Open::Jump(last)];
         Ok(self)
     }
 
@@ -312,8 +285,8 @@ impl Program {
         let (_, last) = self.append(ctl.into())?;
         then(self)?;
         let after_then = std::mem::take(&mut self.dangling);
-        self.nodes[last as usize].has_jump = true;
-        self.dangling = vec![Edge::Jump(last)];
+        self.nodes[last.index()].jump = Jump::To(None);
+        self.dangling = vec![Open::Jump(last)];
         otherwise(self)?;
         self.dangling.extend(after_then);
         Ok(self)
@@ -327,9 +300,12 @@ impl Program {
         if other.nodes.is_empty() {
             return Err(ProgramError::EmptySubroutine);
         }
-        let base = u32::try_from(self.nodes.len()).map_err(|_| ProgramError::TooLarge)?;
+        if self.nodes.len() + other.nodes.len() >= MAX_ZONES {
+            return Err(ProgramError::TooLarge);
+        }
+        let base = self.nodes.len() as u32;
         let inst_base = u32::try_from(self.instances.len()).map_err(|_| ProgramError::TooLarge)?;
-        let shift = |t: u32| if t == NONE { NONE } else { t + base };
+        let shift = |t: Option<ZoneId>| t.map(|t| ZoneId::new(t.get() + base));
         for inst in &other.instances {
             let slots: Vec<Slot> = inst
                 .slots
@@ -342,7 +318,7 @@ impl Program {
                 })
                 .collect();
             self.instances.push(Instance {
-                first_node: inst.first_node + base,
+                first_node: ZoneId::new(inst.first_node.get() + base),
                 slots: slots.into(),
                 ..inst.clone()
             });
@@ -351,20 +327,16 @@ impl Program {
             self.nodes.push(Node {
                 instance: n.instance + inst_base,
                 next: shift(n.next),
-                jump: shift(n.jump),
+                jump: match n.jump {
+                    Jump::Absent => Jump::Absent,
+                    Jump::To(t) => Jump::To(shift(t)),
+                },
                 ..n.clone()
             });
         }
         let dangling = std::mem::take(&mut self.dangling);
-        self.patch(&dangling, base);
-        self.dangling = other
-            .dangling
-            .iter()
-            .map(|e| match *e {
-                Edge::Next(n) => Edge::Next(n + base),
-                Edge::Jump(n) => Edge::Jump(n + base),
-            })
-            .collect();
+        self.connect(&dangling, ZoneId::new(base));
+        self.dangling = other.dangling.iter().map(|e| e.shifted(base)).collect();
         Ok(self)
     }
 
@@ -384,9 +356,9 @@ impl Program {
             });
         };
         let (_, last) = self.append(call.into())?;
-        let node = &mut self.nodes[last as usize];
+        let node = &mut self.nodes[last.index()];
         node.output = true;
-        node.tool = t as u32;
+        node.tool = Some(t as u32);
         Ok(self)
     }
 
@@ -394,7 +366,7 @@ impl Program {
     /// generated.
     pub fn feed(&mut self, call: impl Into<Call>) -> Result<&mut Self, ProgramError> {
         let (_, last) = self.append(call.into())?;
-        self.nodes[last as usize].input = true;
+        self.nodes[last.index()].input = true;
         Ok(self)
     }
 
@@ -437,10 +409,7 @@ impl Program {
         }
         let mut nodes = self.nodes.clone();
         for e in &self.dangling {
-            match *e {
-                Edge::Next(n) => nodes[n as usize].next = NONE,
-                Edge::Jump(n) => nodes[n as usize].jump = NONE,
-            }
+            e.connect(&mut nodes, None);
         }
         Workflow::build(
             self.doc.clone(),
@@ -463,23 +432,26 @@ impl Program {
         i
     }
 
-    fn patch(&mut self, edges: &[Edge], target: u32) {
+    fn connect(&mut self, edges: &[Open], target: ZoneId) {
         for e in edges {
-            match *e {
-                Edge::Next(n) => self.nodes[n as usize].next = target,
-                Edge::Jump(n) => self.nodes[n as usize].jump = target,
-            }
+            e.connect(&mut self.nodes, Some(target));
         }
     }
 
     /// Append the sequence's block instances; returns (first zone, last zone).
-    fn append(&mut self, call: Call) -> Result<(u32, u32), ProgramError> {
+    fn append(&mut self, call: Call) -> Result<(ZoneId, ZoneId), ProgramError> {
         let doc = self.doc.clone();
-        let Some(seq_idx) = doc
-            .sequences
-            .iter()
-            .position(|s| s.name.name == call.sequence)
-        else {
+        let known = call.index.map(|i| i as usize).filter(|&i| {
+            doc.sequences
+                .get(i)
+                .is_some_and(|s| s.name.name == call.sequence)
+        });
+        let found = known.or_else(|| {
+            doc.sequences
+                .iter()
+                .position(|s| s.name.name == call.sequence)
+        });
+        let Some(seq_idx) = found else {
             return Err(ProgramError::UnknownSequence {
                 suggestion: did_you_mean(
                     &call.sequence,
@@ -500,7 +472,7 @@ impl Program {
         )?;
         let n = doc.zones_per_block();
         let total = seq.instance_count() * n;
-        if self.nodes.len() + total >= NONE as usize {
+        if self.nodes.len() + total >= MAX_ZONES {
             return Err(ProgramError::TooLarge);
         }
         // Bind this invocation's custom placeholders and collect every error.
@@ -541,13 +513,13 @@ impl Program {
         if !errors.is_empty() {
             return Err(ProgramError::Bind(errors));
         }
-        let first = self.nodes.len() as u32;
+        let first = ZoneId::new(self.nodes.len() as u32);
         self.nodes.reserve(total);
         let dangling = std::mem::take(&mut self.dangling);
-        self.patch(&dangling, first);
+        self.connect(&dangling, first);
         for (block, slots) in seq.blocks.iter().zip(block_slots) {
             for inst in 0..block.instances.len() {
-                let first_node = self.nodes.len() as u32;
+                let first_node = ZoneId::new(self.nodes.len() as u32);
                 let instance = self.instances.len() as u32;
                 self.instances.push(Instance {
                     seq: seq_idx as u32,
@@ -557,71 +529,22 @@ impl Program {
                     slots: slots.clone(),
                 });
                 for z in 0..n {
-                    let id = first_node + z as u32;
+                    let id = ZoneId::new(self.nodes.len() as u32);
                     self.nodes.push(Node {
                         instance,
                         zone: z as u32,
-                        next: id + 1,
-                        jump: NONE,
-                        has_jump: false,
+                        next: Some(id.succ()),
+                        jump: Jump::Absent,
                         input: false,
                         output: false,
-                        tool: NONE,
+                        tool: None,
                     });
                 }
             }
         }
-        let last = self.nodes.len() as u32 - 1;
-        self.nodes[last as usize].next = NONE;
-        self.dangling = vec![Edge::Next(last)];
+        let last = ZoneId::new(self.nodes.len() as u32 - 1);
+        self.nodes[last.index()].next = None;
+        self.dangling = vec![Open::Next(last)];
         Ok((first, last))
     }
-}
-
-/// Check that `given` binds exactly the resources `wanted` (of one kind).
-pub(crate) fn check_names(
-    doc: &Document,
-    kind: ResourceKind,
-    wanted: Vec<&str>,
-    given: &Bindings,
-    context: String,
-) -> Result<(), ProgramError> {
-    let missing: Vec<(String, crate::Location)> = wanted
-        .iter()
-        .filter(|w| !given.contains(w))
-        .filter_map(|w| {
-            doc.resource(w)
-                .map(|r| ((*w).to_owned(), r.location.clone()))
-        })
-        .collect();
-    let unknown: Vec<(String, String)> = given
-        .names()
-        .filter(|g| !wanted.contains(g))
-        .map(|g| {
-            let hint = match doc.resource(g) {
-                Some(r) if r.kind != kind => format!(
-                    "`{g}` is a {} resource: bind it at {}",
-                    r.kind,
-                    r.kind.stage()
-                ),
-                Some(_) => format!("`{g}` is not used by {context}"),
-                None => match did_you_mean(g, wanted.iter().copied()) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("the document declares no resource `{g}`"),
-                },
-            };
-            (g.to_owned(), hint)
-        })
-        .collect();
-    if missing.is_empty() && unknown.is_empty() {
-        return Ok(());
-    }
-    let mut unknown = unknown;
-    unknown.sort();
-    Err(ProgramError::Resources {
-        kind,
-        context,
-        missing,
-        unknown,
-    })
 }

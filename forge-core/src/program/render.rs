@@ -52,7 +52,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use super::{SampledWorkflow, SampledZone};
+use super::{SampledWorkflow, SampledZone, ZoneId};
 
 // ------------------------------------------------------------------------------ shared model
 
@@ -70,8 +70,8 @@ enum Kind {
 /// One edge; `to == None` is the end.
 #[derive(Clone, Copy, Debug)]
 struct Edge {
-    from: u32,
-    to: Option<u32>,
+    from: ZoneId,
+    to: Option<ZoneId>,
     kind: Kind,
 }
 
@@ -114,8 +114,8 @@ fn groups(w: &SampledWorkflow) -> Vec<(u32, u32)> {
         if let Some(p) = prev
             && (p != &*z.sequence || restart)
         {
-            out.push((start, z.index));
-            start = z.index;
+            out.push((start, z.index.get()));
+            start = z.index.get();
         }
         prev = Some(&z.info.sequence);
     }
@@ -139,7 +139,7 @@ fn tag_list(z: &SampledZone<'_>) -> String {
     z.tags.join(", ")
 }
 
-fn target_name(t: Option<u32>) -> String {
+fn target_name(t: Option<ZoneId>) -> String {
     match t {
         Some(t) => format!("zone {t}"),
         None => "END".to_owned(),
@@ -249,7 +249,7 @@ fn dot_quoted(s: &str, out: &mut String) {
 }
 
 /// The node id an edge leads to (`n12`), or the format's name for the end node.
-fn edge_target(target: &mut String, to: Option<u32>, end: &str) {
+fn edge_target(target: &mut String, to: Option<ZoneId>, end: &str) {
     target.clear();
     match to {
         Some(t) => {

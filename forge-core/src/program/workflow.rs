@@ -1,6 +1,5 @@
 //! Compiled workflows and sampled workflows.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -8,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::SharedStr;
 use super::error::{ProgramError, SampleError};
-use super::{ArgSite, Instance, NONE, Node, Slot, check_names};
+use super::graph::{ArgSite, Instance, Jump, Node, Slot, ZoneId, check_invariants};
+use super::stage::check_names;
 use crate::resources::{
     BindError, Bindings, FillError, FillerInner, PlaceholderSite, SampleContext, Site,
 };
@@ -18,7 +18,7 @@ use crate::udpl::{Config, Document, ResourceKind, Segment};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JumpEdge {
     /// Target zone; `None` is the end of the workflow.
-    pub target: Option<u32>,
+    pub target: Option<ZoneId>,
     /// The pattern that takes the edge (`config.control_pattern`).
     pub pattern: SharedStr,
 }
@@ -47,7 +47,7 @@ pub struct ZoneInfo {
     /// The tool of an output zone.
     pub tool: Option<SharedStr>,
     /// The next zone; `None` is the end.
-    pub next: Option<u32>,
+    pub next: Option<ZoneId>,
     /// The jump edge, for the last zone of a loop or `when` control sequence.
     pub jump: Option<JumpEdge>,
 }
@@ -59,8 +59,8 @@ pub struct Extraction {
     pub name: String,
     /// The tags it selects.
     pub tags: Vec<String>,
-    /// Indices of the zones carrying any of the tags, in order.
-    pub zones: Vec<u32>,
+    /// The zones carrying any of the tags, in order.
+    pub zones: Vec<ZoneId>,
 }
 
 /// The shape of a workflow, shared by every sample drawn from it.
@@ -71,7 +71,7 @@ pub struct WorkflowMeta {
     /// The zones, in graph order.
     pub zones: Vec<ZoneInfo>,
     /// The entry zone.
-    pub entry: u32,
+    pub entry: ZoneId,
     /// The declared outputs.
     pub extractions: Vec<Extraction>,
 }
@@ -149,7 +149,6 @@ impl Workflow {
                     .collect()
             })
             .collect();
-        let target = |t: u32| (t != NONE).then_some(t);
         let mut zones = Vec::with_capacity(nodes.len());
         for n in &nodes {
             let inst = &instances[n.instance as usize];
@@ -166,12 +165,15 @@ impl Workflow {
                 max_gen_tokens: block.zones[n.zone as usize].max_gen_tokens,
                 input: n.input,
                 output: n.output,
-                tool: (n.tool != NONE).then(|| tools[n.tool as usize].clone()),
-                next: target(n.next),
-                jump: n.has_jump.then(|| JumpEdge {
-                    target: target(n.jump),
-                    pattern: control.clone(),
-                }),
+                tool: n.tool.map(|t| tools[t as usize].clone()),
+                next: n.next,
+                jump: match n.jump {
+                    Jump::Absent => None,
+                    Jump::To(target) => Some(JumpEdge {
+                        target,
+                        pattern: control.clone(),
+                    }),
+                },
             });
         }
         let extractions = extractions
@@ -183,14 +185,14 @@ impl Workflow {
                     .iter()
                     .enumerate()
                     .filter(|(_, z)| z.tags.iter().any(|t| wanted.contains(t)))
-                    .map(|(i, _)| i as u32)
+                    .map(|(i, _)| ZoneId::new(i as u32))
                     .collect(),
             })
             .collect();
         let meta = WorkflowMeta {
             config: config.clone(),
             zones,
-            entry: 0,
+            entry: ZoneId::new(0),
             extractions,
         };
         let arg_site_info = arg_sites
@@ -373,94 +375,6 @@ impl Workflow {
     }
 }
 
-/// Check the graph invariants without recursion.
-fn check_invariants(nodes: &[Node]) -> Result<(), ProgramError> {
-    let n = nodes.len();
-    let targets = |node: &Node| {
-        let a = (node.next != NONE).then_some(node.next);
-        let b = (node.has_jump && node.jump != NONE).then_some(node.jump);
-        a.into_iter().chain(b)
-    };
-    for (i, node) in nodes.iter().enumerate() {
-        if !node.has_jump && node.jump != NONE {
-            return Err(ProgramError::Invariant(format!(
-                "zone {i} has a jump edge without the control pattern"
-            )));
-        }
-        if targets(node).any(|t| t as usize >= n) {
-            return Err(ProgramError::Invariant(format!(
-                "zone {i} points past the graph"
-            )));
-        }
-    }
-    // Forward: every zone reachable from the entry (zone 0).
-    let mut seen = vec![false; n];
-    let mut stack = vec![0u32];
-    seen[0] = true;
-    while let Some(i) = stack.pop() {
-        for t in targets(&nodes[i as usize]) {
-            if !seen[t as usize] {
-                seen[t as usize] = true;
-                stack.push(t);
-            }
-        }
-    }
-    if let Some(i) = seen.iter().position(|s| !s) {
-        return Err(ProgramError::Invariant(format!(
-            "zone {i} is not reachable from the entry"
-        )));
-    }
-    // Backward: every zone can reach the end. Predecessor lists in CSR form.
-    let mut offsets = vec![0u32; n + 1];
-    for node in nodes {
-        for t in targets(node) {
-            offsets[t as usize + 1] += 1;
-        }
-    }
-    for i in 0..n {
-        offsets[i + 1] += offsets[i];
-    }
-    let mut preds = vec![0u32; offsets[n] as usize];
-    let mut fill = offsets.clone();
-    for (i, node) in nodes.iter().enumerate() {
-        for t in targets(node) {
-            preds[fill[t as usize] as usize] = i as u32;
-            fill[t as usize] += 1;
-        }
-    }
-    let mut reaches = vec![false; n];
-    let mut stack: Vec<u32> = nodes
-        .iter()
-        .enumerate()
-        .filter(|(_, node)| node.next == NONE || (node.has_jump && node.jump == NONE))
-        .map(|(i, _)| i as u32)
-        .collect();
-    if stack.is_empty() {
-        return Err(ProgramError::Invariant("no zone leads to the end".into()));
-    }
-    for &i in &stack {
-        reaches[i as usize] = true;
-    }
-    while let Some(i) = stack.pop() {
-        let (a, b) = (
-            offsets[i as usize] as usize,
-            offsets[i as usize + 1] as usize,
-        );
-        for &p in &preds[a..b] {
-            if !reaches[p as usize] {
-                reaches[p as usize] = true;
-                stack.push(p);
-            }
-        }
-    }
-    if let Some(i) = reaches.iter().position(|r| !r) {
-        return Err(ProgramError::Invariant(format!(
-            "zone {i} cannot reach the end"
-        )));
-    }
-    Ok(())
-}
-
 /// Draws samples of one workflow into the same buffers, again and again: the mass-generation
 /// loop. Each sample overwrites the previous one, so nothing is allocated once the buffers have
 /// grown to a sample's size, and no reference count shared with other threads is touched. Give
@@ -530,19 +444,19 @@ impl Sampler {
 /// and round-trips exactly.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SampledWorkflow {
-    meta: Arc<WorkflowMeta>,
-    text: String,
-    ends: Vec<usize>,
+    pub(super) meta: Arc<WorkflowMeta>,
+    pub(super) text: String,
+    pub(super) ends: Vec<usize>,
 }
 
 /// A zone of a sampled workflow: its [`ZoneInfo`] and its text.
 #[derive(Clone, Copy, Debug)]
 pub struct SampledZone<'a> {
     /// The zone's index in the workflow.
-    pub index: u32,
+    pub index: ZoneId,
     /// The zone's metadata.
     pub info: &'a ZoneInfo,
-    text: &'a str,
+    pub(super) text: &'a str,
 }
 
 impl<'a> SampledZone<'a> {
@@ -566,7 +480,7 @@ impl SampledWorkflow {
     }
 
     /// The entry zone.
-    pub fn entry(&self) -> u32 {
+    pub fn entry(&self) -> ZoneId {
         self.meta.entry
     }
 
@@ -590,9 +504,11 @@ impl SampledWorkflow {
         self.ends.is_empty()
     }
 
-    /// Zone `i`. Panics if `i >= self.len()`, like slice indexing.
-    pub fn zone(&self, i: u32) -> SampledZone<'_> {
-        let i_us = i as usize;
+    /// Zone `i` (a [`ZoneId`] or a plain `u32` index). Panics if `i` is not below
+    /// [`len`](Self::len), like slice indexing.
+    pub fn zone(&self, i: impl Into<ZoneId>) -> SampledZone<'_> {
+        let i = i.into();
+        let i_us = i.index();
         let start = if i_us == 0 { 0 } else { self.ends[i_us - 1] };
         SampledZone {
             index: i,
@@ -603,7 +519,7 @@ impl SampledWorkflow {
 
     /// The zones in graph order.
     pub fn zones(&self) -> impl ExactSizeIterator<Item = SampledZone<'_>> + '_ {
-        (0..self.ends.len() as u32).map(|i| self.zone(i))
+        (0..self.ends.len() as u32).map(|i| self.zone(ZoneId::new(i)))
     }
 
     /// All zone texts concatenated in graph order.
@@ -635,225 +551,5 @@ impl SampledWorkflow {
     /// Read the binary form back.
     pub fn from_bytes(bytes: &[u8]) -> Result<SampledWorkflow, postcard::Error> {
         postcard::from_bytes(bytes)
-    }
-}
-
-// ------------------------------------------------------------------------------------- serde
-
-#[derive(Serialize, Deserialize)]
-struct Wire<'a> {
-    config: Cow<'a, Config>,
-    entry: u32,
-    extractions: Cow<'a, [Extraction]>,
-    #[serde(borrow)]
-    zones: Vec<ZoneWire<'a>>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct ZoneWire<'a> {
-    #[serde(borrow)]
-    sequence: Cow<'a, str>,
-    block: u32,
-    instance: u32,
-    zone: u32,
-    #[serde(borrow)]
-    text: Cow<'a, str>,
-    #[serde(borrow)]
-    advance: Cow<'a, str>,
-    tags: Vec<Cow<'a, str>>,
-    max_gen_tokens: u64,
-    input: bool,
-    output: bool,
-    #[serde(borrow)]
-    tool: Option<Cow<'a, str>>,
-    next: Option<u32>,
-    jump: Option<JumpWire<'a>>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct JumpWire<'a> {
-    target: Option<u32>,
-    #[serde(borrow)]
-    pattern: Cow<'a, str>,
-}
-
-impl Serialize for SampledWorkflow {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let wire = Wire {
-            config: Cow::Borrowed(&self.meta.config),
-            entry: self.meta.entry,
-            extractions: Cow::Borrowed(&self.meta.extractions),
-            zones: self
-                .zones()
-                .map(|z| ZoneWire {
-                    sequence: Cow::Borrowed(&z.info.sequence),
-                    block: z.info.block,
-                    instance: z.info.instance,
-                    zone: z.info.zone,
-                    text: Cow::Borrowed(z.text),
-                    advance: Cow::Borrowed(&z.info.advance),
-                    tags: z
-                        .info
-                        .tags
-                        .iter()
-                        .map(|t| Cow::Borrowed(t.as_str()))
-                        .collect(),
-                    max_gen_tokens: z.info.max_gen_tokens,
-                    input: z.info.input,
-                    output: z.info.output,
-                    tool: z.info.tool.as_deref().map(Cow::Borrowed),
-                    next: z.info.next,
-                    jump: z.info.jump.as_ref().map(|j| JumpWire {
-                        target: j.target,
-                        pattern: Cow::Borrowed(&j.pattern),
-                    }),
-                })
-                .collect(),
-        };
-        wire.serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for SampledWorkflow {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::Error as _;
-        let wire = Wire::deserialize(d)?;
-        let n = wire.zones.len();
-        let check = |t: Option<u32>| match t {
-            Some(t) if t as usize >= n => Err(D::Error::custom(format!(
-                "zone target {t} is out of range (the workflow has {n} zones)"
-            ))),
-            _ => Ok(()),
-        };
-        if n == 0 || wire.entry as usize >= n {
-            return Err(D::Error::custom("the entry zone is out of range"));
-        }
-        // Intern repeated strings so the rebuilt workflow shares them like a sampled one.
-        let mut interned: std::collections::HashMap<String, SharedStr> = Default::default();
-        let mut intern = |s: &str| -> SharedStr {
-            if let Some(a) = interned.get(s) {
-                return a.clone();
-            }
-            let a = SharedStr::from(s);
-            interned.insert(s.to_owned(), a.clone());
-            a
-        };
-        let mut text = String::new();
-        let mut ends = Vec::with_capacity(n);
-        let mut zones = Vec::with_capacity(n);
-        for z in wire.zones {
-            check(z.next)?;
-            if let Some(j) = &z.jump {
-                check(j.target)?;
-            }
-            text.push_str(&z.text);
-            ends.push(text.len());
-            zones.push(ZoneInfo {
-                sequence: intern(&z.sequence),
-                block: z.block,
-                instance: z.instance,
-                zone: z.zone,
-                advance: intern(&z.advance),
-                tags: z.tags.iter().map(|t| t.to_string()).collect(),
-                max_gen_tokens: z.max_gen_tokens,
-                input: z.input,
-                output: z.output,
-                tool: z.tool.as_deref().map(&mut intern),
-                next: z.next,
-                jump: z.jump.map(|j| JumpEdge {
-                    target: j.target,
-                    pattern: intern(&j.pattern),
-                }),
-            });
-        }
-        for e in wire.extractions.iter() {
-            for &z in &e.zones {
-                check(Some(z))?;
-            }
-        }
-        Ok(SampledWorkflow {
-            meta: Arc::new(WorkflowMeta {
-                config: wire.config.into_owned(),
-                zones,
-                entry: wire.entry,
-                extractions: wire.extractions.into_owned(),
-            }),
-            text,
-            ends,
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn node(next: u32, jump: Option<u32>) -> Node {
-        Node {
-            instance: 0,
-            zone: 0,
-            next,
-            jump: jump.unwrap_or(NONE),
-            has_jump: jump.is_some(),
-            input: false,
-            output: false,
-            tool: NONE,
-        }
-    }
-
-    fn err(nodes: &[Node]) -> String {
-        check_invariants(nodes).unwrap_err().to_string()
-    }
-
-    #[test]
-    fn a_valid_chain_with_a_loop_passes() {
-        // 0 → 1 → 2 → end, 2 jumps back to 0.
-        let nodes = [node(1, None), node(2, None), node(NONE, Some(0))];
-        check_invariants(&nodes).unwrap();
-    }
-
-    #[test]
-    fn unreachable_zone_is_reported() {
-        let nodes = [node(NONE, None), node(NONE, None)];
-        assert_eq!(
-            err(&nodes),
-            "workflow graph invariant violated: zone 1 is not reachable from the entry"
-        );
-    }
-
-    #[test]
-    fn zone_that_cannot_reach_the_end_is_reported() {
-        // 0 → 1 ⇄ 2 never ends; 0 jumps to the end.
-        let nodes = [node(1, Some(NONE)), node(2, None), node(1, None)];
-        assert_eq!(
-            err(&nodes),
-            "workflow graph invariant violated: zone 1 cannot reach the end"
-        );
-    }
-
-    #[test]
-    fn a_cycle_without_exit_has_no_end() {
-        let nodes = [node(1, None), node(0, None)];
-        assert_eq!(
-            err(&nodes),
-            "workflow graph invariant violated: no zone leads to the end"
-        );
-    }
-
-    #[test]
-    fn jump_edges_need_the_control_pattern_and_targets_must_exist() {
-        let mut n = node(NONE, None);
-        n.jump = 0;
-        assert!(err(&[n]).contains("jump edge without the control pattern"));
-        assert!(err(&[node(5, None)]).contains("points past the graph"));
-    }
-
-    #[test]
-    fn a_million_zone_chain_is_checked_without_recursion() {
-        let n = 1_000_000u32;
-        let nodes: Vec<Node> = (0..n)
-            .map(|i| node(if i + 1 == n { NONE } else { i + 1 }, None))
-            .collect();
-        check_invariants(&nodes).unwrap();
     }
 }
