@@ -494,6 +494,11 @@ impl SampledWorkflow {
         &self.meta
     }
 
+    /// The shared metadata as shared by every sample of the same workflow (to recognize them).
+    pub fn shared_meta(&self) -> &Arc<WorkflowMeta> {
+        &self.meta
+    }
+
     /// Number of zones.
     pub fn len(&self) -> usize {
         self.ends.len()

@@ -1,0 +1,199 @@
+//! Errors of a run: a stream's failure (located) and a fatal run error.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::Arc;
+
+use super::generator::StreamId;
+use super::transcript::Transcript;
+use crate::program::ZoneInfo;
+
+/// A shared, type-erased error (downcast it to the generator's or the tool's error type).
+pub type SharedError = Arc<dyn StdError + Send + Sync + 'static>;
+
+/// Where in a workflow something happened: a zone, with its place in the document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZoneRef {
+    /// The zone's index in the workflow.
+    pub index: u32,
+    /// The sequence of the zone's block.
+    pub sequence: Arc<str>,
+    /// The block's index within its sequence.
+    pub block: u32,
+    /// The block instance.
+    pub instance: u32,
+    /// The zone's index within its block.
+    pub zone: u32,
+}
+
+impl ZoneRef {
+    pub(crate) fn new(index: u32, info: &ZoneInfo) -> ZoneRef {
+        ZoneRef {
+            index,
+            sequence: info.sequence.clone(),
+            block: info.block,
+            instance: info.instance,
+            zone: info.zone,
+        }
+    }
+}
+
+impl fmt::Display for ZoneRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "zone {} (sequence `{}`, block {}, instance {}, zone {} of the block)",
+            self.index, self.sequence, self.block, self.instance, self.zone
+        )
+    }
+}
+
+/// Why a stream failed.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A generation request failed (after the run's retries).
+    Generator {
+        /// Attempts made, including the first.
+        attempts: u32,
+        /// The generator's error.
+        source: SharedError,
+    },
+    /// The tool of an output zone returned an error.
+    Tool {
+        /// The tool's name.
+        tool: Arc<str>,
+        /// The tool's error.
+        source: SharedError,
+    },
+    /// An output zone names a tool that was not registered on the run.
+    ToolNotRegistered {
+        /// The tool's name.
+        tool: Arc<str>,
+        /// The registered tools.
+        registered: Vec<String>,
+    },
+    /// The sampled workflow cannot be executed (e.g. an empty pattern in a workflow read back
+    /// from a hand-edited file).
+    InvalidWorkflow(String),
+    /// The run stopped (the generator failed fatally) before this stream finished.
+    Interrupted(SharedError),
+}
+
+/// A stream's failure: which stream, where, why, and the transcript up to that point.
+///
+/// Other streams of the run are unaffected.
+#[derive(Clone, Debug)]
+pub struct StreamError {
+    /// The stream that failed.
+    pub stream: StreamId,
+    /// The zone it was in, if it had entered one.
+    pub zone: Option<ZoneRef>,
+    /// Why it failed.
+    pub kind: ErrorKind,
+    /// What the stream had produced when it failed (no extractions).
+    pub partial: Option<Box<Transcript>>,
+}
+
+impl fmt::Display for StreamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.stream)?;
+        if let Some(z) = &self.zone {
+            write!(f, ", {z}")?;
+        }
+        match &self.kind {
+            ErrorKind::Generator { attempts, source } => write!(
+                f,
+                ": the generation request failed ({attempts} attempt{}): {source}",
+                if *attempts == 1 { "" } else { "s" }
+            ),
+            ErrorKind::Tool { tool, source } => write!(f, ": tool `{tool}` failed: {source}"),
+            ErrorKind::ToolNotRegistered { tool, registered } => write!(
+                f,
+                ": the zone sends its text to tool `{tool}`, which is not registered on the run \
+                 (registered: {}); help: register it with `Tools::add`",
+                if registered.is_empty() {
+                    "none".to_owned()
+                } else {
+                    registered.join(", ")
+                }
+            ),
+            ErrorKind::InvalidWorkflow(why) => write!(f, ": the workflow cannot run: {why}"),
+            ErrorKind::Interrupted(source) => {
+                write!(f, ": the run stopped before the stream finished: {source}")
+            }
+        }
+    }
+}
+
+impl StdError for StreamError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match &self.kind {
+            ErrorKind::Generator { source, .. }
+            | ErrorKind::Tool { source, .. }
+            | ErrorKind::Interrupted(source) => Some(&**source),
+            _ => None,
+        }
+    }
+}
+
+/// What one stream of a run gives: its transcript, or its located error.
+pub type StreamResult = Result<Transcript, StreamError>;
+
+/// Why a whole run stopped early.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum FatalError {
+    /// The generator's [`wait`](super::Generator::wait) failed.
+    Generator(SharedError),
+    /// The generator broke the contract (e.g. completed a request it was never given, or
+    /// returned from `wait` with nothing while requests were in flight).
+    Protocol(String),
+}
+
+impl fmt::Display for FatalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FatalError::Generator(e) => write!(f, "the generator failed: {e}"),
+            FatalError::Protocol(why) => write!(f, "the generator broke its contract: {why}"),
+        }
+    }
+}
+
+impl StdError for FatalError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            FatalError::Generator(e) => Some(&**e),
+            FatalError::Protocol(_) => None,
+        }
+    }
+}
+
+/// A run that stopped early: the fatal error and every started stream's result, in stream
+/// order (streams that were running carry [`ErrorKind::Interrupted`] and their partial
+/// transcript).
+#[derive(Debug)]
+pub struct RunError {
+    /// Why the run stopped.
+    pub fatal: FatalError,
+    /// The results of the streams started before it stopped, in stream order.
+    pub results: Vec<StreamResult>,
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let done = self.results.iter().filter(|r| r.is_ok()).count();
+        write!(
+            f,
+            "{} ({done} of {} started streams had finished; their results are kept)",
+            self.fatal,
+            self.results.len()
+        )
+    }
+}
+
+impl StdError for RunError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(&self.fatal)
+    }
+}

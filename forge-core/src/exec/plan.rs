@@ -1,0 +1,148 @@
+//! What the automaton needs to know about a workflow, computed once and shared by every stream
+//! of it: the stop sets by zone and escape depth, token limits, extractions.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::matcher::PatternSet;
+use crate::program::{SampledWorkflow, WorkflowMeta};
+
+/// What a pattern of a stop set does when it appears.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    Advance,
+    Control,
+    EscapeOpen,
+    EscapeClose,
+}
+
+/// A stop set: what the generator is asked to stop at, and what each pattern means.
+#[derive(Debug)]
+pub(crate) struct StopSet {
+    pub stop: Arc<[Arc<str>]>,
+    pub roles: Vec<Role>,
+    pub patterns: PatternSet,
+}
+
+impl StopSet {
+    fn new(entries: Vec<(Arc<str>, Role)>) -> StopSet {
+        let stop: Arc<[Arc<str>]> = entries.iter().map(|(p, _)| p.clone()).collect();
+        StopSet {
+            patterns: PatternSet::from_shared(&stop),
+            roles: entries.into_iter().map(|(_, r)| r).collect(),
+            stop,
+        }
+    }
+}
+
+/// A workflow prepared for execution: shared by every stream sampled from it.
+///
+/// Build one with [`Plan::new`] and hand it to [`Automaton::new`](super::Automaton::new) for
+/// each stream; the runner does this for you and caches plans per workflow.
+#[derive(Debug)]
+pub struct Plan {
+    pub(crate) meta: Arc<WorkflowMeta>,
+    /// Stop sets; index 0 is the escape-depth-1 set (escape close only).
+    pub(crate) sets: Vec<StopSet>,
+    /// Per zone: its depth-0 stop set.
+    pub(crate) zone_set: Vec<u32>,
+    /// Per zone: its token budget (the zone's `max_gen_tokens`, capped by the run).
+    pub(crate) limits: Vec<u32>,
+    pub(crate) escape_close: Arc<str>,
+    /// Declared extractions: name and sorted zone indices.
+    pub(crate) extractions: Vec<(String, Vec<u32>)>,
+}
+
+impl Plan {
+    /// Prepare the workflow `sample` was drawn from. `max_tokens` caps every zone's token
+    /// budget (`None`: each zone's own `max_gen_tokens`).
+    ///
+    /// Fails, naming the zone, if a pattern the automaton needs is empty or the two escape
+    /// patterns are equal (possible only in a workflow read back from an edited file).
+    pub fn new(sample: &SampledWorkflow, max_tokens: Option<u32>) -> Result<Arc<Plan>, String> {
+        let meta = sample.shared_meta().clone();
+        let [open, close] = &meta.config.escape_patterns;
+        if open.is_empty() || close.is_empty() {
+            return Err("an escape pattern is empty".to_owned());
+        }
+        if open == close {
+            return Err(format!("both escape patterns are `{open}`"));
+        }
+        let open: Arc<str> = Arc::from(open.as_str());
+        let close: Arc<str> = Arc::from(close.as_str());
+        let mut sets = vec![StopSet::new(vec![(close.clone(), Role::EscapeClose)])];
+        let mut index: HashMap<(Arc<str>, Option<Arc<str>>), u32> = HashMap::new();
+        let mut zone_set = Vec::with_capacity(meta.zones.len());
+        let mut limits = Vec::with_capacity(meta.zones.len());
+        for (i, z) in meta.zones.iter().enumerate() {
+            if z.advance.is_empty() {
+                return Err(format!("zone {i} has an empty advance pattern"));
+            }
+            let control = z.jump.as_ref().map(|j| j.pattern.clone());
+            if control.as_deref() == Some("") {
+                return Err(format!("zone {i} has an empty control pattern"));
+            }
+            let key = (z.advance.clone(), control);
+            let set = *index.entry(key).or_insert_with_key(|(advance, control)| {
+                let mut entries = vec![(advance.clone(), Role::Advance)];
+                if let Some(c) = control {
+                    entries.push((c.clone(), Role::Control));
+                }
+                entries.push((open.clone(), Role::EscapeOpen));
+                sets.push(StopSet::new(entries));
+                sets.len() as u32 - 1
+            });
+            zone_set.push(set);
+            let own = u32::try_from(z.max_gen_tokens).unwrap_or(u32::MAX);
+            limits.push(max_tokens.map_or(own, |cap| own.min(cap)));
+        }
+        let extractions = meta
+            .extractions
+            .iter()
+            .map(|e| {
+                let mut zones = e.zones.clone();
+                zones.sort_unstable();
+                (e.name.clone(), zones)
+            })
+            .collect();
+        Ok(Arc::new(Plan {
+            meta,
+            sets,
+            zone_set,
+            limits,
+            escape_close: close,
+            extractions,
+        }))
+    }
+
+    /// Whether `sample` was drawn from the workflow this plan prepares.
+    pub fn fits(&self, sample: &SampledWorkflow) -> bool {
+        Arc::ptr_eq(&self.meta, sample.shared_meta())
+    }
+
+    /// The workflow's zones, entry and extractions.
+    pub fn meta(&self) -> &WorkflowMeta {
+        &self.meta
+    }
+
+    /// The tools the workflow's output zones call, each once.
+    pub fn tools(&self) -> Vec<(u32, Arc<str>)> {
+        let mut seen: Vec<(u32, Arc<str>)> = Vec::new();
+        for (i, z) in self.meta.zones.iter().enumerate() {
+            if let (true, Some(t)) = (z.output, &z.tool)
+                && !seen.iter().any(|(_, s)| s == t)
+            {
+                seen.push((i as u32, t.clone()));
+            }
+        }
+        seen
+    }
+
+    pub(crate) fn set(&self, zone: u32, depth: u8) -> &StopSet {
+        if depth == 0 {
+            &self.sets[self.zone_set[zone as usize] as usize]
+        } else {
+            &self.sets[0]
+        }
+    }
+}

@@ -1,0 +1,541 @@
+//! The runner: many streams against one generator, with bounded concurrency (blocking, no
+//! async runtime needed).
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::iter::Fuse;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::automaton::{Automaton, Step};
+use super::error::{
+    ErrorKind, FatalError, RunError, SharedError, StreamError, StreamResult, ZoneRef,
+};
+use super::generator::{Completion, Generator, RequestId, Sampling, StreamId};
+use super::plan::Plan;
+use super::tools::Tools;
+use crate::program::SampledWorkflow;
+
+/// How a run samples and how hard it pushes the generator.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunOptions {
+    /// The most requests in flight at once (the generator's own
+    /// [`capacity`](Generator::capacity) also bounds it). Also the most streams alive at once:
+    /// memory grows with live transcripts, not with the size of the run. Default 256.
+    pub max_in_flight: usize,
+    /// The run seed; every request gets [`request_seed`]`(seed, stream, n)`. Default 0.
+    pub seed: u64,
+    /// Softmax temperature (`0.0`: greedy). Default 1.0.
+    pub temperature: f32,
+    /// Nucleus sampling threshold in `(0, 1]`. Default 1.0 (off).
+    pub top_p: f32,
+    /// A cap on every zone's token budget (`None`: each zone's own `max_gen_tokens`).
+    pub max_tokens: Option<u32>,
+    /// How many times a failed request is retried before its stream fails. Default 2.
+    pub retries: u32,
+    /// The wait before the first retry of a request; it doubles for each further retry.
+    /// Default 200 ms.
+    pub backoff: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            max_in_flight: 256,
+            seed: 0,
+            temperature: 1.0,
+            top_p: 1.0,
+            max_tokens: None,
+            retries: 2,
+            backoff: Duration::from_millis(200),
+        }
+    }
+}
+
+/// Run options that make no sense.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidOptions(pub String);
+
+impl fmt::Display for InvalidOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid run options: {}", self.0)
+    }
+}
+
+impl std::error::Error for InvalidOptions {}
+
+/// The seed of the `n`-th request (from 0) of `stream` in a run seeded with `run_seed`:
+/// `h(h(run_seed ⊕ h(stream + 1)) ⊕ n)` with `h` the SplitMix64 finalizer. A retried request
+/// keeps its seed; streams and requests get independent-looking seeds, and the same run seed
+/// gives the same seeds whatever the concurrency and completion order.
+pub fn request_seed(run_seed: u64, stream: StreamId, n: u32) -> u64 {
+    mix(mix(run_seed ^ mix(u64::from(stream.0) + 1)) ^ u64::from(n))
+}
+
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Executes sampled workflows (one stream each, any mix of workflows) against a
+/// [`Generator`], calling [`Tools`].
+///
+/// ```
+/// use forge_core::exec::{RunOptions, Runner, Scripted};
+/// # use forge_core::{program::Program, resources::Bindings};
+/// # let doc = forge_core::udpl::parse_str(r#"
+/// # [config]
+/// # zone_patterns = ["[Q]", "[A]"]
+/// # required_patterns = ["[Q]"]
+/// # valid_tags = ["Answer"]
+/// # default_max_token_length = 20
+/// # sequences = ["ask"]
+/// # control_pattern = "[J]"
+/// # escape_patterns = ["[E]", "[/E]"]
+/// # [[ask]]
+/// # text = "[Q] Capital of France? "
+/// # tags = [["Answer"]]
+/// # "#, "ask.toml")?.document;
+/// # let mut program = Program::new(doc, Bindings::new())?;
+/// # program.run("ask")?.extract("answer", &["Answer"])?;
+/// # let workflow = program.compile()?;
+/// // `workflow`: one zone `[Q] Capital of France? ` that the model ends with `[A]`.
+/// let samples = (0..2).map(|s| workflow.sample_seeded(Bindings::new(), s)).collect::<Result<Vec<_>, _>>()?;
+/// let mut generator = Scripted::new([["Paris [A] and more"], ["Lyon? [A]"]]);
+/// let mut results = Runner::new(RunOptions::default())?.run(&mut generator, samples)?;
+/// let first = results.remove(0)?;
+/// assert_eq!(first.text, "[Q] Capital of France? Paris [A]");
+/// assert_eq!(first.extraction("answer").unwrap(), [" Capital of France? Paris [A]"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Runner {
+    options: RunOptions,
+    tools: Tools,
+}
+
+impl Runner {
+    /// A runner with these options and no tools.
+    pub fn new(options: RunOptions) -> Result<Runner, InvalidOptions> {
+        if options.max_in_flight == 0 {
+            return Err(InvalidOptions("`max_in_flight` must be at least 1".into()));
+        }
+        if !(options.temperature.is_finite() && options.temperature >= 0.0) {
+            return Err(InvalidOptions(format!(
+                "`temperature` must be a finite number ≥ 0, got {}",
+                options.temperature
+            )));
+        }
+        if !(options.top_p > 0.0 && options.top_p <= 1.0) {
+            return Err(InvalidOptions(format!(
+                "`top_p` must be in (0, 1], got {}",
+                options.top_p
+            )));
+        }
+        if options.max_tokens == Some(0) {
+            return Err(InvalidOptions(
+                "`max_tokens` must be at least 1 (or `None`)".into(),
+            ));
+        }
+        Ok(Runner {
+            options,
+            tools: Tools::default(),
+        })
+    }
+
+    /// Use these tools for output zones.
+    pub fn with_tools(mut self, tools: Tools) -> Runner {
+        self.tools = tools;
+        self
+    }
+
+    /// The run's options.
+    pub fn options(&self) -> &RunOptions {
+        &self.options
+    }
+
+    /// Run every workflow to its end and return the results in stream order (stream `i` is
+    /// the `i`-th workflow). A failing stream is an `Err` in its place; a fatal generator
+    /// error stops the run and returns [`RunError`], which keeps every finished result.
+    pub fn run<G: Generator>(
+        &self,
+        generator: &mut G,
+        workflows: impl IntoIterator<Item = SampledWorkflow>,
+    ) -> Result<Vec<StreamResult>, RunError> {
+        let mut exec = self.execute(generator, workflows);
+        let mut results: Vec<StreamResult> = exec.by_ref().collect();
+        results.sort_by_key(|r| stream_of(r).0);
+        match exec.fatal.take() {
+            Some(fatal) => Err(RunError { fatal, results }),
+            None => Ok(results),
+        }
+    }
+
+    /// Run lazily: an iterator over each stream's result as soon as the stream finishes (in
+    /// finishing order). Workflows are drawn from `workflows` only as streams are started, so
+    /// a run over a lazily sampled iterator holds only the live streams in memory. After a
+    /// fatal generator error, the iterator yields the running streams as
+    /// [`ErrorKind::Interrupted`] and ends; [`Execution::fatal`] tells why.
+    pub fn execute<'r, G, I>(
+        &'r self,
+        generator: &'r mut G,
+        workflows: I,
+    ) -> Execution<'r, G, I::IntoIter>
+    where
+        G: Generator,
+        I: IntoIterator<Item = SampledWorkflow>,
+    {
+        let limit = self.options.max_in_flight.min(generator.capacity().max(1));
+        Execution {
+            runner: self,
+            generator,
+            input: workflows.into_iter().fuse(),
+            next_stream: 0,
+            limit,
+            live: HashMap::new(),
+            in_flight: 0,
+            ids: 0,
+            plans: HashMap::new(),
+            pinned: Vec::new(),
+            ready: VecDeque::new(),
+            retries: Vec::new(),
+            completions: Vec::new(),
+            fatal: None,
+            finished: false,
+        }
+    }
+}
+
+fn stream_of(r: &StreamResult) -> StreamId {
+    match r {
+        Ok(t) => t.stream,
+        Err(e) => e.stream,
+    }
+}
+
+struct Live {
+    automaton: Automaton,
+    /// The request in flight (or awaiting a retry).
+    request: RequestId,
+    /// Requests made so far (the next request's number).
+    made: u32,
+    /// Failed attempts of the current request.
+    attempts: u32,
+}
+
+/// A plan, or why streams of its workflow cannot start.
+type PlanEntry = Result<Arc<Plan>, (Option<ZoneRef>, ErrorKind)>;
+
+/// A run in progress: an iterator over each stream's result as it finishes. See
+/// [`Runner::execute`].
+pub struct Execution<'r, G: Generator, I> {
+    runner: &'r Runner,
+    generator: &'r mut G,
+    input: Fuse<I>,
+    next_stream: u32,
+    limit: usize,
+    live: HashMap<u32, Live>,
+    in_flight: usize,
+    ids: u64,
+    plans: HashMap<usize, PlanEntry>,
+    /// Metadata of workflows whose plan failed, kept so their address is not reused.
+    pinned: Vec<Arc<crate::program::WorkflowMeta>>,
+    ready: VecDeque<StreamResult>,
+    /// Requests to submit again: when, and which stream.
+    retries: Vec<(Instant, u32)>,
+    completions: Vec<Completion<G::Error>>,
+    fatal: Option<FatalError>,
+    finished: bool,
+}
+
+impl<G: Generator, I> fmt::Debug for Execution<'_, G, I> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Execution")
+            .field("started", &self.next_stream)
+            .field("live", &self.live.len())
+            .field("in_flight", &self.in_flight)
+            .field("fatal", &self.fatal)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<G: Generator, I: Iterator<Item = SampledWorkflow>> Execution<'_, G, I> {
+    /// Why the run stopped early, once it has.
+    pub fn fatal(&self) -> Option<&FatalError> {
+        self.fatal.as_ref()
+    }
+
+    /// Streams started so far.
+    pub fn started(&self) -> u32 {
+        self.next_stream
+    }
+
+    fn start_streams(&mut self) {
+        while self.live.len() < self.limit {
+            let Some(sample) = self.input.next() else {
+                return;
+            };
+            let stream = StreamId(self.next_stream);
+            self.next_stream += 1;
+            let plan = match self.plan(&sample) {
+                Ok(plan) => plan,
+                Err((zone, kind)) => {
+                    self.ready.push_back(Err(StreamError {
+                        stream,
+                        zone,
+                        kind,
+                        partial: None,
+                    }));
+                    continue;
+                }
+            };
+            match Automaton::new(plan, sample, stream) {
+                Ok(automaton) => {
+                    let live = Live {
+                        automaton,
+                        request: RequestId(0),
+                        made: 0,
+                        attempts: 0,
+                    };
+                    self.live.insert(stream.0, live);
+                    self.drive(stream.0);
+                }
+                Err(e) => self.ready.push_back(Err(e)),
+            }
+        }
+    }
+
+    fn plan(&mut self, sample: &SampledWorkflow) -> PlanEntry {
+        let key = Arc::as_ptr(sample.shared_meta()) as usize;
+        if let Some(entry) = self.plans.get(&key) {
+            return entry.clone();
+        }
+        let entry = match Plan::new(sample, self.runner.options.max_tokens) {
+            Err(why) => Err((None, ErrorKind::InvalidWorkflow(why))),
+            Ok(plan) => match plan
+                .tools()
+                .into_iter()
+                .find(|(_, t)| !self.runner.tools.contains(t))
+            {
+                Some((zone, tool)) => Err((
+                    Some(ZoneRef::new(zone, &plan.meta().zones[zone as usize])),
+                    ErrorKind::ToolNotRegistered {
+                        tool,
+                        registered: self.runner.tools.names(),
+                    },
+                )),
+                None => Ok(plan),
+            },
+        };
+        // The plan (or the error) keeps the metadata alive, so the key cannot be reused.
+        if entry.is_err() {
+            // Pin the metadata for the error entry too.
+            self.pinned.push(sample.shared_meta().clone());
+        }
+        self.plans.insert(key, entry.clone());
+        entry
+    }
+
+    /// Advance a live stream until it waits for the generator, or ends.
+    fn drive(&mut self, stream: u32) {
+        let Some(live) = self.live.get_mut(&stream) else {
+            return;
+        };
+        let tools = &self.runner.tools;
+        let ended = loop {
+            match live.automaton.step() {
+                Step::Generate => {
+                    let id = RequestId(self.ids);
+                    self.ids += 1;
+                    let sampling = sampling(&self.runner.options, StreamId(stream), live.made);
+                    live.made += 1;
+                    live.attempts = 0;
+                    live.request = id;
+                    self.generator.submit(live.automaton.request(id, sampling));
+                    self.in_flight += 1;
+                    break None;
+                }
+                Step::Tool { name, input } => match tools.call(name, input) {
+                    Some(Ok(result)) => live.automaton.tool_result(result),
+                    Some(Err(e)) => {
+                        break Some(Some(ErrorKind::Tool {
+                            tool: Arc::from(name),
+                            source: Arc::from(e),
+                        }));
+                    }
+                    None => {
+                        break Some(Some(ErrorKind::ToolNotRegistered {
+                            tool: Arc::from(name),
+                            registered: tools.names(),
+                        }));
+                    }
+                },
+                Step::Finished => break Some(None),
+                Step::Failed => break Some(Some(ErrorKind::InvalidWorkflow(String::new()))),
+            }
+        };
+        if let Some(error) = ended {
+            self.end(stream, error);
+        }
+    }
+
+    /// Remove a stream and queue its result (`error`: `None` for a finished stream).
+    fn end(&mut self, stream: u32, error: Option<ErrorKind>) {
+        let Some(live) = self.live.remove(&stream) else {
+            return;
+        };
+        let result = match error {
+            None => Ok(live.automaton.finish()),
+            Some(ErrorKind::InvalidWorkflow(why)) if why.is_empty() => {
+                Err(live.automaton.fail(None))
+            }
+            Some(kind) => Err(live.automaton.fail(Some(kind))),
+        };
+        self.generator.release(StreamId(stream));
+        self.ready.push_back(result);
+    }
+
+    fn complete(&mut self, c: Completion<G::Error>) {
+        let known = self
+            .live
+            .get(&c.stream.0)
+            .is_some_and(|l| l.request == c.id && !self.retries.iter().any(|r| r.1 == c.stream.0));
+        if !known {
+            self.abort(FatalError::Protocol(format!(
+                "it completed request {} of {}, which had no such request in flight",
+                c.id.0, c.stream
+            )));
+            return;
+        }
+        self.in_flight -= 1;
+        match c.result {
+            Ok(reply) => {
+                if let Some(live) = self.live.get_mut(&c.stream.0) {
+                    live.automaton.reply(reply);
+                }
+                self.drive(c.stream.0);
+            }
+            Err(e) => {
+                let retries = self.runner.options.retries;
+                let backoff = self.runner.options.backoff;
+                let Some(live) = self.live.get_mut(&c.stream.0) else {
+                    return;
+                };
+                live.attempts += 1;
+                if live.attempts <= retries {
+                    let wait = backoff.saturating_mul(1 << (live.attempts - 1).min(16));
+                    self.retries.push((Instant::now() + wait, c.stream.0));
+                } else {
+                    let attempts = live.attempts;
+                    self.end(
+                        c.stream.0,
+                        Some(ErrorKind::Generator {
+                            attempts,
+                            source: Arc::new(e),
+                        }),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Submit again the requests whose backoff has passed.
+    fn resubmit_due(&mut self) {
+        let now = Instant::now();
+        let mut i = 0;
+        while i < self.retries.len() {
+            if self.retries[i].0 > now {
+                i += 1;
+                continue;
+            }
+            let (_, stream) = self.retries.swap_remove(i);
+            let Some(live) = self.live.get_mut(&stream) else {
+                continue;
+            };
+            let id = RequestId(self.ids);
+            self.ids += 1;
+            live.request = id;
+            let sampling = sampling(&self.runner.options, StreamId(stream), live.made - 1);
+            self.generator.submit(live.automaton.request(id, sampling));
+            self.in_flight += 1;
+        }
+    }
+
+    /// Stop the run: every live stream is interrupted.
+    fn abort(&mut self, fatal: FatalError) {
+        let shared: SharedError = Arc::new(fatal.clone());
+        let mut streams: Vec<u32> = self.live.keys().copied().collect();
+        streams.sort_unstable();
+        for stream in streams {
+            self.end(stream, Some(ErrorKind::Interrupted(shared.clone())));
+        }
+        self.retries.clear();
+        self.fatal = Some(fatal);
+        self.finished = true;
+    }
+}
+
+fn sampling(options: &RunOptions, stream: StreamId, n: u32) -> Sampling {
+    Sampling {
+        temperature: options.temperature,
+        top_p: options.top_p,
+        seed: request_seed(options.seed, stream, n),
+    }
+}
+
+impl<G: Generator, I: Iterator<Item = SampledWorkflow>> Iterator for Execution<'_, G, I> {
+    type Item = StreamResult;
+
+    fn next(&mut self) -> Option<StreamResult> {
+        loop {
+            if let Some(r) = self.ready.pop_front() {
+                return Some(r);
+            }
+            if self.finished {
+                return None;
+            }
+            self.start_streams();
+            if !self.ready.is_empty() {
+                continue;
+            }
+            if self.live.is_empty() {
+                self.finished = true;
+                continue;
+            }
+            self.resubmit_due();
+            if self.in_flight == 0 {
+                match self.retries.iter().map(|r| r.0).min() {
+                    Some(at) => std::thread::sleep(at.saturating_duration_since(Instant::now())),
+                    None => self.abort(FatalError::Protocol(
+                        "streams wait for replies but no request is in flight".into(),
+                    )),
+                }
+                continue;
+            }
+            let mut completions = std::mem::take(&mut self.completions);
+            if let Err(e) = self.generator.wait(&mut completions) {
+                self.completions = completions;
+                self.abort(FatalError::Generator(Arc::new(e)));
+                continue;
+            }
+            if completions.is_empty() {
+                self.completions = completions;
+                self.abort(FatalError::Protocol(format!(
+                    "`wait` returned no completion while {} requests were in flight",
+                    self.in_flight
+                )));
+                continue;
+            }
+            for c in completions.drain(..) {
+                if self.finished {
+                    break;
+                }
+                self.complete(c);
+            }
+            completions.clear();
+            self.completions = completions;
+        }
+    }
+}

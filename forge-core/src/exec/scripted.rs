@@ -1,0 +1,253 @@
+//! [`Scripted`]: a generator that plays back prepared model outputs, for tests and dry runs.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::sync::Arc;
+
+use rand::{Rng, SeedableRng};
+use rand_pcg::Pcg64Mcg;
+
+use super::generator::{Completion, End, Generator, Reply, Request, StreamId};
+use super::matcher::PatternSet;
+
+/// One raw model output: what the "model" would write if nothing stopped it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Text, one token per `char`.
+    Chars(String),
+    /// Text in explicit token chunks (a chunk may be empty, or split a pattern anywhere).
+    Tokens(Vec<String>),
+    /// The request fails with this message.
+    Fail(String),
+    /// This reply, returned as is, ignoring the request's stop set and limit (to test how the
+    /// runtime corrects a generator that breaks the contract).
+    Raw(Reply),
+}
+
+impl From<&str> for Output {
+    fn from(s: &str) -> Output {
+        Output::Chars(s.to_owned())
+    }
+}
+
+impl From<String> for Output {
+    fn from(s: String) -> Output {
+        Output::Chars(s)
+    }
+}
+
+/// A scripted request failure ([`Output::Fail`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScriptedError {
+    /// The stream whose request failed.
+    pub stream: StreamId,
+    /// The scripted message.
+    pub message: String,
+}
+
+impl fmt::Display for ScriptedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.stream, self.message)
+    }
+}
+
+impl std::error::Error for ScriptedError {}
+
+/// A generator that answers each stream's successive requests with that stream's successive
+/// scripted [`Output`]s, as a real engine would:
+///
+/// - the output is cut right after the first stop pattern that appears in it (matched across
+///   tokens; the first to *end* wins, ties go to the longer pattern), reported as
+///   [`End::Stop`] with its index;
+/// - else it is cut after `max_tokens` tokens ([`End::Limit`]);
+/// - else the whole output is returned with [`End::Eos`] (the model ended its sequence);
+/// - once a stream's list is used up, every further request gets an empty [`End::Eos`] reply.
+///
+/// The rest of a cut output is thrown away, as a real engine would never write it. By default
+/// requests complete in the order they were submitted; [`Scripted::shuffled`] completes them
+/// in a seeded random order, a random number at a time, to prove order independence.
+///
+/// ```
+/// use forge_core::exec::{Output, Scripted};
+///
+/// // Stream 0 answers its first request with "Paris. [EOS]" (one token per char), stream 1
+/// // its first with two tokens, then fails its second request.
+/// let generator = Scripted::new([
+///     vec![Output::from("Paris. [EOS]")],
+///     vec![
+///         Output::Tokens(vec!["Ro".into(), "me [EOS]".into()]),
+///         Output::Fail("server gone".into()),
+///     ],
+/// ])
+/// .shuffled(7);
+/// # let _ = generator;
+/// ```
+#[derive(Debug)]
+pub struct Scripted {
+    scripts: HashMap<StreamId, VecDeque<Output>>,
+    pending: Vec<Request>,
+    rng: Option<Pcg64Mcg>,
+    capacity: usize,
+    /// Pattern sets by stop-set address (the stop set is kept so the address stays its own).
+    sets: HashMap<usize, SharedSet>,
+}
+
+type SharedSet = (Arc<[Arc<str>]>, PatternSet);
+
+impl Scripted {
+    /// A generator where stream `i` gets the outputs of the `i`-th item, in order.
+    pub fn new<S, O>(streams: impl IntoIterator<Item = S>) -> Scripted
+    where
+        S: IntoIterator<Item = O>,
+        O: Into<Output>,
+    {
+        let scripts = streams
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| {
+                (
+                    StreamId(i as u32),
+                    s.into_iter().map(Into::into).collect::<VecDeque<_>>(),
+                )
+            })
+            .collect();
+        Scripted {
+            scripts,
+            pending: Vec::new(),
+            rng: None,
+            capacity: usize::MAX,
+            sets: HashMap::new(),
+        }
+    }
+
+    /// Complete requests in a random order drawn from `seed`.
+    pub fn shuffled(mut self, seed: u64) -> Scripted {
+        self.rng = Some(Pcg64Mcg::seed_from_u64(seed));
+        self
+    }
+
+    /// Accept at most `n` requests in flight (default: unlimited).
+    pub fn with_capacity(mut self, n: usize) -> Scripted {
+        self.capacity = n.max(1);
+        self
+    }
+
+    /// The outputs not yet used for `stream`.
+    pub fn remaining(&self, stream: StreamId) -> usize {
+        self.scripts.get(&stream).map_or(0, VecDeque::len)
+    }
+
+    fn answer(&mut self, request: &Request) -> Result<Reply, ScriptedError> {
+        let output = self
+            .scripts
+            .get_mut(&request.stream())
+            .and_then(VecDeque::pop_front);
+        let (text, ends) = match output {
+            None => return Ok(empty_eos()),
+            Some(Output::Raw(reply)) => return Ok(reply),
+            Some(Output::Fail(message)) => {
+                return Err(ScriptedError {
+                    stream: request.stream(),
+                    message,
+                });
+            }
+            Some(Output::Chars(text)) => {
+                let ends: Vec<usize> = text.char_indices().map(|(i, c)| i + c.len_utf8()).collect();
+                (text, ends)
+            }
+            Some(Output::Tokens(tokens)) => {
+                let mut text = String::new();
+                let ends = tokens
+                    .iter()
+                    .map(|t| {
+                        text.push_str(t);
+                        text.len()
+                    })
+                    .collect();
+                (text, ends)
+            }
+        };
+        let stop = request.shared_stop();
+        let key = Arc::as_ptr(stop) as *const () as usize;
+        let (_, set) = self
+            .sets
+            .entry(key)
+            .or_insert_with(|| (stop.clone(), PatternSet::from_shared(stop)));
+        let max = request.max_tokens() as usize;
+        let hit = set.find(text.as_bytes(), 0, 0);
+        // Tokens needed to write the stop: up to the token holding its last byte.
+        let stop_tokens = hit.map(|h| ends.partition_point(|&e| e < h.end) + 1);
+        Ok(match (hit, stop_tokens) {
+            (Some(h), Some(n)) if n <= max => Reply {
+                text: cut(text, h.end),
+                tokens: n as u32,
+                end: End::Stop(h.index),
+            },
+            _ if ends.len() >= max => Reply {
+                text: cut(text, if max == 0 { 0 } else { ends[max - 1] }),
+                tokens: max as u32,
+                end: End::Limit,
+            },
+            _ => Reply {
+                tokens: ends.len() as u32,
+                text,
+                end: End::Eos,
+            },
+        })
+    }
+}
+
+fn cut(mut text: String, at: usize) -> String {
+    text.truncate(at);
+    text
+}
+
+fn empty_eos() -> Reply {
+    Reply {
+        text: String::new(),
+        tokens: 0,
+        end: End::Eos,
+    }
+}
+
+impl Generator for Scripted {
+    type Error = ScriptedError;
+
+    fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    fn submit(&mut self, request: Request) {
+        self.pending.push(request);
+    }
+
+    fn wait(&mut self, out: &mut Vec<Completion<ScriptedError>>) -> Result<(), ScriptedError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let mut batch = std::mem::take(&mut self.pending);
+        if let Some(rng) = &mut self.rng {
+            // A random number of requests, in a random order; the rest stay pending.
+            let n = batch.len();
+            let k = rng.random_range(1..=n);
+            for i in 0..k {
+                let j = rng.random_range(i..n);
+                batch.swap(i, j);
+            }
+            self.pending = batch.split_off(k);
+        }
+        for request in batch {
+            let result = self.answer(&request);
+            out.push(Completion {
+                id: request.id(),
+                stream: request.stream(),
+                result,
+            });
+        }
+        Ok(())
+    }
+
+    fn release(&mut self, stream: StreamId) {
+        self.scripts.remove(&stream);
+    }
+}
