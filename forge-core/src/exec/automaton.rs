@@ -37,7 +37,7 @@ use super::error::{ErrorKind, StreamError, ZoneRef};
 use super::generator::{End, Reply, Request, RequestId, Sampling, StreamId};
 use super::plan::{Plan, Role};
 use super::transcript::{Correction, Extracted, Span, SpanKind, Transcript, Visit, ZoneEnd};
-use crate::program::SampledWorkflow;
+use crate::program::{SampledWorkflow, SharedStr};
 
 /// What the automaton needs next.
 #[derive(Debug, PartialEq, Eq)]
@@ -70,7 +70,7 @@ enum Phase {
     },
     AwaitTool {
         target: Option<u32>,
-        name: Arc<str>,
+        name: SharedStr,
         input: String,
     },
     Finished,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::generator::StreamId;
 use super::transcript::Transcript;
-use crate::program::ZoneInfo;
+use crate::program::{SharedStr, ZoneInfo};
 
 /// A shared, type-erased error (downcast it to the generator's or the tool's error type).
 pub type SharedError = Arc<dyn StdError + Send + Sync + 'static>;
@@ -17,7 +17,7 @@ pub struct ZoneRef {
     /// The zone's index in the workflow.
     pub index: u32,
     /// The sequence of the zone's block.
-    pub sequence: Arc<str>,
+    pub sequence: SharedStr,
     /// The block's index within its sequence.
     pub block: u32,
     /// The block instance.
@@ -62,14 +62,14 @@ pub enum ErrorKind {
     /// The tool of an output zone returned an error.
     Tool {
         /// The tool's name.
-        tool: Arc<str>,
+        tool: SharedStr,
         /// The tool's error.
         source: SharedError,
     },
     /// An output zone names a tool that was not registered on the run.
     ToolNotRegistered {
         /// The tool's name.
-        tool: Arc<str>,
+        tool: SharedStr,
         /// The registered tools.
         registered: Vec<String>,
     },

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::matcher::PatternSet;
-use crate::program::{SampledWorkflow, WorkflowMeta};
+use crate::program::{SampledWorkflow, SharedStr, WorkflowMeta};
 
 /// What a pattern of a stop set does when it appears.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,7 +71,7 @@ impl Plan {
         let open: Arc<str> = Arc::from(open.as_str());
         let close: Arc<str> = Arc::from(close.as_str());
         let mut sets = vec![StopSet::new(vec![(close.clone(), Role::EscapeClose)])];
-        let mut index: HashMap<(Arc<str>, Option<Arc<str>>), u32> = HashMap::new();
+        let mut index: HashMap<(SharedStr, Option<SharedStr>), u32> = HashMap::new();
         let mut zone_set = Vec::with_capacity(meta.zones.len());
         let mut limits = Vec::with_capacity(meta.zones.len());
         for (i, z) in meta.zones.iter().enumerate() {
@@ -84,9 +84,9 @@ impl Plan {
             }
             let key = (z.advance.clone(), control);
             let set = *index.entry(key).or_insert_with_key(|(advance, control)| {
-                let mut entries = vec![(advance.clone(), Role::Advance)];
+                let mut entries = vec![(advance.as_arc().clone(), Role::Advance)];
                 if let Some(c) = control {
-                    entries.push((c.clone(), Role::Control));
+                    entries.push((c.as_arc().clone(), Role::Control));
                 }
                 entries.push((open.clone(), Role::EscapeOpen));
                 sets.push(StopSet::new(entries));
@@ -126,8 +126,8 @@ impl Plan {
     }
 
     /// The tools the workflow's output zones call, each once.
-    pub fn tools(&self) -> Vec<(u32, Arc<str>)> {
-        let mut seen: Vec<(u32, Arc<str>)> = Vec::new();
+    pub fn tools(&self) -> Vec<(u32, SharedStr)> {
+        let mut seen: Vec<(u32, SharedStr)> = Vec::new();
         for (i, z) in self.meta.zones.iter().enumerate() {
             if let (true, Some(t)) = (z.output, &z.tool)
                 && !seen.iter().any(|(_, s)| s == t)

@@ -14,7 +14,7 @@ use super::error::{
 use super::generator::{Completion, Generator, RequestId, Sampling, StreamId};
 use super::plan::Plan;
 use super::tools::Tools;
-use crate::program::SampledWorkflow;
+use crate::program::{SampledWorkflow, SharedStr};
 
 /// How a run samples and how hard it pushes the generator.
 #[derive(Clone, Debug, PartialEq)]
@@ -361,13 +361,13 @@ impl<G: Generator, I: Iterator<Item = SampledWorkflow>> Execution<'_, G, I> {
                     Some(Ok(result)) => live.automaton.tool_result(result),
                     Some(Err(e)) => {
                         break Some(Some(ErrorKind::Tool {
-                            tool: Arc::from(name),
+                            tool: SharedStr::from(name),
                             source: Arc::from(e),
                         }));
                     }
                     None => {
                         break Some(Some(ErrorKind::ToolNotRegistered {
-                            tool: Arc::from(name),
+                            tool: SharedStr::from(name),
                             registered: tools.names(),
                         }));
                     }
