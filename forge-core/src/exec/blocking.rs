@@ -10,11 +10,11 @@ use super::generator::{Completion, Generator, Reply, Request};
 /// `wait` runs the function on it.
 ///
 /// ```
-/// use forge_core::exec::{End, FnGenerator, Reply};
+/// use forge::exec::{End, FnGenerator, Reply};
 ///
 /// // A "model" that closes every zone at once (the stop set's first pattern is the zone's
 /// // advance pattern at escape depth 0).
-/// let generator = FnGenerator::new(|request: &forge_core::exec::Request| {
+/// let generator = FnGenerator::new(|request: &forge::exec::Request| {
 ///     let stop = request.stop()[0].to_string();
 ///     Ok::<_, std::io::Error>(Reply { text: stop, tokens: 1, end: End::Stop(0) })
 /// });

@@ -83,9 +83,9 @@ fn mix(mut z: u64) -> u64 {
 /// [`Generator`], calling [`Tools`].
 ///
 /// ```
-/// use forge_core::exec::{RunOptions, Runner, Scripted};
-/// # use forge_core::{program::Program, resources::Bindings};
-/// # let doc = forge_core::udpl::parse_str(r#"
+/// use forge::exec::{RunOptions, Runner, Scripted};
+/// # use forge::{program::Program, resources::Bindings};
+/// # let doc = forge::udpl::parse_str(r#"
 /// # [config]
 /// # zone_patterns = ["[Q]", "[A]"]
 /// # required_patterns = ["[Q]"]

@@ -68,7 +68,7 @@ impl std::error::Error for ScriptedError {}
 /// in a seeded random order, a random number at a time, to prove order independence.
 ///
 /// ```
-/// use forge_core::exec::{Output, Scripted};
+/// use forge::exec::{Output, Scripted};
 ///
 /// // Stream 0 answers its first request with "Paris. [EOS]" (one token per char), stream 1
 /// // its first with two tokens, then fails its second request.

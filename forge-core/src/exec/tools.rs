@@ -19,7 +19,7 @@ type ToolFn = dyn Fn(&str) -> Result<String, Box<dyn StdError + Send + Sync>> + 
 /// input zone; a tool error fails that stream only.
 ///
 /// ```
-/// use forge_core::exec::Tools;
+/// use forge::exec::Tools;
 ///
 /// let mut tools = Tools::new(["search", "calc"]);
 /// tools.add("calc", |input: &str| Ok::<_, std::num::ParseIntError>(
@@ -27,7 +27,7 @@ type ToolFn = dyn Fn(&str) -> Result<String, Box<dyn StdError + Send + Sync>> + 
 /// ))?;
 /// let err = tools.add("serch", |_: &str| Ok::<_, std::io::Error>(String::new())).unwrap_err();
 /// assert!(err.to_string().contains("did you mean `search`?"));
-/// # Ok::<(), forge_core::exec::UndeclaredTool>(())
+/// # Ok::<(), forge::exec::UndeclaredTool>(())
 /// ```
 #[derive(Clone, Default)]
 pub struct Tools {
