@@ -37,7 +37,7 @@ use super::error::{ErrorKind, StreamError, ZoneRef};
 use super::generator::{End, Reply, Request, RequestId, Sampling, StreamId};
 use super::plan::{Plan, Role};
 use super::transcript::{Correction, Extracted, Span, SpanKind, Transcript, Visit, ZoneEnd};
-use crate::program::{SampledWorkflow, SharedStr};
+use crate::program::{SampledWorkflow, SharedStr, ZoneId};
 
 /// What the automaton needs next.
 #[derive(Debug, PartialEq, Eq)]
@@ -131,7 +131,7 @@ impl Automaton {
                 partial: None,
             });
         }
-        let entry = plan.meta.entry;
+        let entry = plan.meta.entry.get();
         let capacity = sample.text().len() + sample.text().len() / 2;
         Ok(Automaton {
             plan,
@@ -424,7 +424,8 @@ impl Automaton {
             info.jump.as_ref().and_then(|j| j.target)
         } else {
             info.next
-        };
+        }
+        .map(ZoneId::get);
         match (&info.tool, info.output) {
             (Some(tool), true) => {
                 let mut input = String::new();

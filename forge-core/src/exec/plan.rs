@@ -100,7 +100,7 @@ impl Plan {
             .extractions
             .iter()
             .map(|e| {
-                let mut zones = e.zones.clone();
+                let mut zones: Vec<u32> = e.zones.iter().map(|z| z.get()).collect();
                 zones.sort_unstable();
                 (e.name.clone(), zones)
             })
