@@ -65,8 +65,8 @@ const SMALL_SEED_7: &str = "\
 [Prompt]
 --- zone 1 · intro block 0 · [Answer] · tags: none ---
  You are a patient tutor. Follow these rules:
-Use [brackets] sparingly.
 Cite your sources.
+Say \"I don't know\" when unsure.
 [Answer]
 --- zone 2 · ask block 0 · [Prompt] · tags: none ---
 [Prompt]
@@ -440,7 +440,7 @@ fn graph_prints_dot_by_default_and_each_format_on_request() {
     assert_eq!(html.code, 0);
     assert!(html.stdout.starts_with("<!DOCTYPE html>"));
     assert!(html.stdout.contains(
-        " data-x=\" You are a patient tutor. Follow these rules:\nUse [brackets] sparingly.\nCite your sources.\n[Answer]\">#1 intro b0 z1</div>"
+        " data-x=\" You are a patient tutor. Follow these rules:\nCite your sources.\nSay &quot;I don&#39;t know&quot; when unsure.\n[Answer]\">#1 intro b0 z1</div>"
     ));
     assert_eq!(html.stdout.matches("<div class=\"z row ").count(), 4);
 }

@@ -22,6 +22,8 @@ macro_rules! debug_as_display {
     )*};
 }
 
+#[cfg(feature = "runtime")]
+pub mod dataset;
 pub mod diagnostics;
 #[cfg(feature = "runtime")]
 pub mod exec;

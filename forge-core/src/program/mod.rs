@@ -63,6 +63,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod bulk;
 mod error;
 mod graph;
 mod render;
@@ -74,6 +75,7 @@ mod workflow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+pub use bulk::RangeError;
 pub use error::{ProgramError, SampleError};
 pub use render::{to_dot, to_html, to_mermaid};
 pub use shared_str::SharedStr;

@@ -10,7 +10,7 @@ use super::error::{ProgramError, SampleError};
 use super::graph::{ArgSite, Instance, Jump, Node, Slot, ZoneId, check_invariants};
 use super::stage::check_names;
 use crate::resources::{
-    BindError, Bindings, FillError, FillerInner, PlaceholderSite, SampleContext, Site,
+    BindError, Bindings, FillError, FillerInner, PlaceholderSite, SampleContext, Site, StreamLayout,
 };
 use crate::udpl::{Config, Document, ResourceKind, Segment};
 
@@ -88,6 +88,8 @@ struct Compiled {
     /// The document's argument resource names.
     arg_names: Vec<String>,
     meta: Arc<WorkflowMeta>,
+    /// Dataset streams of the instances bound at setup or invocation, in first-fill order.
+    streams: Option<Arc<[StreamLayout]>>,
     text_hint: AtomicUsize,
 }
 
@@ -211,6 +213,7 @@ impl Workflow {
             .resources_of_kind(ResourceKind::Argument)
             .map(|r| r.name.name.clone())
             .collect();
+        let streams = super::bulk::stream_layouts(&instances);
         Ok(Workflow {
             inner: Arc::new(Compiled {
                 doc,
@@ -219,6 +222,7 @@ impl Workflow {
                 arg_site_info,
                 arg_names,
                 meta: Arc::new(meta),
+                streams,
                 text_hint: AtomicUsize::new(0),
             }),
         })
@@ -226,6 +230,11 @@ impl Workflow {
 
     /// The workflow's zones, entry and extractions.
     pub fn meta(&self) -> &WorkflowMeta {
+        &self.inner.meta
+    }
+
+    /// The shared metadata, for samples built elsewhere (datasets read back).
+    pub(crate) fn meta_arc(&self) -> &Arc<WorkflowMeta> {
         &self.inner.meta
     }
 
@@ -245,21 +254,82 @@ impl Workflow {
         self.sample_seeded(args, rand::random())
     }
 
-    /// Sample reproducibly: the same seed and the same resources give byte-identical text.
+    /// Sample reproducibly: sample 0 of the dataset with `seed` ([`sample_at`](Self::sample_at)).
+    /// The text is a pure function of the workflow, `args` and `seed`, for every built-in
+    /// resource, whatever was sampled before, on any thread, in any process; the one input by
+    /// nature is an [`LruBuffer`](crate::resources::LruBuffer)'s current contents.
     pub fn sample_seeded(
         &self,
         args: impl Into<Bindings>,
         seed: u64,
     ) -> Result<SampledWorkflow, SampleError> {
+        self.sample_at(args, seed, 0)
+    }
+
+    /// Sample `index` of the dataset `(self, seed)`: a pure function of the workflow, `args`,
+    /// `seed` and `index`. Its RNG is derived from `(seed, index)`
+    /// ([`SampleContext::at`]), and list samplers bound as instances continue their cycles
+    /// across the indices of the dataset ([`ListSampler`](crate::resources::ListSampler)).
+    ///
+    /// ```
+    /// # use forge::program::Program;
+    /// use forge::resources::{Bindings, ListSampler};
+    /// # let doc = forge::udpl::parse_str(r#"
+    /// # [config]
+    /// # zone_patterns = ["[P]", "[A]"]
+    /// # required_patterns = ["[P]"]
+    /// # valid_tags = []
+    /// # default_max_token_length = 10
+    /// # sequences = ["s"]
+    /// # control_pattern = "[J]"
+    /// # escape_patterns = ["[E]", "[/E]"]
+    /// # [[s]]
+    /// # text = "[P] {pick} [A]"
+    /// # tags = [[]]
+    /// # [s.pick]
+    /// # name = "letters"
+    /// # arguments = { num_samples = 1 }
+    /// # "#, "s.toml")?.document;
+    /// let mut standard = Bindings::new();
+    /// standard.insert("letters", ListSampler::new(["a", "b", "c"])?);
+    /// let mut program = Program::new(doc, standard)?;
+    /// program.run("s")?;
+    /// let workflow = program.compile()?;
+    ///
+    /// // Each sample draws one letter; samples 0, 1, 2 of a dataset draw all three.
+    /// let mut letters: Vec<String> = (0..3)
+    ///     .map(|i| workflow.sample_at(Bindings::new(), 7, i).map(|s| s.zone(1).text().to_owned()))
+    ///     .collect::<Result<_, _>>()?;
+    /// letters.sort();
+    /// assert_eq!(letters, [" a [A]", " b [A]", " c [A]"]);
+    /// // Any index, any number of times, in any order: the same sample.
+    /// assert_eq!(workflow.sample_at(Bindings::new(), 7, 2)?, workflow.sample_at(Bindings::new(), 7, 2)?);
+    /// assert_eq!(workflow.sample_at(Bindings::new(), 7, 0)?, workflow.sample_seeded(Bindings::new(), 7)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn sample_at(
+        &self,
+        args: impl Into<Bindings>,
+        seed: u64,
+        index: u64,
+    ) -> Result<SampledWorkflow, SampleError> {
         let c = &*self.inner;
         let mut text = String::with_capacity(c.text_hint.load(Ordering::Relaxed));
         let mut ends = Vec::with_capacity(c.meta.zones.len());
-        self.fill(args.into(), seed, &mut text, &mut ends)?;
+        let mut cx = SampleContext::at(seed, index);
+        self.fill(&args.into(), seed, index, &mut cx, &mut text, &mut ends)?;
         Ok(SampledWorkflow {
             meta: c.meta.clone(),
             text,
             ends,
         })
+    }
+
+    /// The dataset streams of this workflow: one per list sampler (or other resource with
+    /// [`stream_draws`](crate::resources::Resource::stream_draws)) bound as an instance, in
+    /// first-fill order, each with the positions one sample takes.
+    pub fn streams(&self) -> &[StreamLayout] {
+        self.inner.streams.as_deref().unwrap_or(&[])
     }
 
     /// A [`Sampler`] that reuses its output buffers from sample to sample.
@@ -270,23 +340,28 @@ impl Workflow {
                 text: String::new(),
                 ends: Vec::new(),
             },
+            cx: SampleContext::new(0),
             workflow: self.clone(),
         }
     }
 
-    /// Sample into `text` and `ends` (cleared first).
+    /// Sample `index` of dataset `seed` into `text` and `ends` (cleared first), with `cx`
+    /// (restarted here).
     fn fill(
         &self,
-        args: Bindings,
+        args: &Bindings,
         seed: u64,
+        index: u64,
+        cx: &mut SampleContext,
         text: &mut String,
         ends: &mut Vec<usize>,
     ) -> Result<(), SampleError> {
         let c = &*self.inner;
         text.clear();
         ends.clear();
-        let arg_fillers = self.bind_arguments(&args)?;
-        let mut cx = SampleContext::new(seed);
+        let arg_fillers = self.bind_arguments(args)?;
+        cx.restart(seed, index, c.streams.as_ref());
+        let cx = &mut *cx;
         // Where each placeholder value of the current block instance stands in `text`.
         // Placeholders are numbered in order of first appearance, so a value is sampled where
         // it first appears (in slot order, keeping the RNG draws in a fixed order), written
@@ -309,11 +384,11 @@ impl Workflow {
                                     .ok_or(SampleError::Internal("placeholder order"))?;
                                 let start = text.len();
                                 match slot {
-                                    Slot::Bound(f) => f.fill_into(&mut cx, text)?,
+                                    Slot::Bound(f) => f.fill_into(cx, text)?,
                                     Slot::Argument(a) => {
                                         let info = &c.arg_site_info[*a as usize];
                                         arg_fillers[*a as usize]
-                                            .fill_into(&info.resource, &mut cx, text)
+                                            .fill_into(&info.resource, cx, text)
                                             .map_err(|e| FillError::new(Arc::clone(info), e))?;
                                     }
                                 }
@@ -410,6 +485,7 @@ impl Workflow {
 pub struct Sampler {
     workflow: Workflow,
     out: SampledWorkflow,
+    cx: SampleContext,
 }
 
 impl Sampler {
@@ -420,10 +496,41 @@ impl Sampler {
         args: impl Into<Bindings>,
         seed: u64,
     ) -> Result<&SampledWorkflow, SampleError> {
+        self.sample_at(args, seed, 0)
+    }
+
+    /// Like [`Workflow::sample_at`], into this sampler's buffers. On error the previous
+    /// sample is gone.
+    pub fn sample_at(
+        &mut self,
+        args: impl Into<Bindings>,
+        seed: u64,
+        index: u64,
+    ) -> Result<&SampledWorkflow, SampleError> {
+        self.sample_at_with(&args.into(), seed, index)
+    }
+
+    pub(crate) fn sample_at_with(
+        &mut self,
+        args: &Bindings,
+        seed: u64,
+        index: u64,
+    ) -> Result<&SampledWorkflow, SampleError> {
         let out = &mut self.out;
-        self.workflow
-            .fill(args.into(), seed, &mut out.text, &mut out.ends)?;
+        self.workflow.fill(
+            args,
+            seed,
+            index,
+            &mut self.cx,
+            &mut out.text,
+            &mut out.ends,
+        )?;
         Ok(&self.out)
+    }
+
+    /// The last sample drawn (empty before the first).
+    pub(crate) fn current(&self) -> &SampledWorkflow {
+        &self.out
     }
 
     /// Like [`Workflow::sample`], into this sampler's buffers.
@@ -474,6 +581,20 @@ impl std::ops::Deref for SampledZone<'_> {
 }
 
 impl SampledWorkflow {
+    /// A sampled workflow of shape `meta` with these zone texts (one per zone, in order).
+    pub(crate) fn from_zone_texts<'t>(
+        meta: Arc<WorkflowMeta>,
+        texts: impl IntoIterator<Item = &'t str>,
+    ) -> Self {
+        let mut text = String::new();
+        let mut ends = Vec::with_capacity(meta.zones.len());
+        for t in texts {
+            text.push_str(t);
+            ends.push(text.len());
+        }
+        SampledWorkflow { meta, text, ends }
+    }
+
     /// The config of the document the workflow came from.
     pub fn config(&self) -> &Config {
         &self.meta.config

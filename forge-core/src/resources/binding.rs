@@ -62,6 +62,8 @@ trait ErasedBinding: Send + Sync {
 
 /// Filler-side of the type erasure: holds converted arguments and produces strings.
 pub(crate) trait ErasedFiller: Send + Sync {
+    /// `(instance address, positions per fill)` for an instance with a dataset stream.
+    fn stream_plan(&self) -> Option<(usize, usize)>;
     fn fill(&self, resource: &str, cx: &mut SampleContext) -> Result<String, ResourceError>;
     fn fill_into(
         &self,
@@ -154,6 +156,16 @@ impl<R: Resource> ErasedBinding for TypedBinding<R> {
 }
 
 impl<R: Resource> ErasedFiller for TypedFiller<R> {
+    fn stream_plan(&self) -> Option<(usize, usize)> {
+        match &self.source {
+            Source::Instance(r) => r
+                .stream_draws(&self.args)
+                .filter(|&k| k > 0)
+                .map(|k| (Arc::as_ptr(r).cast::<()>() as usize, k)),
+            Source::Factory { .. } => None,
+        }
+    }
+
     fn fill(&self, resource: &str, cx: &mut SampleContext) -> Result<String, ResourceError> {
         match &self.source {
             Source::Instance(r) => r.sample(&self.args, cx),
@@ -443,6 +455,14 @@ impl Filler {
         self.inner
             .fill_into(&self.site.resource, cx, out)
             .map_err(|error| FillError::new(Arc::clone(&self.site), error))
+    }
+
+    /// `(instance address, positions per fill)` when this fill draws from a dataset stream.
+    pub(crate) fn stream_plan(&self) -> Option<(usize, usize)> {
+        match &self.inner {
+            FillerInner::Static(_) => None,
+            FillerInner::Erased(f) => f.stream_plan(),
+        }
     }
 
     /// The placeholder this filler is bound to.

@@ -204,25 +204,35 @@ impl Resource for StaticString {
 // ListSampler
 // ---------------------------------------------------------------------------------------------
 
-/// Draws items from a fixed, non-empty list, without replacement **across calls**.
+/// Draws items from a fixed, non-empty list, without replacement **across calls**: every item
+/// once per cycle before any repeats.
 ///
-/// The sampler keeps a pool of the items not yet drawn in the current cycle. A call with
-/// `num_samples = k` (clamped to the list length):
+/// A call with `num_samples = k` (clamped to the list length) returns `k` distinct items joined
+/// by `"\n"` in draw order; `num_samples = 0` returns `""`; `num_samples = "all"` returns every
+/// item in list order and draws nothing. The concatenation of all draws is a sequence of
+/// permutations of the list (cycles); a call that crosses from one cycle into the next takes the
+/// rest of the old cycle and then new-cycle items that it has not just taken, so a call's items
+/// stay distinct.
 ///
-/// - draws `k` distinct items from the pool, uniformly at random, when the pool holds at least
-///   `k`;
-/// - otherwise takes every item left in the pool (in random order), refills the pool with the
-///   whole list (a new cycle), and draws the rest from it, excluding the items just taken so the
-///   call's items stay distinct. The excluded items stay in the new cycle's pool.
+/// Where the cycles live depends on how the sampler is bound:
 ///
-/// So the concatenation of all draws is a sequence of permutations of the list: every item
-/// appears once per cycle before any repeats. Items are joined by `"\n"` in draw order.
-/// `num_samples = 0` returns `""`. `num_samples = "all"` returns every item in list order and
-/// neither consumes the pool nor draws from the RNG.
+/// - **as an instance at program setup or sequence invocation** (the default, e.g.
+///   `.constitution(ListSampler::new(..)?)`): the cycles span the samples of a *dataset*. The
+///   number of items one sample draws, `K`, is fixed when the workflow is compiled, so sample
+///   `i` of the dataset with seed `s` takes positions `i·K … i·K+K−1` of a sequence of
+///   pseudo-random permutations keyed by `s` (see [`SampleContext::draw_from_stream`]). A
+///   sample is therefore a function of `(s, i)` only, whatever was sampled before, on any
+///   thread: `workflow.sample_seeded(args, s)` is sample 0 and gives the same text every time,
+///   and the samples `0..m` of a dataset (`Workflow::sample_at`, `Workflow::sample_range`)
+///   together draw every item once per cycle. Nothing is written that other samples read, so
+///   threads never wait on each other;
+/// - **[`per_sample`](Self::per_sample)**, **as a factory**, **as an argument resource**, or
+///   called directly with a [`SampleContext`]: the pool of the current cycle lives in the
+///   sample, drawn with the sample's RNG, so every sample starts a new cycle.
 ///
-/// The pool is shared by everyone sampling the same object; bind the sampler as a
-/// [cached factory](super::Binding::cached_factory) (`move || sampler.fresh()`) to start
-/// a fresh cycle in every sample. `Clone` copies the items (shared, cheap) and the current pool.
+/// (Until datasets were index-addressed, an instance kept one pool behind a lock, shared by
+/// every sample in the order they reached it; that made `sample_seeded` depend on earlier
+/// samples and on thread scheduling.)
 ///
 /// ```
 /// use forge::resources::{ListArgs, ListSampler, Resource, SampleContext};
@@ -233,17 +243,15 @@ impl Resource for StaticString {
 /// let second = s.sample(&ListArgs::new(1), &mut cx)?;
 /// let mut seen: Vec<&str> = first.lines().chain(second.lines()).collect();
 /// seen.sort();
-/// assert_eq!(seen, ["a", "b", "c"]); // one full cycle
+/// assert_eq!(seen, ["a", "b", "c"]); // one full cycle within the sample
 ///
 /// assert!(ListSampler::new(Vec::<String>::new()).is_err());
 /// # Ok::<(), forge::resources::ResourceError>(())
 /// ```
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct ListSampler {
     items: Arc<[String]>,
-    /// Indices into `items` not yet drawn in the current cycle.
-    pool: Mutex<Vec<usize>>,
-    /// Keep the pool in each sample instead (see [`ListSampler::per_sample`]).
+    /// Never draw from a dataset stream (see [`ListSampler::per_sample`]).
     per_sample: bool,
 }
 
@@ -260,17 +268,14 @@ impl ListSampler {
                 "a list sampler needs at least one item, but the list is empty",
             ));
         }
-        let pool = (0..items.len()).collect();
         Ok(ListSampler {
             items,
-            pool: Mutex::new(pool),
             per_sample: false,
         })
     }
 
-    /// A sampler over the same (shared) items with a full pool: a new cycle. Unlike `clone`,
-    /// it never looks at this sampler's pool, so a template shared by threads is not locked:
-    /// the per-sample binding is `Binding::cached_factory(move || template.fresh())`.
+    /// A sampler over the same (shared) items: the same as `clone` (a sampler holds no pool
+    /// of its own), kept for factories: `Binding::cached_factory(move || template.fresh())`.
     ///
     /// ```
     /// use forge::resources::{Binding, ListSampler, Lifecycle};
@@ -280,19 +285,14 @@ impl ListSampler {
     /// # Ok::<(), forge::resources::ResourceError>(())
     /// ```
     pub fn fresh(&self) -> ListSampler {
-        ListSampler {
-            items: Arc::clone(&self.items),
-            pool: Mutex::new((0..self.items.len()).collect()),
-            per_sample: self.per_sample,
-        }
+        self.clone()
     }
 
-    /// This sampler with its pool kept in each sample rather than shared: every sample starts
-    /// a new cycle (what a [cached factory](super::Binding::cached_factory) of
-    /// [`fresh`](Self::fresh) samplers gives), but with no lock and nothing written that other
-    /// threads share, so it is the binding for sampling on many threads at once. The pool is
-    /// per sample and per sampler object: two placeholders bound to the same object share it
-    /// within a sample.
+    /// This sampler with its cycle kept in each sample rather than across the samples of a
+    /// dataset: every sample starts a new cycle (what a
+    /// [cached factory](super::Binding::cached_factory) gives), drawn with the sample's RNG.
+    /// The pool is per sample and per sampler object: two placeholders bound to the same
+    /// object share it within a sample.
     ///
     /// ```
     /// use forge::resources::{ListArgs, ListSampler, Resource, SampleContext};
@@ -310,6 +310,11 @@ impl ListSampler {
         self
     }
 
+    /// Whether this sampler keeps its cycle per sample ([`per_sample`](Self::per_sample)).
+    pub fn is_per_sample(&self) -> bool {
+        self.per_sample
+    }
+
     /// The items, in list order.
     pub fn items(&self) -> &[String] {
         &self.items
@@ -325,18 +330,12 @@ impl ListSampler {
         false
     }
 
-    /// How many items remain in the current cycle of the shared pool. (A
-    /// [`per_sample`](Self::per_sample) sampler keeps its pool in each sample instead, so for it
-    /// this stays at the list length.)
-    pub fn remaining(&self) -> usize {
-        lock(&self.pool).len()
-    }
-
-    /// Draws for one call from `pool` and appends the items to `out`, joined by `"\n"`.
-    fn draw_into(
+    /// Draws `k` items for one call from `pool` (the current cycle's undrawn items) and appends
+    /// them to `out`, joined by `"\n"`.
+    fn draw_from_pool(
         &self,
         pool: &mut Vec<usize>,
-        num_samples: NumSamples,
+        k: usize,
         rng: &mut SampleRng,
         out: &mut String,
     ) {
@@ -346,15 +345,6 @@ impl ListSampler {
                 out.push('\n');
             }
             out.push_str(&self.items[i]);
-        };
-        let k = match num_samples {
-            NumSamples::All => {
-                for i in 0..n {
-                    push(i == 0, i);
-                }
-                return;
-            }
-            NumSamples::Count(k) => k.min(n),
         };
         if pool.len() >= k {
             for d in 0..k {
@@ -394,16 +384,6 @@ impl ListSampler {
     }
 }
 
-impl Clone for ListSampler {
-    fn clone(&self) -> Self {
-        ListSampler {
-            items: Arc::clone(&self.items),
-            pool: Mutex::new(lock(&self.pool).clone()),
-            per_sample: self.per_sample,
-        }
-    }
-}
-
 impl Resource for ListSampler {
     type Args = ListArgs;
 
@@ -419,15 +399,45 @@ impl Resource for ListSampler {
         cx: &mut SampleContext,
         out: &mut String,
     ) -> Result<(), ResourceError> {
-        if self.per_sample {
-            let n = self.items.len();
-            let (pool, rng) = cx.sample_state(self, || (0..n).collect::<Vec<usize>>());
-            self.draw_into(pool, args.num_samples, rng, out);
-        } else {
-            let mut pool = lock(&self.pool);
-            self.draw_into(&mut pool, args.num_samples, cx.rng(), out);
+        let n = self.items.len();
+        let k = match args.num_samples {
+            NumSamples::All => {
+                for (i, item) in self.items.iter().enumerate() {
+                    if i > 0 {
+                        out.push('\n');
+                    }
+                    out.push_str(item);
+                }
+                return Ok(());
+            }
+            NumSamples::Count(k) => k.min(n),
+        };
+        if k == 0 {
+            return Ok(());
         }
+        if !self.per_sample {
+            let mut first = true;
+            let drawn = cx.draw_from_stream(self, n, k, |i| {
+                if !first {
+                    out.push('\n');
+                }
+                first = false;
+                out.push_str(&self.items[i]);
+            });
+            if drawn {
+                return Ok(());
+            }
+        }
+        let (pool, rng) = cx.sample_state(self, || (0..n).collect::<Vec<usize>>());
+        self.draw_from_pool(pool, k, rng, out);
         Ok(())
+    }
+
+    fn stream_draws(&self, args: &ListArgs) -> Option<usize> {
+        match args.num_samples {
+            NumSamples::Count(k) if !self.per_sample && k > 0 => Some(k.min(self.items.len())),
+            _ => None,
+        }
     }
 
     fn describe() -> &'static str {

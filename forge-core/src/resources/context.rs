@@ -4,6 +4,7 @@ use std::any::{Any, TypeId};
 use std::fmt;
 use std::sync::Arc;
 
+use super::stream::{self, StreamLayout};
 use super::{Resource, ResourceError, SampleRng, random_below};
 use rand::SeedableRng;
 
@@ -15,6 +16,12 @@ use rand::SeedableRng;
 /// and are dropped with it, so concurrent samples never see each other's per-sample instances.
 pub struct SampleContext {
     rng: SampleRng,
+    /// The dataset seed and this sample's index in the dataset.
+    seed: u64,
+    index: u64,
+    /// The workflow's dataset streams, and this sample's cursor in each.
+    streams: Option<Arc<[StreamLayout]>>,
+    cursors: Vec<stream::Cursor>,
     /// Per-sample instances by resource name; a sample holds few, so a scan is cheapest.
     cache: Vec<(String, Arc<dyn Any + Send + Sync>)>,
     /// Per-sample state of resources, by owner key and type.
@@ -22,18 +29,118 @@ pub struct SampleContext {
 }
 
 impl SampleContext {
-    /// A context whose RNG is seeded from `seed` (via `SeedableRng::seed_from_u64`).
+    /// The context of sample 0 of the dataset with `seed`: its RNG is seeded from `seed` (via
+    /// `SeedableRng::seed_from_u64`).
     pub fn new(seed: u64) -> Self {
-        Self::from_rng(SampleRng::seed_from_u64(seed))
+        Self::at(seed, 0)
     }
 
-    /// A context using the given RNG, e.g. one derived from a parent generator.
+    /// The context of sample `index` of the dataset with `seed`. Its RNG is seeded from
+    /// `seed ^ fmix64(index)` (`fmix64` is MurmurHash3's finalizer, a bijection with
+    /// `fmix64(0) == 0`), so sample 0 is [`SampleContext::new`]`(seed)` and every sample of a
+    /// dataset has its own generator, computed from `(seed, index)` alone.
+    pub fn at(seed: u64, index: u64) -> Self {
+        let mut cx = Self::from_rng(Self::rng_for(seed, index));
+        cx.seed = seed;
+        cx.index = index;
+        cx
+    }
+
+    fn rng_for(seed: u64, index: u64) -> SampleRng {
+        SampleRng::seed_from_u64(seed ^ stream::fmix64(index))
+    }
+
+    /// A context using the given RNG, e.g. one derived from a parent generator (dataset seed 0,
+    /// index 0, no dataset streams).
     pub fn from_rng(rng: SampleRng) -> Self {
         SampleContext {
             rng,
+            seed: 0,
+            index: 0,
+            streams: None,
+            cursors: Vec::new(),
             cache: Vec::new(),
             states: Vec::new(),
         }
+    }
+
+    /// Makes this context the one of sample `index` of the dataset with `seed`, for a workflow
+    /// with `streams`, dropping every per-sample instance and state (keeping allocations).
+    pub(crate) fn restart(&mut self, seed: u64, index: u64, streams: Option<&Arc<[StreamLayout]>>) {
+        self.rng = Self::rng_for(seed, index);
+        self.seed = seed;
+        self.index = index;
+        self.cache.clear();
+        self.states.clear();
+        let same = match (&self.streams, streams) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        if !same {
+            self.streams = streams.cloned();
+            self.cursors.clear();
+        }
+        let wanted = self.streams.as_ref().map_or(0, |s| s.len());
+        self.cursors.resize_with(wanted, Default::default);
+        for c in &mut self.cursors {
+            c.reset();
+        }
+    }
+
+    /// The seed of the dataset this sample belongs to (the seed given to
+    /// [`sample_seeded`](crate::program::Workflow::sample_seeded)).
+    pub fn dataset_seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// This sample's index in its dataset (0 for
+    /// [`sample_seeded`](crate::program::Workflow::sample_seeded)).
+    pub fn sample_index(&self) -> u64 {
+        self.index
+    }
+
+    /// Draws `k` distinct indices in `0..n` for `owner` (the resource: pass `self`) from its
+    /// dataset stream, calling `emit` with each in draw order, and returns `true`; or returns
+    /// `false` without drawing when `owner` has no stream in this sample. A resource has a
+    /// stream when it is bound as an instance at program setup or sequence invocation and its
+    /// [`Resource::stream_draws`] returned `Some(k)` for the fill (see [`StreamLayout`]): its
+    /// fills of sample `i` then take positions `i·K …` of a sequence of pseudo-random
+    /// permutations of `0..n` keyed by the dataset seed, so every index appears once per `n`
+    /// draws across the samples of a dataset, and sample `i`'s draws depend on `(seed, i)`
+    /// only. `k` must be the count `stream_draws` returned and `n` the same on every fill;
+    /// a fill beyond the sample's `K` positions returns `false`.
+    pub fn draw_from_stream<O: ?Sized>(
+        &mut self,
+        owner: &O,
+        n: usize,
+        k: usize,
+        emit: impl FnMut(usize),
+    ) -> bool {
+        let Some(streams) = &self.streams else {
+            return false;
+        };
+        let key = (owner as *const O).cast::<()>() as usize;
+        let Some(s) = streams.iter().position(|l| l.owner() == key) else {
+            return false;
+        };
+        let layout = &streams[s];
+        let cursor = &mut self.cursors[s];
+        let (k, n) = (k as u64, n as u64);
+        if n == 0 || cursor.taken + k > layout.per_sample() {
+            return false;
+        }
+        let draw = stream::Draw {
+            key: stream::stream_key(self.seed, s as u32),
+            n,
+            layout,
+            position: u128::from(self.index) * u128::from(layout.per_sample())
+                + u128::from(cursor.taken),
+            k,
+        };
+        cursor.taken += k;
+        draw.run(cursor, emit);
+        true
     }
 
     /// State private to this sample, belonging to `owner` (usually the resource itself: pass

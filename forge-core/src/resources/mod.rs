@@ -20,10 +20,18 @@
 //! All randomness of the built-ins comes from the [`SampleRng`] in the [`SampleContext`], and
 //! bounded integers are drawn with a fixed algorithm implemented here (not with `rand`'s
 //! distributions), so the same seed and the same resources give byte-identical text, also across
-//! `rand` upgrades. A resource bound as an [`Lifecycle::Instance`] keeps state across samples
-//! (that is its purpose); when such a stateful instance is shared by samples running on several
-//! threads at once, its output depends on the order in which the samples reach it. For
-//! byte-identical reruns, sample sequentially or bind stateful samplers as cached factories.
+//! `rand` upgrades.
+//!
+//! A sample is a pure function of the workflow, its arguments, the dataset seed and its index in
+//! the dataset ([`SampleContext::at`]); `sample_seeded(args, seed)` is sample 0. No built-in
+//! keeps mutable state shared between samples: a [`ListSampler`] bound as an instance draws
+//! from a *dataset stream* ([`StreamLayout`]) whose positions are addressed by the sample's
+//! index, so it keeps "every item once per cycle" across the samples of a dataset while the
+//! output does not depend on threads, their order, or what was sampled before. The one input
+//! by nature is an [`LruBuffer`]'s current contents. Users' own resources keep their
+//! lifecycles: an instance with interior state shared across samples is reproducible only if
+//! that state is (use [`SampleContext::sample_index`] or
+//! [`SampleContext::draw_from_stream`] to address it by index).
 //!
 //! # Example
 //!
@@ -62,6 +70,7 @@ mod builtin;
 mod context;
 mod error;
 mod resource;
+mod stream;
 
 pub(crate) use binding::FillerInner;
 pub use binding::{Binding, Filler, Lifecycle, Site};
@@ -70,6 +79,7 @@ pub use builtin::{ListArgs, ListSampler, LruBuffer, NumSamples, StaticString};
 pub use context::SampleContext;
 pub use error::{BindError, FillError, PlaceholderSite, ResourceError};
 pub use resource::{NoArgs, Resource};
+pub use stream::StreamLayout;
 
 /// The serde crate, so a [`Resource`]'s argument type can derive [`Deserialize`] without a
 /// dependency of its own: `#[serde(crate = "forge::resources::serde")]`.

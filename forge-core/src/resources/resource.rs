@@ -76,6 +76,19 @@ pub trait Resource: Send + Sync + 'static {
         Ok(())
     }
 
+    /// How many positions of its dataset stream one fill with `args` takes, for a resource
+    /// whose draws span the samples of a dataset (the default, `None`: it has no stream).
+    ///
+    /// Only instances bound at program setup or sequence invocation get a stream: when a
+    /// workflow is compiled, the counts of its fills give the positions `K` one sample takes,
+    /// and [`SampleContext::draw_from_stream`] then draws sample `i`'s positions `i·K …` as a
+    /// function of the dataset seed and `i` alone. [`ListSampler`](super::ListSampler) returns
+    /// `Some(k)` for `num_samples = k` (clamped to the list, `None` for 0 and `"all"`).
+    fn stream_draws(&self, args: &Self::Args) -> Option<usize> {
+        let _ = args;
+        None
+    }
+
     /// A short human name of the resource type for messages (e.g. `"list sampler"`).
     /// Defaults to the Rust type name.
     fn describe() -> &'static str

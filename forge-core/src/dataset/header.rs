@@ -1,0 +1,280 @@
+//! The header line: format, version, seed and the workflow's shape.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{DatasetError, FORMAT, VERSION};
+use crate::program::{Extraction, JumpEdge, SharedStr, Workflow, WorkflowMeta, ZoneId, ZoneInfo};
+use crate::udpl::Config;
+
+/// The header of a dataset file: the dataset seed, the workflow's shape, and what the writer
+/// recorded about how it made the samples. See the [module docs](super) for the format.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Header {
+    /// The dataset seed.
+    pub seed: u64,
+    /// The workflow's shape (without texts).
+    pub workflow: Arc<WorkflowMeta>,
+    /// Free-form data the writer recorded (e.g. the resource options of `forge sample`);
+    /// compared like the rest by [`DatasetReader::expect`](super::DatasetReader::expect).
+    pub generator: Option<Value>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HeaderWire {
+    format: String,
+    version: u32,
+    seed: u64,
+    workflow: ShapeWire,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    generator: Option<Value>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShapeWire {
+    config: Config,
+    entry: ZoneId,
+    extractions: Vec<Extraction>,
+    zones: Vec<ZoneWire>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ZoneWire {
+    sequence: String,
+    block: u32,
+    instance: u32,
+    zone: u32,
+    advance: String,
+    tags: Vec<String>,
+    max_gen_tokens: u64,
+    input: bool,
+    output: bool,
+    tool: Option<String>,
+    next: Option<ZoneId>,
+    jump: Option<JumpEdge>,
+}
+
+impl Header {
+    /// The header of the dataset `(workflow, seed)`, without generator data.
+    pub fn new(workflow: &Workflow, seed: u64) -> Self {
+        Header {
+            seed,
+            workflow: Arc::clone(workflow.meta_arc()),
+            generator: None,
+        }
+    }
+
+    /// This header with `generator` data recorded.
+    pub fn with_generator(mut self, generator: Value) -> Self {
+        self.generator = Some(generator);
+        self
+    }
+
+    fn wire(&self) -> HeaderWire {
+        let m = &*self.workflow;
+        HeaderWire {
+            format: FORMAT.to_owned(),
+            version: VERSION,
+            seed: self.seed,
+            workflow: ShapeWire {
+                config: m.config.clone(),
+                entry: m.entry,
+                extractions: m.extractions.clone(),
+                zones: m
+                    .zones
+                    .iter()
+                    .map(|z| ZoneWire {
+                        sequence: z.sequence.to_string(),
+                        block: z.block,
+                        instance: z.instance,
+                        zone: z.zone,
+                        advance: z.advance.to_string(),
+                        tags: z.tags.to_vec(),
+                        max_gen_tokens: z.max_gen_tokens,
+                        input: z.input,
+                        output: z.output,
+                        tool: z.tool.as_deref().map(str::to_owned),
+                        next: z.next,
+                        jump: z.jump.clone(),
+                    })
+                    .collect(),
+            },
+            generator: self.generator.clone(),
+        }
+    }
+
+    /// The header line, `\n` included: the exact bytes a dataset file starts with.
+    pub fn to_line(&self) -> String {
+        let mut line = serde_json::to_string(&self.wire()).expect("a header always serializes");
+        line.push('\n');
+        line
+    }
+
+    /// Parses a header line (with or without its `\n`). An unknown format, a newer version or
+    /// a malformed workflow is an error that says so.
+    pub fn parse(line: &str) -> Result<Header, DatasetError> {
+        let err = |m: String| DatasetError::invalid(1, m);
+        let value: Value = serde_json::from_str(line.trim_end_matches('\n')).map_err(|e| {
+            err(format!(
+                "the header is not JSON ({e}); a forge dataset starts with a `{FORMAT}` header line"
+            ))
+        })?;
+        match value.get("format").and_then(Value::as_str) {
+            Some(FORMAT) => {}
+            Some(other) => {
+                return Err(err(format!(
+                    "the format is `{other}`, not `{FORMAT}`: this is not a forge dataset"
+                )));
+            }
+            None => {
+                return Err(err(format!(
+                    "the header has no `format` field: this is not a `{FORMAT}` file"
+                )));
+            }
+        }
+        match value.get("version").and_then(Value::as_u64) {
+            Some(v) if v == u64::from(VERSION) => {}
+            Some(v) => {
+                return Err(err(format!(
+                    "format version {v}, but this forge reads version {VERSION}{}",
+                    if v > u64::from(VERSION) {
+                        ": upgrade forge to read it"
+                    } else {
+                        ""
+                    }
+                )));
+            }
+            None => return Err(err("the header has no integer `version` field".into())),
+        }
+        let wire: HeaderWire =
+            serde_json::from_value(value).map_err(|e| err(format!("bad header: {e}")))?;
+        let n = wire.workflow.zones.len();
+        let in_range = |t: Option<ZoneId>| t.is_none_or(|t| t.index() < n);
+        if n == 0 || wire.workflow.entry.index() >= n {
+            return Err(err(
+                "the workflow has no zones or its entry is out of range".into(),
+            ));
+        }
+        for (i, z) in wire.workflow.zones.iter().enumerate() {
+            if !in_range(z.next) || !in_range(z.jump.as_ref().and_then(|j| j.target)) {
+                return Err(err(format!(
+                    "zone {i} points past the workflow's {n} zones"
+                )));
+            }
+        }
+        for e in &wire.workflow.extractions {
+            if e.zones.iter().any(|z| z.index() >= n) {
+                return Err(err(format!(
+                    "extraction `{}` selects a zone past the workflow's {n} zones",
+                    e.name
+                )));
+            }
+        }
+        let zones = wire
+            .workflow
+            .zones
+            .into_iter()
+            .map(|z| ZoneInfo {
+                sequence: SharedStr::from(z.sequence),
+                block: z.block,
+                instance: z.instance,
+                zone: z.zone,
+                advance: SharedStr::from(z.advance),
+                tags: z.tags.into(),
+                max_gen_tokens: z.max_gen_tokens,
+                input: z.input,
+                output: z.output,
+                tool: z.tool.map(SharedStr::from),
+                next: z.next,
+                jump: z.jump,
+            })
+            .collect();
+        Ok(Header {
+            seed: wire.seed,
+            workflow: Arc::new(WorkflowMeta {
+                config: wire.workflow.config,
+                zones,
+                entry: wire.workflow.entry,
+                extractions: wire.workflow.extractions,
+            }),
+            generator: wire.generator,
+        })
+    }
+
+    /// `Ok` when this header (read from a file) describes the same dataset as `expected`;
+    /// otherwise an error naming the first field that differs, e.g.
+    /// `` the file's `workflow.zones[12].tags[0]` is "Final", the expected one "Training" ``.
+    pub fn check(&self, expected: &Header) -> Result<(), DatasetError> {
+        if self == expected {
+            return Ok(());
+        }
+        let a = serde_json::to_value(self.wire()).expect("a header always serializes");
+        let b = serde_json::to_value(expected.wire()).expect("a header always serializes");
+        let (path, got, want) = first_difference(&a, &b, String::new())
+            .unwrap_or_else(|| (String::new(), a.to_string(), b.to_string()));
+        Err(DatasetError::invalid(
+            1,
+            format!(
+                "this file belongs to another dataset: its `{path}` is {got}, the expected one {want}"
+            ),
+        ))
+    }
+}
+
+/// The path of the first place where `a` and `b` differ, with both values (abbreviated).
+fn first_difference(a: &Value, b: &Value, path: String) -> Option<(String, String, String)> {
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for (k, v) in x {
+                match y.get(k) {
+                    Some(w) => {
+                        if let Some(d) = first_difference(v, w, join(k)) {
+                            return Some(d);
+                        }
+                    }
+                    None => return Some((join(k), short(v), "absent".into())),
+                }
+            }
+            y.iter()
+                .find(|(k, _)| !x.contains_key(*k))
+                .map(|(k, w)| (join(k), "absent".into(), short(w)))
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            for (i, (v, w)) in x.iter().zip(y).enumerate() {
+                if let Some(d) = first_difference(v, w, format!("{path}[{i}]")) {
+                    return Some(d);
+                }
+            }
+            (x.len() != y.len()).then(|| {
+                (
+                    format!("{path} length"),
+                    x.len().to_string(),
+                    y.len().to_string(),
+                )
+            })
+        }
+        _ => (a != b).then(|| (path, short(a), short(b))),
+    }
+}
+
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 80 {
+        let cut: String = s.chars().take(77).collect();
+        format!("{cut}...")
+    } else {
+        s
+    }
+}

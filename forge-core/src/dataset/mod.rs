@@ -1,0 +1,139 @@
+//! Datasets: the samples `0..n` of a workflow with a seed, written to and read from a
+//! versioned JSON Lines file.
+//!
+//! A dataset is `(workflow, seed, n)`: sample `i` is
+//! [`Workflow::sample_at`]`(args(i), seed, i)`, a pure function of the seed and the index (and
+//! the arguments given for `i`), so a dataset can be regenerated, diffed, extended, split across
+//! machines or resumed, and its bytes do not depend on the number of threads that wrote it.
+//!
+//! # File format (version 1)
+//!
+//! UTF-8 JSON Lines: every line is one compact JSON object followed by `\n`.
+//!
+//! The **first line** is the header, written once: the format name and version, the dataset
+//! seed, the workflow's shape (its config, entry zone, extractions, and for each zone its
+//! sequence, block, instance, zone index, advance pattern, tags, token limit, input/output flags,
+//! tool, next zone and jump edge), and an optional `generator` object in which the writer may
+//! record how the samples were made (the command-line tool records its resource options there).
+//!
+//! ```text
+//! {"format":"forge-dataset","version":1,"seed":7,"workflow":{"config":{…},"entry":0,"extractions":[…],"zones":[{"sequence":"setup","block":0,…},…]}}
+//! ```
+//!
+//! **Every further line** is one sample, in index order from 0: its index, the dataset seed,
+//! the zone texts in zone order, and the texts of each extraction (the zones it selects, in
+//! order; the same text as in `zones`, repeated so a consumer needs no workflow logic):
+//!
+//! ```text
+//! {"index":0,"seed":7,"zones":["[Prompt] The user is asking…","…"],"extractions":{"training":["…"],"final":["…"]}}
+//! ```
+//!
+//! [`DatasetReader`] loads a file back into [`SampledWorkflow`]s and rejects a header of another
+//! format, a newer version, or (with [`DatasetReader::expect`]) another workflow or seed, naming
+//! the first field that differs. A file cut while being written ends in a line without `\n`:
+//! the reader reports it, and [`resume_point`] finds where to continue writing.
+//!
+//! ```
+//! # use forge::program::Program;
+//! use forge::dataset::{self, DatasetReader, Header};
+//! use forge::resources::{Bindings, ListSampler};
+//! # let doc = forge::udpl::parse_str(r#"
+//! # [config]
+//! # zone_patterns = ["[P]", "[A]"]
+//! # required_patterns = ["[P]"]
+//! # valid_tags = ["Out"]
+//! # default_max_token_length = 10
+//! # sequences = ["s"]
+//! # control_pattern = "[J]"
+//! # escape_patterns = ["[E]", "[/E]"]
+//! # [[s]]
+//! # text = "[P] {pick} [A]"
+//! # tags = [["Out"]]
+//! # [s.pick]
+//! # name = "letters"
+//! # arguments = { num_samples = 1 }
+//! # "#, "s.toml")?.document;
+//! # let mut standard = Bindings::new();
+//! # standard.insert("letters", ListSampler::new(["a", "b", "c"])?);
+//! # let mut program = Program::new(doc, standard)?;
+//! # program.run("s")?;
+//! # program.extract("out", &["Out"])?;
+//! let workflow = program.compile()?;
+//! let header = Header::new(&workflow, 7);
+//! let mut file = header.to_line().into_bytes();
+//! dataset::write_range(&workflow, &header, 0..4, 2, |_| Bindings::new(), &mut file, |_| {})?;
+//!
+//! let mut reader = DatasetReader::new(&file[..])?;
+//! reader.expect(&header)?;
+//! for (i, row) in reader.enumerate() {
+//!     let row = row?;
+//!     assert_eq!(row.index, i as u64);
+//!     assert_eq!(row.sample, workflow.sample_at(Bindings::new(), 7, row.index)?);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod header;
+mod read;
+mod write;
+
+pub use header::Header;
+pub use read::{DatasetReader, DatasetSample, ResumePoint, resume_point};
+pub use write::{encode_sample, write_range};
+
+use std::fmt;
+
+/// The `format` field of the header.
+pub const FORMAT: &str = "forge-dataset";
+
+/// The format version this forge writes and reads.
+pub const VERSION: u32 = 1;
+
+/// A dataset file could not be read, or does not belong to the expected dataset.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum DatasetError {
+    /// Reading failed.
+    Io(std::io::Error),
+    /// Line `line` (1-based; the header is line 1) is not what the format or the expected
+    /// dataset requires.
+    Invalid {
+        /// 1-based line number.
+        line: u64,
+        /// What is wrong, and what to do.
+        message: String,
+    },
+}
+
+impl DatasetError {
+    pub(crate) fn invalid(line: u64, message: impl Into<String>) -> Self {
+        DatasetError::Invalid {
+            line,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for DatasetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatasetError::Io(e) => write!(f, "cannot read the dataset: {e}"),
+            DatasetError::Invalid { line, message } => write!(f, "line {line}: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for DatasetError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            DatasetError::Io(e) => Some(e),
+            DatasetError::Invalid { .. } => None,
+        }
+    }
+}
+
+impl From<std::io::Error> for DatasetError {
+    fn from(e: std::io::Error) -> Self {
+        DatasetError::Io(e)
+    }
+}

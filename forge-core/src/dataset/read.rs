@@ -1,0 +1,247 @@
+//! Reading dataset files back, and finding where an interrupted one stops.
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+
+use serde::Deserialize;
+
+use super::{DatasetError, Header};
+use crate::program::SampledWorkflow;
+
+/// One sample read back from a dataset file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DatasetSample {
+    /// Its index in the dataset.
+    pub index: u64,
+    /// The sampled workflow: the header's shape with this line's zone texts.
+    pub sample: SampledWorkflow,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LineWire<'a> {
+    index: u64,
+    seed: u64,
+    #[serde(borrow)]
+    zones: Vec<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    extractions: BTreeMap<std::borrow::Cow<'a, str>, Vec<std::borrow::Cow<'a, str>>>,
+}
+
+/// Reads a dataset file: the header first ([`DatasetReader::new`]), then the samples as an
+/// iterator of [`DatasetSample`]s, each checked against the header (seed, zone count,
+/// extraction texts) and expected in index order from 0.
+pub struct DatasetReader<R> {
+    input: R,
+    header: Header,
+    /// 1-based number of the last line read.
+    line: u64,
+    next_index: u64,
+    buf: String,
+    done: bool,
+}
+
+impl<R: BufRead> DatasetReader<R> {
+    /// Reads and checks the header line.
+    pub fn new(mut input: R) -> Result<Self, DatasetError> {
+        let mut buf = String::new();
+        let n = input.read_line(&mut buf)?;
+        if n == 0 {
+            return Err(DatasetError::invalid(
+                1,
+                "the file is empty: a dataset starts with a header line",
+            ));
+        }
+        if !buf.ends_with('\n') {
+            return Err(DatasetError::invalid(
+                1,
+                "the header line is incomplete (the file was cut while being written); \
+                 write the dataset again",
+            ));
+        }
+        let header = Header::parse(&buf)?;
+        Ok(DatasetReader {
+            input,
+            header,
+            line: 1,
+            next_index: 0,
+            buf,
+            done: false,
+        })
+    }
+
+    /// The file's header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// `Ok` when the file's header describes the `expected` dataset (same seed, same workflow
+    /// shape, same generator data); otherwise an error naming the first field that differs.
+    pub fn expect(&self, expected: &Header) -> Result<(), DatasetError> {
+        self.header.check(expected)
+    }
+
+    fn read_sample(&mut self) -> Result<Option<DatasetSample>, DatasetError> {
+        self.buf.clear();
+        if self.input.read_line(&mut self.buf)? == 0 {
+            return Ok(None);
+        }
+        self.line += 1;
+        let line = self.line;
+        let bad = |m: String| DatasetError::invalid(line, m);
+        if !self.buf.ends_with('\n') {
+            return Err(bad(
+                "the last line is incomplete (the file was cut while being written); \
+                 `forge sample --resume` rewrites it"
+                    .into(),
+            ));
+        }
+        let wire: LineWire<'_> =
+            serde_json::from_str(&self.buf).map_err(|e| bad(format!("not a sample line: {e}")))?;
+        let meta = &self.header.workflow;
+        if wire.index != self.next_index {
+            return Err(bad(format!(
+                "sample index {}, but the samples are in index order and this line should be {}",
+                wire.index, self.next_index
+            )));
+        }
+        if wire.seed != self.header.seed {
+            return Err(bad(format!(
+                "seed {}, but the header's dataset seed is {}",
+                wire.seed, self.header.seed
+            )));
+        }
+        if wire.zones.len() != meta.zones.len() {
+            return Err(bad(format!(
+                "{} zone texts, but the workflow has {} zones",
+                wire.zones.len(),
+                meta.zones.len()
+            )));
+        }
+        let sample = SampledWorkflow::from_zone_texts(
+            std::sync::Arc::clone(meta),
+            wire.zones.iter().map(|z| z.as_ref()),
+        );
+        if wire.extractions.len() != meta.extractions.len() {
+            return Err(bad(format!(
+                "{} extractions, but the workflow declares {}",
+                wire.extractions.len(),
+                meta.extractions.len()
+            )));
+        }
+        for e in &meta.extractions {
+            let texts = wire
+                .extractions
+                .get(e.name.as_str())
+                .ok_or_else(|| bad(format!("the extraction `{}` is missing", e.name)))?;
+            let expected = sample.extraction_texts(&e.name).unwrap_or_default();
+            if texts.len() != expected.len() || texts.iter().zip(&expected).any(|(a, b)| a != b) {
+                return Err(bad(format!(
+                    "the texts of extraction `{}` are not the texts of its zones {:?}",
+                    e.name, e.zones
+                )));
+            }
+        }
+        self.next_index += 1;
+        Ok(Some(DatasetSample {
+            index: wire.index,
+            sample,
+        }))
+    }
+}
+
+impl<R: BufRead> Iterator for DatasetReader<R> {
+    type Item = Result<DatasetSample, DatasetError>;
+
+    /// The next sample; after an error, `None`.
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let item = self.read_sample().transpose();
+        if !matches!(item, Some(Ok(_))) {
+            self.done = true;
+        }
+        item
+    }
+}
+
+/// Where an interrupted dataset file stops: see [`resume_point`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResumePoint {
+    /// Complete sample lines (indices `0..samples`): the next index to write.
+    pub samples: u64,
+    /// Bytes to keep: the header and the complete sample lines. Anything after them is a torn
+    /// line, to truncate before appending.
+    pub keep: u64,
+    /// Whether the file ends in a torn (incomplete) line, or is empty or holds only part of
+    /// the header (then `keep` is 0 and the whole file is written again).
+    pub torn: bool,
+}
+
+/// Scans a dataset file for where to continue writing the dataset `expected` describes: its
+/// header must be `expected`'s (an error names the first difference), and its sample lines
+/// must be indices `0, 1, 2, …` in order. A last line without `\n` was cut while being
+/// written: it is reported as torn and excluded from `keep`. Sample lines are checked by their
+/// `{"index":N,` prefix and closing `}`, not parsed, so a scan is as fast as reading the file.
+pub fn resume_point<R: BufRead>(
+    mut input: R,
+    expected: &Header,
+) -> Result<ResumePoint, DatasetError> {
+    let mut line = Vec::new();
+    let n = input.read_until(b'\n', &mut line)?;
+    if n == 0 || line.last() != Some(&b'\n') {
+        return Ok(ResumePoint {
+            samples: 0,
+            keep: 0,
+            torn: n > 0,
+        });
+    }
+    let expected_line = expected.to_line();
+    if line != expected_line.as_bytes() {
+        let text = String::from_utf8_lossy(&line);
+        Header::parse(&text)?.check(expected)?;
+        // Same content, other bytes (e.g. written by hand): appending would mix encodings.
+        return Err(DatasetError::invalid(
+            1,
+            "the header describes this dataset but is not written as forge writes it; \
+             write the dataset again instead of resuming",
+        ));
+    }
+    let mut keep = n as u64;
+    let mut samples = 0u64;
+    let mut number = 1u64;
+    let mut prefix = Vec::new();
+    loop {
+        line.clear();
+        let n = input.read_until(b'\n', &mut line)?;
+        if n == 0 {
+            return Ok(ResumePoint {
+                samples,
+                keep,
+                torn: false,
+            });
+        }
+        number += 1;
+        if line.last() != Some(&b'\n') {
+            return Ok(ResumePoint {
+                samples,
+                keep,
+                torn: true,
+            });
+        }
+        prefix.clear();
+        prefix.extend_from_slice(format!("{{\"index\":{samples},").as_bytes());
+        if !line.starts_with(&prefix) || !line.ends_with(b"}\n") {
+            return Err(DatasetError::invalid(
+                number,
+                format!(
+                    "expected sample {samples} of this dataset; the line is something else \
+                     (nothing was changed: move the file away or fix it)"
+                ),
+            ));
+        }
+        keep += n as u64;
+        samples += 1;
+    }
+}

@@ -1,0 +1,431 @@
+//! Reproducible datasets: `sample_seeded` is a pure function for every built-in, sample `i` of
+//! a dataset depends on `(seed, i)` only, list samplers cycle across the samples of a dataset,
+//! the bulk API delivers in index order whatever the thread count, and the JSON Lines format
+//! round-trips and rejects other datasets.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use forge::dataset::{self, DatasetError, DatasetReader, Header, resume_point};
+use forge::program::{Program, RangeError, SampleError, Workflow};
+use forge::resources::{Binding, Bindings, ListSampler, LruBuffer};
+
+forge::include_udpl!(mod prompts = "examples/representative.toml");
+
+fn principles() -> Vec<String> {
+    (0..50)
+        .map(|i| format!("Principle {i}: be helpful, honest and harmless in situation {i}."))
+        .collect()
+}
+
+/// The representative program (as in `examples/representative.rs`) with `constitution` bound
+/// by `binding`: 69 zones, 8 `constitution` fills of 3 items per sample.
+fn representative(constitution: Binding) -> Workflow {
+    let mut program = prompts::builder()
+        .constitution(constitution)
+        .build()
+        .unwrap();
+    program.run(prompts::Setup).unwrap();
+    program
+        .loop_(prompts::LoopControl { min: 2, max: 5 }, |body| {
+            body.run(prompts::Reason)?;
+            Ok(())
+        })
+        .unwrap();
+    program
+        .when(
+            prompts::Decide,
+            |then| {
+                then.run(prompts::Reason)?;
+                Ok(())
+            },
+            |otherwise| {
+                otherwise.run(prompts::Conclude)?;
+                Ok(())
+            },
+        )
+        .unwrap();
+    program.run(prompts::Conclude).unwrap();
+    program
+        .extract("training", &[prompts::Tag::Training])
+        .unwrap();
+    program
+        .extract("final", &[prompts::Tag::Final, prompts::Tag::Correct])
+        .unwrap();
+    program.compile().unwrap()
+}
+
+fn args(i: u64) -> prompts::Args {
+    prompts::Args {
+        prompt: format!("Question number {i}?").into(),
+    }
+}
+
+fn instance() -> Workflow {
+    representative(Binding::instance(ListSampler::new(principles()).unwrap()))
+}
+
+/// How often each principle appears in `text`.
+fn count_principles(text: &str, counts: &mut HashMap<String, usize>) {
+    for line in text.lines() {
+        if line.starts_with("Principle ") {
+            *counts.entry(line.to_owned()).or_default() += 1;
+        }
+    }
+}
+
+#[test]
+fn sample_seeded_is_identical_across_calls_for_every_builtin_binding() {
+    let template = ListSampler::new(principles()).unwrap();
+    let t2 = template.clone();
+    let bindings: Vec<(&str, Binding)> = vec![
+        ("instance (default)", Binding::instance(template.clone())),
+        (
+            "per_sample",
+            Binding::instance(template.clone().per_sample()),
+        ),
+        (
+            "cached factory",
+            Binding::cached_factory(move || template.fresh()),
+        ),
+        (
+            "uncached factory",
+            Binding::uncached_factory(move || t2.fresh()),
+        ),
+    ];
+    for (name, binding) in bindings {
+        let w = representative(binding);
+        // Other samples in between, on other threads, must not matter.
+        let first = w.sample_seeded(args(0), 7).unwrap();
+        std::thread::scope(|s| {
+            for t in 0..2 {
+                let w = &w;
+                s.spawn(move || {
+                    for seed in 0..50 {
+                        w.sample_seeded(args(seed), seed + t).unwrap();
+                    }
+                });
+            }
+        });
+        let second = w.sample_seeded(args(0), 7).unwrap();
+        let third = w.sample_seeded(args(0), 7).unwrap();
+        assert_eq!(first.text(), second.text(), "{name}");
+        assert_eq!(first.text(), third.text(), "{name}");
+        assert_ne!(
+            first.text(),
+            w.sample_seeded(args(0), 8).unwrap().text(),
+            "{name}"
+        );
+    }
+    // Static strings, plain values and an LRU buffer (whose contents are its input) too.
+    let doc = forge::udpl::parse_str(
+        r#"
+[config]
+zone_patterns = ["[P]", "[A]"]
+required_patterns = ["[P]"]
+valid_tags = []
+default_max_token_length = 10
+sequences = ["s"]
+control_pattern = "[J]"
+escape_patterns = ["[E]", "[/E]"]
+[[s]]
+text = "[P] {a} {b} {c} [A]"
+tags = [[]]
+[s.a]
+name = "fixed"
+[s.b]
+name = "number"
+[s.c]
+name = "feedback"
+arguments = { num_samples = 2 }
+"#,
+        "s.toml",
+    )
+    .unwrap()
+    .document;
+    let lru = LruBuffer::new(4).unwrap();
+    for i in 0..6 {
+        lru.push(format!("fb{i}"));
+    }
+    let mut standard = Bindings::new();
+    standard
+        .insert("fixed", "text")
+        .insert("number", 3)
+        .insert("feedback", lru.clone());
+    let mut program = Program::new(doc, standard).unwrap();
+    program.run("s").unwrap();
+    let w = program.compile().unwrap();
+    let runs: Vec<String> = (0..3)
+        .map(|_| {
+            w.sample_seeded(Bindings::new(), 5)
+                .unwrap()
+                .text()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(runs[0], runs[1]);
+    assert_eq!(runs[0], runs[2]);
+    assert!(runs[0].starts_with("[P] text 3 fb"), "{}", runs[0]);
+}
+
+#[test]
+fn list_sampler_instances_cycle_across_the_samples_of_a_dataset() {
+    let w = instance();
+    assert_eq!(w.streams().len(), 1);
+    assert_eq!(w.streams()[0].per_sample(), 24, "8 fills of 3 principles");
+    // 25 samples × 24 draws = 600 draws = 12 cycles of the 50 principles: each appears 12
+    // times, whichever order the samples are drawn in.
+    let mut counts = HashMap::new();
+    for i in (0..25).rev() {
+        count_principles(w.sample_at(args(i), 3, i).unwrap().text(), &mut counts);
+    }
+    assert_eq!(counts.len(), 50);
+    assert!(counts.values().all(|&c| c == 12), "{counts:?}");
+    // Every block's 3 principles are distinct, and no principle repeats within a cycle.
+    let mut stream = Vec::new();
+    for i in 0..25 {
+        for line in w.sample_at(args(i), 3, i).unwrap().text().lines() {
+            if line.starts_with("Principle ") {
+                stream.push(line.to_owned());
+            }
+        }
+    }
+    for cycle in stream.chunks(50) {
+        let distinct: std::collections::HashSet<&String> = cycle.iter().collect();
+        assert_eq!(distinct.len(), 50);
+    }
+    // A per-sample binding starts over in every sample instead: sample 1 is not sample 0's
+    // continuation, and each sample holds 24 distinct principles.
+    let per_sample = representative(Binding::instance(
+        ListSampler::new(principles()).unwrap().per_sample(),
+    ));
+    assert!(per_sample.streams().is_empty());
+}
+
+#[test]
+fn a_sample_does_not_depend_on_threads_order_or_what_came_before() {
+    let w = instance();
+    let alone: Vec<String> = (0..40)
+        .rev()
+        .map(|i| w.sample_at(args(i), 11, i).unwrap().text().to_owned())
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    for threads in [1, 2, 7] {
+        let mut got = Vec::new();
+        w.sample_range(11, 0..40, threads, args, |i, s| {
+            got.push((i, s.text().to_owned()));
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .unwrap();
+        let indices: Vec<u64> = got.iter().map(|(i, _)| *i).collect();
+        assert_eq!(
+            indices,
+            (0..40).collect::<Vec<_>>(),
+            "{threads} threads: index order"
+        );
+        let texts: Vec<String> = got.into_iter().map(|(_, t)| t).collect();
+        assert_eq!(texts, alone, "{threads} threads");
+    }
+    // A sub-range gives the same samples as the whole range.
+    let mut tail = Vec::new();
+    w.sample_range(11, 30..40, 2, args, |_, s| {
+        tail.push(s.text().to_owned());
+        Ok::<(), std::convert::Infallible>(())
+    })
+    .unwrap();
+    assert_eq!(tail, alone[30..]);
+}
+
+#[test]
+fn a_range_stops_at_the_first_failure_in_index_order() {
+    let w = instance();
+    // Index 13 gets no arguments: a sampling error; everything before it is delivered.
+    let bad_args = |i: u64| {
+        if i == 13 {
+            Bindings::new()
+        } else {
+            args(i).into()
+        }
+    };
+    for threads in [1, 3] {
+        let mut delivered = Vec::new();
+        let err = w
+            .sample_range(1, 0..40, threads, bad_args, |i, _| {
+                delivered.push(i);
+                Ok::<(), String>(())
+            })
+            .unwrap_err();
+        assert_eq!(err.index(), 13);
+        assert!(matches!(
+            err,
+            RangeError::Sample {
+                error: SampleError::Arguments(_),
+                ..
+            }
+        ));
+        assert_eq!(delivered, (0..13).collect::<Vec<_>>());
+    }
+    // A callback error stops it too.
+    let err = w
+        .sample_range(
+            1,
+            0..40,
+            2,
+            args,
+            |i, _| if i == 5 { Err("full") } else { Ok(()) },
+        )
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        RangeError::Callback {
+            index: 5,
+            error: "full"
+        }
+    ));
+}
+
+fn write(w: &Workflow, header: &Header, range: std::ops::Range<u64>, threads: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    dataset::write_range(w, header, range, threads, args, &mut out, |_| {}).unwrap();
+    out
+}
+
+#[test]
+fn dataset_files_are_byte_identical_for_any_thread_count_and_read_back() {
+    let w = instance();
+    let header = Header::new(&w, 9);
+    let mut one = header.to_line().into_bytes();
+    one.extend(write(&w, &header, 0..100, 1));
+    for threads in [2, 7] {
+        let mut other = header.to_line().into_bytes();
+        other.extend(write(&w, &header, 0..100, threads));
+        assert!(one == other, "{threads} threads wrote other bytes");
+    }
+    // Written in two parts (an interrupted run resumed) gives the same bytes.
+    let mut parts = header.to_line().into_bytes();
+    parts.extend(write(&w, &header, 0..37, 2));
+    parts.extend(write(&w, &header, 37..100, 2));
+    assert!(one == parts);
+
+    let reader = DatasetReader::new(&one[..]).unwrap();
+    reader.expect(&header).unwrap();
+    assert_eq!(reader.header().workflow.zones.len(), 69);
+    let mut n = 0;
+    for (i, row) in reader.enumerate() {
+        let row = row.unwrap();
+        assert_eq!(row.index, i as u64);
+        assert_eq!(
+            row.sample,
+            w.sample_at(args(row.index), 9, row.index).unwrap()
+        );
+        assert_eq!(
+            row.sample.extraction_texts("final").unwrap(),
+            w.sample_at(args(row.index), 9, row.index)
+                .unwrap()
+                .extraction_texts("final")
+                .unwrap()
+        );
+        n += 1;
+    }
+    assert_eq!(n, 100);
+    // One line per sample plus the header, no pretty-printing.
+    assert_eq!(one.iter().filter(|&&b| b == b'\n').count(), 101);
+}
+
+#[test]
+fn a_header_of_another_dataset_is_rejected_with_the_first_difference() {
+    let w = instance();
+    let file = Header::new(&w, 9).to_line().into_bytes();
+    let reader = DatasetReader::new(&file[..]).unwrap();
+    let err = reader.expect(&Header::new(&w, 10)).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "line 1: this file belongs to another dataset: its `seed` is 9, the expected one 10"
+    );
+    // Another program over the same document: a different shape.
+    let mut program = prompts::builder()
+        .constitution(ListSampler::new(principles()).unwrap())
+        .build()
+        .unwrap();
+    program.run(prompts::Setup).unwrap();
+    let other = program.compile().unwrap();
+    let err = reader
+        .expect(&Header::new(&other, 9))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`workflow.extractions length` is 2, the expected one 0"),
+        "{err}"
+    );
+    // Other formats and versions.
+    let err = DatasetReader::new(&b"{\"format\":\"other\",\"version\":1}\n"[..])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("not a forge dataset"), "{err}");
+    let newer = String::from_utf8(file.clone())
+        .unwrap()
+        .replace("\"version\":1", "\"version\":2");
+    let err = DatasetReader::new(newer.as_bytes())
+        .err()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        err,
+        "line 1: format version 2, but this forge reads version 1: upgrade forge to read it"
+    );
+}
+
+#[test]
+fn torn_and_foreign_lines_are_reported_and_resume_points_found() {
+    let w = instance();
+    let header = Header::new(&w, 4);
+    let mut file = header.to_line().into_bytes();
+    file.extend(write(&w, &header, 0..10, 2));
+    let full = file.len() as u64;
+    let point = resume_point(&file[..], &header).unwrap();
+    assert_eq!((point.samples, point.keep, point.torn), (10, full, false));
+    // Cut in the middle of sample 10's line.
+    let mut torn = file.clone();
+    let line10 = write(&w, &header, 10..11, 1);
+    torn.extend(&line10[..line10.len() / 2]);
+    let point = resume_point(&torn[..], &header).unwrap();
+    assert_eq!((point.samples, point.keep, point.torn), (10, full, true));
+    let err = DatasetReader::new(&torn[..])
+        .unwrap()
+        .find_map(Result::err)
+        .unwrap();
+    assert!(
+        matches!(&err, DatasetError::Invalid { line: 12, message } if message.contains("incomplete")),
+        "{err}"
+    );
+    // A torn header: start over.
+    let point = resume_point(&file[..20], &header).unwrap();
+    assert_eq!((point.samples, point.keep, point.torn), (0, 0, true));
+    // Another dataset's file, or a line that is not the next sample: refused.
+    assert!(resume_point(&file[..], &Header::new(&w, 5)).is_err());
+    let mut skipped = header.to_line().into_bytes();
+    skipped.extend(write(&w, &header, 1..3, 1));
+    let err = resume_point(&skipped[..], &header).unwrap_err().to_string();
+    assert!(err.starts_with("line 2: expected sample 0"), "{err}");
+    let err = DatasetReader::new(&skipped[..])
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("should be 0"), "{err}");
+}
+
+#[test]
+fn a_shared_workflow_is_send_and_sync_and_range_errors_are_errors() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Workflow>();
+    assert_send_sync::<Header>();
+    assert_send_sync::<Arc<dataset::DatasetSample>>();
+    fn assert_error<E: std::error::Error + Send + Sync + 'static>() {}
+    assert_error::<DatasetError>();
+    assert_error::<RangeError<std::io::Error>>();
+}
