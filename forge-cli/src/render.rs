@@ -1,6 +1,6 @@
 //! `forge render`: print every zone of the sampled default program.
 
-use forge_core::program::SampledWorkflow;
+use forge_core::program::to_text;
 
 use crate::Outcome;
 use crate::preview::{SampleArgs, emit, sample_default};
@@ -20,50 +20,7 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: Args) -> Outcome {
     match sample_default("render", &args.sample) {
-        Ok(sample) => emit(&render_text(&sample)),
+        Ok(sample) => emit(&to_text(&sample)),
         Err(outcome) => outcome,
     }
-}
-
-/// Every zone's text in order, each under a header line:
-/// `--- zone 3 · setup block 1 · [Answer] · tags: Training ---`.
-fn render_text(sample: &SampledWorkflow) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(sample.text().len() + sample.len() * 64);
-    for z in sample.zones() {
-        let _ = write!(
-            out,
-            "--- zone {} · {} block {}",
-            z.index, z.sequence, z.block
-        );
-        if z.instance > 0 {
-            let _ = write!(out, " instance {}", z.instance);
-        }
-        let _ = write!(out, " · {} · tags: ", z.advance);
-        if z.tags.is_empty() {
-            out.push_str("none");
-        } else {
-            out.push_str(&z.tags.join(", "));
-        }
-        if z.input {
-            out.push_str(" · input");
-        }
-        if let Some(tool) = &z.tool {
-            let _ = write!(out, " · output to {tool}");
-        }
-        if let Some(j) = &z.jump {
-            match j.target {
-                Some(t) => {
-                    let _ = write!(out, " · jump {} → zone {t}", j.pattern);
-                }
-                None => {
-                    let _ = write!(out, " · jump {} → end", j.pattern);
-                }
-            }
-        }
-        out.push_str(" ---\n");
-        out.push_str(z.text());
-        out.push('\n');
-    }
-    out
 }

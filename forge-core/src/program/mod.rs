@@ -77,7 +77,7 @@ use std::sync::Arc;
 
 pub use bulk::RangeError;
 pub use error::{ProgramError, SampleError};
-pub use render::{to_dot, to_html, to_mermaid};
+pub use render::{to_dot, to_html, to_mermaid, to_text};
 pub use shared_str::SharedStr;
 pub use workflow::{
     Extraction, JumpEdge, SampledWorkflow, SampledZone, Sampler, Workflow, WorkflowMeta, ZoneInfo,
