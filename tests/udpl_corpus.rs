@@ -304,10 +304,14 @@ fn unicode_text_keeps_columns_in_characters() {
 
 #[test]
 fn io_errors_are_reported_not_panicked() {
-    match udpl::parse_file(data("does-not-exist.toml")) {
-        Err(udpl::Error::Io { path, .. }) => assert!(path.ends_with("does-not-exist.toml")),
+    let err = udpl::parse_file(data("does-not-exist.toml")).unwrap_err();
+    match &err {
+        udpl::Error::Io { path, .. } => assert!(path.ends_with("does-not-exist.toml")),
         other => panic!("expected an I/O error, got {other:?}"),
     }
+    // The cause is in the message, and not repeated by a reporter walking `source()`.
+    assert!(err.to_string().contains("cannot read `"), "{err}");
+    assert!(std::error::Error::source(&err).is_none());
     let empty = std::env::temp_dir().join(format!("forge-empty-{}", std::process::id()));
     std::fs::create_dir_all(&empty).unwrap();
     let err = udpl::parse_dir(&empty).unwrap_err();

@@ -1,7 +1,5 @@
 //! Errors of program construction and sampling.
 
-use std::fmt;
-
 use crate::Location;
 use crate::resources::{BindError, FillError};
 use crate::udpl::ResourceKind;
@@ -10,9 +8,11 @@ use crate::udpl::ResourceKind;
 ///
 /// `Debug` prints the same located message as `Display`, so returning it from `main` or
 /// unwrapping it shows what to fix.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum ProgramError {
     /// A command named a sequence the document does not declare.
+    #[error("unknown sequence `{name}`{}", suggest(suggestion))]
     UnknownSequence {
         /// The name given.
         name: String,
@@ -20,6 +20,7 @@ pub enum ProgramError {
         suggestion: Option<String>,
     },
     /// The resources given for one stage do not match the document.
+    #[error("{}", mismatch(*kind, context, missing, unknown))]
     Resources {
         /// The stage's resource kind.
         kind: ResourceKind,
@@ -31,8 +32,10 @@ pub enum ProgramError {
         unknown: Vec<(String, String)>,
     },
     /// Binding resources to placeholders failed (every failure).
+    #[error("{}", lines(.0))]
     Bind(Vec<BindError>),
     /// `capture` named a tool not in `config.tools`.
+    #[error("unknown tool `{name}` (not in `config.tools`){}", suggest(suggestion))]
     UnknownTool {
         /// The name given.
         name: String,
@@ -40,6 +43,10 @@ pub enum ProgramError {
         suggestion: Option<String>,
     },
     /// `extract` named a tag not in `config.valid_tags`.
+    #[error(
+        "unknown tag `{name}` (not in `config.valid_tags`){}",
+        suggest(suggestion)
+    )]
     UnknownTag {
         /// The name given.
         name: String,
@@ -47,11 +54,15 @@ pub enum ProgramError {
         suggestion: Option<String>,
     },
     /// Two extractions share a name.
+    #[error("an extraction named `{name}` already exists; extraction names are unique")]
     DuplicateExtraction {
         /// The name.
         name: String,
     },
     /// A loop body added no zone.
+    #[error(
+        "the body of the {command} on `{sequence}` adds no zone; run at least one sequence in it"
+    )]
     EmptyBody {
         /// The command.
         command: &'static str,
@@ -59,138 +70,78 @@ pub enum ProgramError {
         sequence: String,
     },
     /// `subroutine` was given an empty program.
+    #[error("the subroutine program is empty")]
     EmptySubroutine,
     /// `subroutine` was given a program over another document.
+    #[error("a subroutine must be built from the same UDPL document as the program that runs it")]
     DifferentDocument,
     /// `compile` on a program without commands.
+    #[error("the program is empty: run at least one sequence before compiling")]
     Empty,
     /// The graph has more zones than a workflow can address (2³² − 1).
+    #[error("the workflow would have more than 4,294,967,294 zones")]
     TooLarge,
     /// A graph invariant does not hold.
+    #[error("workflow graph invariant violated: {0}")]
     Invariant(String),
     /// A bug in forge; please report it.
+    #[error("internal error in forge ({0}); please report it")]
     Internal(&'static str),
 }
-
-fn suggest(f: &mut fmt::Formatter<'_>, s: &Option<String>) -> fmt::Result {
-    match s {
-        Some(s) => write!(f, "; did you mean `{s}`?"),
-        None => Ok(()),
-    }
-}
-
-impl fmt::Display for ProgramError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ProgramError::UnknownSequence { name, suggestion } => {
-                write!(f, "unknown sequence `{name}`")?;
-                suggest(f, suggestion)
-            }
-            ProgramError::Resources {
-                kind,
-                context,
-                missing,
-                unknown,
-            } => {
-                write!(f, "{kind} resources for {context} do not match the document")?;
-                for (name, loc) in missing {
-                    write!(f, "\n  missing `{name}` (declared at {loc})")?;
-                }
-                for (name, hint) in unknown {
-                    write!(f, "\n  unexpected `{name}`: {hint}")?;
-                }
-                Ok(())
-            }
-            ProgramError::Bind(errors) => ProgramError::fmt_binds(errors, f),
-            ProgramError::UnknownTool { name, suggestion } => {
-                write!(f, "unknown tool `{name}` (not in `config.tools`)")?;
-                suggest(f, suggestion)
-            }
-            ProgramError::UnknownTag { name, suggestion } => {
-                write!(f, "unknown tag `{name}` (not in `config.valid_tags`)")?;
-                suggest(f, suggestion)
-            }
-            ProgramError::DuplicateExtraction { name } => {
-                write!(f, "an extraction named `{name}` already exists; extraction names are unique")
-            }
-            ProgramError::EmptyBody { command, sequence } => write!(
-                f,
-                "the body of the {command} on `{sequence}` adds no zone; run at least one sequence in it"
-            ),
-            ProgramError::EmptySubroutine => f.write_str("the subroutine program is empty"),
-            ProgramError::DifferentDocument => f.write_str(
-                "a subroutine must be built from the same UDPL document as the program that runs it",
-            ),
-            ProgramError::Empty => {
-                f.write_str("the program is empty: run at least one sequence before compiling")
-            }
-            ProgramError::TooLarge => {
-                f.write_str("the workflow would have more than 4,294,967,294 zones")
-            }
-            ProgramError::Invariant(msg) => write!(f, "workflow graph invariant violated: {msg}"),
-            ProgramError::Internal(msg) => {
-                write!(f, "internal error in forge ({msg}); please report it")
-            }
-        }
-    }
-}
-
-impl std::error::Error for ProgramError {}
 
 debug_as_display!(ProgramError, SampleError);
 
 /// Sampling a workflow failed. Only that sample is lost; the workflow stays usable.
 ///
 /// `Debug` prints the same located message as `Display`.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum SampleError {
     /// The argument resources given do not match the document.
+    #[error(transparent)]
     Arguments(ProgramError),
     /// An argument resource could not be bound to its placeholders.
+    #[error("{}", lines(.0))]
     Bind(Vec<BindError>),
     /// A resource failed to fill a placeholder.
-    Fill(FillError),
+    #[error(transparent)]
+    Fill(#[from] FillError),
     /// A bug in forge; please report it.
+    #[error("internal error in forge ({0}); please report it")]
     Internal(&'static str),
 }
 
-impl fmt::Display for SampleError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SampleError::Arguments(e) => e.fmt(f),
-            SampleError::Bind(errors) => ProgramError::fmt_binds(errors, f),
-            SampleError::Fill(e) => e.fmt(f),
-            SampleError::Internal(msg) => {
-                write!(f, "internal error in forge ({msg}); please report it")
-            }
-        }
+/// `; did you mean `x`?`, or nothing.
+fn suggest(suggestion: &Option<String>) -> String {
+    match suggestion {
+        Some(s) => format!("; did you mean `{s}`?"),
+        None => String::new(),
     }
 }
 
-impl ProgramError {
-    fn fmt_binds(errors: &[BindError], f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, e) in errors.iter().enumerate() {
-            if i > 0 {
-                f.write_str("\n")?;
-            }
-            write!(f, "{e}")?;
-        }
-        Ok(())
-    }
+/// One error per line.
+fn lines(errors: &[BindError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
-impl std::error::Error for SampleError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            SampleError::Arguments(e) => Some(e),
-            SampleError::Bind(_) | SampleError::Internal(_) => None,
-            SampleError::Fill(e) => Some(e),
-        }
+/// The message of [`ProgramError::Resources`].
+fn mismatch(
+    kind: ResourceKind,
+    context: &str,
+    missing: &[(String, Location)],
+    unknown: &[(String, String)],
+) -> String {
+    use std::fmt::Write as _;
+    let mut out = format!("{kind} resources for {context} do not match the document");
+    for (name, loc) in missing {
+        let _ = write!(out, "\n  missing `{name}` (declared at {loc})");
     }
-}
-
-impl From<FillError> for SampleError {
-    fn from(e: FillError) -> Self {
-        SampleError::Fill(e)
+    for (name, hint) in unknown {
+        let _ = write!(out, "\n  unexpected `{name}`: {hint}");
     }
+    out
 }

@@ -17,7 +17,6 @@ mod placeholder;
 mod source;
 mod value;
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::load::{self, SourceFile, read_document};
@@ -38,9 +37,12 @@ pub struct Parsed {
 /// Why a document could not be parsed.
 ///
 /// `Debug` prints the same text as `Display` (every diagnostic, rustc-style), so returning it
-/// from `main` or unwrapping it shows what to fix.
+/// from `main` or unwrapping it shows what to fix. An I/O error's cause is part of the message
+/// (and not repeated as [`source`](std::error::Error::source)).
+#[derive(thiserror::Error)]
 pub enum Error {
     /// A file or folder could not be read.
+    #[error("cannot read `{}`: {error}", path.display())]
     Io {
         /// The path as given.
         path: PathBuf,
@@ -48,6 +50,10 @@ pub enum Error {
         error: std::io::Error,
     },
     /// The document is invalid. Holds every error found, and the warnings, in file order.
+    #[error(
+        "{}",
+        crate::diagnostics::render_all(diagnostics, crate::diagnostics::Format::Human)
+    )]
     Invalid {
         /// Errors and warnings.
         diagnostics: Vec<Diagnostic>,
@@ -69,28 +75,7 @@ impl Error {
     }
 }
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Io { path, error } => write!(f, "cannot read `{}`: {error}", path.display()),
-            Error::Invalid { diagnostics } => f.write_str(&crate::diagnostics::render_all(
-                diagnostics,
-                crate::diagnostics::Format::Human,
-            )),
-        }
-    }
-}
-
 debug_as_display!(Error);
-
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Error::Io { error, .. } => Some(error),
-            Error::Invalid { .. } => None,
-        }
-    }
-}
 
 /// Parse one UDPL document from a string. `name` is the display path used in diagnostics.
 ///
