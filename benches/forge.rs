@@ -1,4 +1,5 @@
-//! Criterion benchmarks on the shared workloads (`benches/data/`, see BENCHMARKS.md):
+//! Criterion benchmarks on the shared workloads (`examples/representative.toml` and
+//! `benches/data/`, see BENCHMARKS.md):
 //!
 //! - `representative/*`: parse (run-time API), build + compile, `sample`, `sample_seeded`,
 //!   JSON and binary serialization of one sample, and the hand-written baseline;

@@ -7,7 +7,7 @@ use forge::resources::{Binding, Bindings, ListSampler, SampleContext, Site, Stat
 use forge::udpl::{self, Document};
 
 fn representative() -> (Document, String) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/representative.toml");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/representative.toml");
     let doc = udpl::parse_file(&path).unwrap().document;
     (doc, path.display().to_string())
 }

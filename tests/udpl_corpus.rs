@@ -5,6 +5,11 @@ use std::path::Path;
 
 use forge::udpl::{self, Block, Document, ResourceKind, Segment};
 
+/// The repository's one copy of the representative document.
+fn representative_path() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/representative.toml")
+}
+
 fn data(p: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data")
@@ -27,7 +32,7 @@ fn tags(inst: &[Vec<String>]) -> Vec<Vec<&str>> {
 }
 
 fn representative() -> Document {
-    let parsed = udpl::parse_file(data("representative.toml")).expect("representative parses");
+    let parsed = udpl::parse_file(representative_path()).expect("representative parses");
     assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
     parsed.document
 }
@@ -98,7 +103,7 @@ fn representative_zones() {
     assert_eq!(b0.placeholders[0].kind, ResourceKind::Argument);
     assert_eq!(
         b0.location.to_string(),
-        format!("{}:17:8", data("representative.toml").display())
+        format!("{}:17:8", representative_path().display())
     );
 
     // repeats = 3: three instances with the same tags; the last zone is left to the model.

@@ -1,5 +1,6 @@
-//! Shared by the bench targets: the workloads of `benches/data/` (copies of the shared
-//! benchmark workloads), the typed programs built on them, the generator of the scaling parse
+//! Shared by the bench targets: the workloads (`examples/representative.toml`, the
+//! repository's one copy of the representative document, and the scaling files of
+//! `benches/data/`), the typed programs built on them, the generator of the scaling parse
 //! files, and the hand-written baseline.
 //!
 //! Each bench target uses only part of this module.
@@ -10,11 +11,11 @@ use forge::resources::{Binding, ListSampler};
 
 // Parsed and linted at compile time, like a user's program (paths relative to the root
 // Cargo.toml).
-forge::include_udpl!(pub mod prompts = "benches/data/representative.toml");
+forge::include_udpl!(pub mod prompts = "examples/representative.toml");
 forge::include_udpl!(pub mod single = "benches/data/single_block_sequence.toml");
 
 /// The representative workload's UDPL text, for the run-time parser.
-pub const REPRESENTATIVE: &str = include_str!("../data/representative.toml");
+pub const REPRESENTATIVE: &str = include_str!("../../examples/representative.toml");
 /// The shared 100-sequence parse file; [`sequences_file`] must reproduce it byte for byte.
 pub const PARSE_100: &str = include_str!("../data/parse_100_sequences.toml");
 /// The single-block scaling workload.

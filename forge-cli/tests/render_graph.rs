@@ -45,6 +45,10 @@ fn small(command: &str, extra: &[&str]) -> Run {
     forge(&args)
 }
 
+/// The repository's representative document (one copy, in `examples/`), relative to the
+/// fixtures folder the commands run in.
+const REPRESENTATIVE_TOML: &str = "../../../../examples/representative.toml";
+
 /// The representative document's resources, as options.
 const REPRESENTATIVE: [&str; 9] = [
     "--list",
@@ -55,7 +59,7 @@ const REPRESENTATIVE: [&str; 9] = [
     "max=5",
     "--set",
     "prompt=How do I keep a <sourdough> \"starter\" alive & well?",
-    "representative.toml",
+    REPRESENTATIVE_TOML,
 ];
 
 // ------------------------------------------------------------------------------------ render
@@ -203,7 +207,7 @@ fn unbound_resources_are_shown_as_markers_with_a_note() {
     assert!(!run.stdout.contains('⟨'), "{}", run.stdout);
 
     // The representative document, with nothing bound, renders every zone.
-    let run = forge(&["render", "representative.toml"]);
+    let run = forge(&["render", REPRESENTATIVE_TOML]);
     assert_eq!(run.code, 0, "{run:#?}");
     assert_eq!(
         run.stdout.matches("\n--- zone ").count() + 1,
@@ -490,7 +494,7 @@ fn graphviz_accepts_the_dot_output() {
 /// The representative workflow of `examples/representative.rs`: run, loop, when, run; so the
 /// page has next edges, jump edges and a loop-back.
 fn representative_with_loops() -> SampledWorkflow {
-    let doc = forge_core::udpl::parse_path(fixtures().join("representative.toml"))
+    let doc = forge_core::udpl::parse_path(fixtures().join(REPRESENTATIVE_TOML))
         .unwrap()
         .document;
     let principles =
@@ -651,7 +655,7 @@ fn the_html_page_renders_in_headless_chromium() {
     check_in_chromium(&page, sample.len(), jumps, loops);
 
     // A program ending in a loop: its exit is a jump to END.
-    let doc = forge_core::udpl::parse_path(fixtures().join("representative.toml"))
+    let doc = forge_core::udpl::parse_path(fixtures().join(REPRESENTATIVE_TOML))
         .unwrap()
         .document;
     let mut standard = Bindings::new();

@@ -16,7 +16,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 
 /// The representative document of `/work/shared/bench` (3 zones, 5 sequences, 12 blocks).
-const REPRESENTATIVE: &str = include_str!("data/representative.toml");
+const REPRESENTATIVE: &str = include_str!("../../examples/representative.toml");
 /// Blocks × zones of [`REPRESENTATIVE`].
 const REPRESENTATIVE_ZONES: usize = 36;
 
