@@ -449,3 +449,52 @@ fn invalid_options_are_refused_up_front() {
         assert!(e.to_string().contains(msg), "{e}");
     }
 }
+
+#[test]
+fn a_loop_the_model_never_leaves_fails_at_the_visit_limit() {
+    let w = workflow(|p| {
+        p.loop_("ctl", |b| {
+            b.run("q")?;
+            Ok(())
+        })
+        .unwrap();
+    });
+    // Outputs run out: every request gets end of sequence, which never takes the jump.
+    let mut g = Scripted::new([vec![Output::from(" go [A]")]]);
+    let runner = Runner::new(RunOptions {
+        max_visits: 50,
+        ..options()
+    })
+    .unwrap();
+    let e = runner
+        .run(&mut g, [sample(&w)])
+        .unwrap()
+        .remove(0)
+        .unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::VisitLimit { visits: 50 }));
+    assert_eq!(e.partial.as_ref().unwrap().visits.len(), 50);
+    assert!(
+        e.to_string().contains("raise `RunOptions::max_visits`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_loop_of_fully_written_zones_fails_instead_of_spinning() {
+    let w = workflow(|p| {
+        p.loop_("full", |b| {
+            b.run("full")?;
+            Ok(())
+        })
+        .unwrap();
+    });
+    let e = run_one(&w, vec![]).unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::InvalidWorkflow(_)));
+    assert!(
+        e.to_string().ends_with(
+            "the stream visited 5 zones in a row without asking the model: a loop whose zones \
+             are all fully written would never end"
+        ),
+        "{e}"
+    );
+}

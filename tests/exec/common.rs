@@ -58,7 +58,21 @@ pub fn doc() -> Arc<Document> {
 
 /// Compile a program built by `build`, with extraction `q` (tag Q), `out` (Out) and `ctl`.
 pub fn workflow(build: impl FnOnce(&mut Program)) -> Workflow {
-    let mut p = Program::new(doc(), Bindings::new()).unwrap();
+    workflow_in(doc(), build)
+}
+
+/// Like [`workflow`], with a default budget of `budget` tokens per zone instead of 50.
+pub fn workflow_with_budget(budget: u32, build: impl FnOnce(&mut Program)) -> Workflow {
+    let src = DOC.replace(
+        "default_max_token_length = 50",
+        &format!("default_max_token_length = {budget}"),
+    );
+    let doc = Arc::new(udpl::parse_str(&src, "rules.toml").unwrap().document);
+    workflow_in(doc, build)
+}
+
+fn workflow_in(doc: Arc<Document>, build: impl FnOnce(&mut Program)) -> Workflow {
+    let mut p = Program::new(doc, Bindings::new()).unwrap();
     build(&mut p);
     p.extract("q", &["Q"]).unwrap();
     p.extract("out", &["Out"]).unwrap();

@@ -74,7 +74,7 @@ enum Phase {
         input: String,
     },
     Finished,
-    Cycling,
+    Stuck(ErrorKind),
 }
 
 /// The zone-ending occurrence found by a scan.
@@ -111,6 +111,8 @@ pub struct Automaton {
     sent_prefix: usize,
     /// Zones entered since the last request.
     idle_visits: usize,
+    /// The most zone visits the stream may make.
+    max_visits: usize,
 }
 
 impl Automaton {
@@ -152,7 +154,14 @@ impl Automaton {
             sent: 0,
             sent_prefix: 0,
             idle_visits: 0,
+            max_visits: usize::MAX,
         })
+    }
+
+    /// Fail the stream once it has visited `n` zones without ending (default: no limit): a
+    /// loop the model never leaves would otherwise run, and grow, forever.
+    pub fn limit_visits(&mut self, n: usize) {
+        self.max_visits = n;
     }
 
     /// The stream this automaton runs.
@@ -184,7 +193,7 @@ impl Automaton {
                 } => self.leave(jump, end, pattern_start),
                 Phase::AwaitTool { .. } => break,
                 Phase::Finished => return Step::Finished,
-                Phase::Cycling => return Step::Failed,
+                Phase::Stuck(_) => return Step::Failed,
             }
         }
         match &self.phase {
@@ -298,14 +307,11 @@ impl Automaton {
     pub fn fail(self, kind: Option<ErrorKind>) -> StreamError {
         let stream = self.stream;
         let zone = self.zone();
-        let kind = kind.unwrap_or_else(|| match self.phase {
-            Phase::Cycling => ErrorKind::InvalidWorkflow(format!(
-                "the stream visited {} zones in a row without asking the model: a loop whose \
-                 zones are all fully written would never end",
-                self.idle_visits
-            )),
-            _ => ErrorKind::InvalidWorkflow("the stream failed".to_owned()),
-        });
+        let kind = match (kind, &self.phase) {
+            (Some(kind), _) => kind,
+            (None, Phase::Stuck(kind)) => kind.clone(),
+            (None, _) => ErrorKind::InvalidWorkflow("the stream was stopped".to_owned()),
+        };
         let mut partial = self.into_partial();
         if let Some(v) = partial
             .visits
@@ -339,7 +345,17 @@ impl Automaton {
     fn enter(&mut self, z: u32) {
         self.idle_visits += 1;
         if self.idle_visits > self.plan.meta.zones.len() + 1 {
-            self.phase = Phase::Cycling;
+            self.phase = Phase::Stuck(ErrorKind::InvalidWorkflow(format!(
+                "the stream visited {} zones in a row without asking the model: a loop whose \
+                 zones are all fully written would never end",
+                self.idle_visits - 1
+            )));
+            return;
+        }
+        if self.visits.len() >= self.max_visits {
+            self.phase = Phase::Stuck(ErrorKind::VisitLimit {
+                visits: self.visits.len(),
+            });
             return;
         }
         self.zone = z;

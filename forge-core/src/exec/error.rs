@@ -76,6 +76,12 @@ pub enum ErrorKind {
     /// The sampled workflow cannot be executed (e.g. an empty pattern in a workflow read back
     /// from a hand-edited file).
     InvalidWorkflow(String),
+    /// The stream visited [`RunOptions::max_visits`](super::RunOptions::max_visits) zones
+    /// without ending (a loop the model never left).
+    VisitLimit {
+        /// The visits made.
+        visits: usize,
+    },
     /// The run stopped (the generator failed fatally) before this stream finished.
     Interrupted(SharedError),
 }
@@ -119,6 +125,12 @@ impl fmt::Display for StreamError {
                 }
             ),
             ErrorKind::InvalidWorkflow(why) => write!(f, ": the workflow cannot run: {why}"),
+            ErrorKind::VisitLimit { visits } => write!(
+                f,
+                ": the stream visited {visits} zones without ending (did the model never take \
+                 the loop's exit?); help: raise `RunOptions::max_visits` if such long streams \
+                 are expected"
+            ),
             ErrorKind::Interrupted(source) => {
                 write!(f, ": the run stopped before the stream finished: {source}")
             }

@@ -31,6 +31,10 @@ pub struct RunOptions {
     pub top_p: f32,
     /// A cap on every zone's token budget (`None`: each zone's own `max_gen_tokens`).
     pub max_tokens: Option<u32>,
+    /// The most zone visits a stream may make before it fails with
+    /// [`ErrorKind::VisitLimit`]: a loop the model never leaves would otherwise run forever.
+    /// Default 100,000.
+    pub max_visits: usize,
     /// How many times a failed request is retried before its stream fails. Default 2.
     pub retries: u32,
     /// The wait before the first retry of a request; it doubles for each further retry.
@@ -46,6 +50,7 @@ impl Default for RunOptions {
             temperature: 1.0,
             top_p: 1.0,
             max_tokens: None,
+            max_visits: 100_000,
             retries: 2,
             backoff: Duration::from_millis(200),
         }
@@ -215,6 +220,14 @@ fn stream_of(r: &StreamResult) -> StreamId {
     }
 }
 
+/// How a stream ended.
+enum Ending {
+    Finished,
+    /// The automaton cannot go on (it knows why).
+    Stuck,
+    Error(ErrorKind),
+}
+
 struct Live {
     automaton: Automaton,
     /// The request in flight (or awaiting a retry).
@@ -292,7 +305,8 @@ impl<G: Generator, I: Iterator<Item = SampledWorkflow>> Execution<'_, G, I> {
                 }
             };
             match Automaton::new(plan, sample, stream) {
-                Ok(automaton) => {
+                Ok(mut automaton) => {
+                    automaton.limit_visits(self.runner.options.max_visits);
                     let live = Live {
                         automaton,
                         request: RequestId(0),
@@ -360,38 +374,36 @@ impl<G: Generator, I: Iterator<Item = SampledWorkflow>> Execution<'_, G, I> {
                 Step::Tool { name, input } => match tools.call(name, input) {
                     Some(Ok(result)) => live.automaton.tool_result(result),
                     Some(Err(e)) => {
-                        break Some(Some(ErrorKind::Tool {
+                        break Some(Ending::Error(ErrorKind::Tool {
                             tool: SharedStr::from(name),
                             source: Arc::from(e),
                         }));
                     }
                     None => {
-                        break Some(Some(ErrorKind::ToolNotRegistered {
+                        break Some(Ending::Error(ErrorKind::ToolNotRegistered {
                             tool: SharedStr::from(name),
                             registered: tools.names(),
                         }));
                     }
                 },
-                Step::Finished => break Some(None),
-                Step::Failed => break Some(Some(ErrorKind::InvalidWorkflow(String::new()))),
+                Step::Finished => break Some(Ending::Finished),
+                Step::Failed => break Some(Ending::Stuck),
             }
         };
-        if let Some(error) = ended {
-            self.end(stream, error);
+        if let Some(ending) = ended {
+            self.end(stream, ending);
         }
     }
 
-    /// Remove a stream and queue its result (`error`: `None` for a finished stream).
-    fn end(&mut self, stream: u32, error: Option<ErrorKind>) {
+    /// Remove a stream and queue its result.
+    fn end(&mut self, stream: u32, ending: Ending) {
         let Some(live) = self.live.remove(&stream) else {
             return;
         };
-        let result = match error {
-            None => Ok(live.automaton.finish()),
-            Some(ErrorKind::InvalidWorkflow(why)) if why.is_empty() => {
-                Err(live.automaton.fail(None))
-            }
-            Some(kind) => Err(live.automaton.fail(Some(kind))),
+        let result = match ending {
+            Ending::Finished => Ok(live.automaton.finish()),
+            Ending::Stuck => Err(live.automaton.fail(None)),
+            Ending::Error(kind) => Err(live.automaton.fail(Some(kind))),
         };
         self.generator.release(StreamId(stream));
         self.ready.push_back(result);
@@ -431,7 +443,7 @@ impl<G: Generator, I: Iterator<Item = SampledWorkflow>> Execution<'_, G, I> {
                     let attempts = live.attempts;
                     self.end(
                         c.stream.0,
-                        Some(ErrorKind::Generator {
+                        Ending::Error(ErrorKind::Generator {
                             attempts,
                             source: Arc::new(e),
                         }),
@@ -469,7 +481,10 @@ impl<G: Generator, I: Iterator<Item = SampledWorkflow>> Execution<'_, G, I> {
         let mut streams: Vec<u32> = self.live.keys().copied().collect();
         streams.sort_unstable();
         for stream in streams {
-            self.end(stream, Some(ErrorKind::Interrupted(shared.clone())));
+            self.end(
+                stream,
+                Ending::Error(ErrorKind::Interrupted(shared.clone())),
+            );
         }
         self.retries.clear();
         self.fatal = Some(fatal);
