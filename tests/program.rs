@@ -339,7 +339,7 @@ fn standard_resources_are_checked_at_setup() {
     let text = Program::new(doc(), b).unwrap_err().to_string();
     assert!(text.contains("at program setup"), "{text}");
     assert!(text.contains("takes no arguments"), "{text}");
-    assert!(text.contains("--> p.toml:35:1"), "{text}");
+    assert!(text.contains("--> p.toml:37:13"), "{text}");
 }
 
 #[test]
@@ -528,7 +528,7 @@ fn errors_returned_from_main_print_the_located_message() {
         display.starts_with("cannot bind resource `items`"),
         "{display}"
     );
-    assert!(display.contains("\n  --> p.toml:35:1"), "{display}");
+    assert!(display.contains("\n  --> p.toml:37:13"), "{display}");
 
     // The same for a sampling error and for a resource's own failure.
     let mut p = program();

@@ -67,8 +67,8 @@ fn static_string_on_a_placeholder_with_arguments_fails_at_bind_with_its_location
     assert!(text.contains("placeholder `{principles}`"), "{text}");
     assert!(text.contains("at program setup"), "{text}");
     assert!(text.contains("takes no arguments"), "{text}");
-    // [setup.principles] of the second block is on line 32 of the file.
-    assert!(text.contains(&format!("--> {path}:32:1")), "{text}");
+    // The `arguments` of [setup.principles] (second block) are on line 34 of the file.
+    assert!(text.contains(&format!("--> {path}:34:13")), "{text}");
 }
 
 #[test]

@@ -111,14 +111,158 @@ fn baseline_is_valid() {
 #[test]
 fn toml_syntax_error_is_located() {
     let src = format!("{CONFIG}[[setup]]\ntext = \"[Prompt] unterminated\ntags = [[], []]\n");
-    let ds = diagnostics(&src);
-    assert!(!ds.is_empty());
-    assert!(
-        ds[0].message.starts_with("invalid TOML:"),
-        "{}",
-        ds[0].message
+    let d = only(
+        &src,
+        Severity::Error,
+        10,
+        30,
+        "invalid TOML: invalid basic string, expected `\"`",
     );
-    assert_eq!(ds[0].line, 10);
+    assert_eq!(d.label.as_deref(), Some("TOML syntax error"));
+}
+
+/// `CONFIG` and `BLOCK` with `from` replaced by `to` (once).
+fn baseline_with(from: &str, to: &str) -> String {
+    let src = format!("{CONFIG}{BLOCK}");
+    assert!(src.contains(from), "{from}");
+    src.replacen(from, to, 1)
+}
+
+#[test]
+fn unclosed_array_is_one_error_at_its_opening() {
+    // The parser's recovery reports every later line; the `[` to close is on line 3.
+    let src = baseline_with(
+        r#"required_patterns = ["[Prompt]", "[Answer]"]"#,
+        r#"required_patterns = ["[Prompt]", "[Answer]""#,
+    );
+    let d = error(
+        &src,
+        3,
+        21,
+        "invalid TOML: unclosed array: this `[` has no matching `]`",
+    );
+    assert_eq!(help(&d), "close the array with `]` after its last element");
+    // Nested, on the last line: the parser's error is on that line already; with lines after
+    // it, the outer `[` that is never closed.
+    let src = baseline_with("tags = [[], []]", "tags = [[], []");
+    error(&src, 11, 15, "invalid TOML: unclosed array, expected `]`");
+    let src = format!("{src}[[setup]]\ntext = \"[Prompt] Hi [Answer]\"\ntags = [[], []]\n");
+    error(
+        &src,
+        11,
+        8,
+        "invalid TOML: unclosed array: this `[` has no matching `]`",
+    );
+    // Arrays may span lines: a closed one is no error, and a missing comma is reported where
+    // the comma goes (after the previous element), not at the next element.
+    let multi = baseline_with(
+        r#"zone_patterns = ["[Prompt]", "[Answer]", "[EOS]"]"#,
+        "zone_patterns = [\n  \"[Prompt]\",\n  \"[Answer]\",\n  \"[EOS]\"\n]",
+    );
+    assert!(diagnostics(&multi).is_empty());
+    let src = multi.replacen("\"[Prompt]\",", "\"[Prompt]\"", 1);
+    error(
+        &src,
+        3,
+        12,
+        "invalid TOML: missing comma between array elements",
+    );
+}
+
+#[test]
+fn unclosed_table_header_is_one_error_at_its_line() {
+    let src = baseline_with("[[setup]]", "[[setup]");
+    error(
+        &src,
+        9,
+        9,
+        "invalid TOML: unclosed array table, expected `]`",
+    );
+    let src = baseline_with("[config]", "[config");
+    error(&src, 1, 8, "invalid TOML: unclosed table, expected `]`");
+}
+
+#[test]
+fn unclosed_inline_table_is_one_error_at_its_line() {
+    let src = format!(
+        "{CONFIG}[[setup]]\ntext = \"[Prompt] {{x}} [Answer]\"\ntags = [[]]\n[setup.x]\nname = \"x\"\narguments = {{ n = 1\n"
+    );
+    error(
+        &src,
+        14,
+        20,
+        "invalid TOML: unclosed inline table, expected `}`",
+    );
+}
+
+#[test]
+fn unclosed_strings_are_one_error_at_their_opening() {
+    let src = baseline_with(
+        r#"control_pattern = "[Jump]""#,
+        r#"control_pattern = "[Jump]"#,
+    );
+    error(
+        &src,
+        7,
+        26,
+        "invalid TOML: invalid basic string, expected `\"`",
+    );
+    // A multi-line string runs to the end of the file: the opening quotes are the mistake.
+    let src = baseline_with(
+        r#"text = "[Prompt] Hi [Answer]""#,
+        r#"text = """[Prompt] Hi [Answer]"#,
+    );
+    let d = error(
+        &src,
+        10,
+        8,
+        "invalid TOML: unclosed multi-line string: this `\"\"\"` is never closed",
+    );
+    assert_eq!(d.label.as_deref(), Some("opened here"));
+    let src = baseline_with(
+        r#"text = "[Prompt] Hi [Answer]""#,
+        "text = '''[Prompt] Hi [Answer]",
+    );
+    error(
+        &src,
+        10,
+        8,
+        "invalid TOML: unclosed multi-line string: this `'''` is never closed",
+    );
+    // Brackets and quotes inside strings and comments do not count.
+    let src = baseline_with(
+        r#"text = "[Prompt] Hi [Answer]""#,
+        r#"text = """[Prompt] a [ { ' " \" [Answer]""" # ] [ {"#,
+    );
+    let ds = diagnostics(&src);
+    assert!(
+        ds.iter().all(|d| !d.message.starts_with("invalid TOML")),
+        "{ds:?}"
+    );
+}
+
+#[test]
+fn missing_equals_is_one_error_at_its_line() {
+    let src = baseline_with(r#"sequences = ["setup"]"#, r#"sequences ["setup"]"#);
+    error(&src, 6, 11, "invalid TOML: key with no value, expected `=`");
+}
+
+#[test]
+fn duplicate_key_is_one_error_naming_it() {
+    let src = baseline_with(
+        "default_max_token_length = 100",
+        "default_max_token_length = 100\ndefault_max_token_length = 200",
+    );
+    let d = error(
+        &src,
+        6,
+        1,
+        "invalid TOML: duplicate key `default_max_token_length`",
+    );
+    assert_eq!(
+        help(&d),
+        "a key appears once per table: remove or rename one of them"
+    );
 }
 
 #[test]
@@ -859,15 +1003,29 @@ fn one_resource_one_type() {
     let src = config_with("sequences", "sequences = [\"setup\", \"answer\"]")
         + "[[setup]]\ntext = \"[Prompt] {a} [Answer]\"\ntags = [[], []]\n[setup.a]\nname = \"topic\"\ntype = \"custom\"\n"
         + "[[answer]]\ntext = \"[Prompt] {b} [Answer]\"\ntags = [[], []]\n[answer.b]\nname = \"topic\"\ntype = \"argument\"\n";
+    // At the `type` values, not the spec tables' headers.
     let d = error(
         &src,
-        18,
-        1,
-        "resource `topic` is `argument` here but `custom` at t.toml:12:1",
+        20,
+        8,
+        "resource `topic` is `argument` here but `custom` at t.toml:14:8",
     );
+    assert_eq!(d.label.as_deref(), Some("declared `argument` here"));
     assert_eq!(
         d.notes[0].location.as_ref().unwrap().to_string(),
-        "t.toml:12:1"
+        "t.toml:14:8"
+    );
+    // No `type` means `standard`: the `name` value decides it.
+    let src = src.replace("type = \"argument\"\n", "");
+    let d = error(
+        &src,
+        19,
+        8,
+        "resource `topic` is `standard` here but `custom` at t.toml:14:8",
+    );
+    assert_eq!(
+        d.label.as_deref(),
+        Some("`standard` by default: this spec has no `type`")
     );
 }
 
@@ -875,15 +1033,16 @@ fn one_resource_one_type() {
 fn resource_names_collide_after_conversion() {
     let src = text("\"[Prompt] {a} {b} [Answer]\"")
         + "[setup.a]\nname = \"user-name\"\n[setup.b]\nname = \"user_name\"\n";
+    // At the `name` values.
     let d = error(
         &src,
-        14,
-        1,
+        15,
+        8,
         "resource names `user_name` and `user-name` both become the Rust identifier `user_name`",
     );
     assert_eq!(
         d.notes[0].location.as_ref().unwrap().to_string(),
-        "t.toml:12:1"
+        "t.toml:13:8"
     );
 }
 
@@ -936,6 +1095,8 @@ fn placeholder_kinds_and_arguments_reach_the_model() {
     assert_eq!(a.arguments["nested"]["x"].as_bool(), Some(true));
     assert_eq!(a.location.to_string(), "t.toml:10:18");
     assert_eq!(a.spec_location.to_string(), "t.toml:12:1");
+    assert_eq!(a.arguments_location.to_string(), "t.toml:14:13");
+    assert_eq!(b.placeholders[1].arguments_location.to_string(), "t.toml:15:1");
     assert!(b.placeholders[1].arguments.is_empty() && !b.placeholders[1].has_arguments);
     let names: Vec<_> = doc
         .resources

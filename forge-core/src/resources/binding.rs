@@ -125,7 +125,7 @@ fn convert_args<R: Resource>(site: &Site<'_>) -> Result<R::Args, BindError> {
                 format!("`{what}` expects arguments like `arguments = {example}`")
             }
         });
-        BindError::new(
+        BindError::arguments(
             site,
             format!("`{what}` arguments: {}", e.message().trim_end()),
             help,

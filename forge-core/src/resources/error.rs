@@ -85,7 +85,8 @@ pub struct PlaceholderSite {
     pub block: usize,
     /// The resource's binding kind, which determines the stage.
     pub kind: ResourceKind,
-    /// Where the placeholder's spec table is declared.
+    /// Where the error points: the placeholder's spec table, or its `arguments` value for an
+    /// error about the arguments.
     pub location: Location,
     /// Where the placeholder first appears in the block text.
     pub text_location: Location,
@@ -158,11 +159,19 @@ impl BindError {
 
     /// The resource takes no arguments, but the placeholder passes `key` (the first one).
     pub(crate) fn takes_no_arguments(site: &Site<'_>, what: &str, key: &str) -> Self {
-        BindError::new(
+        BindError::arguments(
             site,
             takes_no_arguments(what, key),
             Some("remove `arguments` from the spec".to_owned()),
         )
+    }
+
+    /// The placeholder's `arguments` do not convert to the resource's argument type: the error
+    /// points at the `arguments` value (at the spec table when there is none).
+    pub fn arguments(site: &Site<'_>, message: impl Into<String>, help: Option<String>) -> Self {
+        let mut e = BindError::new(site, message, help);
+        e.site.location = site.placeholder.arguments_location.clone();
+        e
     }
 
     /// A binding error at `site` with a message and an optional help line.

@@ -42,8 +42,8 @@
 //! use forge::Location;
 //!
 //! // Normally the parser produces the placeholder; here we build one by hand.
-//! let mut arguments = toml::Table::new();
-//! arguments.insert("num_samples".into(), toml::Value::Integer(2));
+//! let mut arguments = forge::udpl::Arguments::new();
+//! arguments.insert("num_samples".into(), forge::udpl::ArgumentValue::Integer(2));
 //! let placeholder = Placeholder {
 //!     key: "principles".into(),
 //!     resource: "constitution".into(),
@@ -51,6 +51,7 @@
 //!     arguments,
 //!     has_arguments: true,
 //!     spec_location: Location { file: Arc::from("prompts.toml"), line: 31, column: 1 },
+//!     arguments_location: Location { file: Arc::from("prompts.toml"), line: 33, column: 13 },
 //!     location: Location { file: Arc::from("prompts.toml"), line: 27, column: 40 },
 //! };
 //! let site = Site { sequence: "setup", block: 0, placeholder: &placeholder };

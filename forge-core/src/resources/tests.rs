@@ -36,6 +36,11 @@ fn ph(key: &str, resource: &str, kind: ResourceKind, arguments: Option<&str>) ->
         arguments: table,
         has_arguments: arguments.is_some(),
         spec_location: loc(31, 1),
+        arguments_location: if arguments.is_some() {
+            loc(33, 13)
+        } else {
+            loc(31, 1)
+        },
         location: loc(27, 40),
     }
 }
@@ -155,11 +160,12 @@ fn static_string_with_arguments_fails_at_bind() {
         "`static string` takes no arguments, but the placeholder passes `num_samples`"
     );
     assert_eq!(err.help(), Some("remove `arguments` from the spec"));
-    assert_eq!(err.location(), &loc(31, 1));
+    // At the `arguments` value, not the spec table's header.
+    assert_eq!(err.location(), &loc(33, 13));
     let shown = err.to_string();
     assert!(shown.contains("resource `hello`"), "{shown}");
     assert!(shown.contains("placeholder `{greeting}`"), "{shown}");
-    assert!(shown.contains("prompts.toml:31:1"), "{shown}");
+    assert!(shown.contains("prompts.toml:33:13"), "{shown}");
 }
 
 #[test]
@@ -887,7 +893,8 @@ fn bad_arguments_fail_before_anything_is_sampled() {
                 let err = b.bind(&site(&p)).unwrap_err();
                 assert!(err.message().contains(expected), "{err}");
                 assert!(err.to_string().contains(&format!("at {stage}:")), "{err}");
-                assert!(err.to_string().contains("prompts.toml:31:1"), "{err}");
+                // At the `arguments` value.
+                assert!(err.to_string().contains("prompts.toml:33:13"), "{err}");
             }
         }
     }

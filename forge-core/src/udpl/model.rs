@@ -146,6 +146,9 @@ pub struct Placeholder {
     pub has_arguments: bool,
     /// Where the spec table is declared.
     pub spec_location: Location,
+    /// Where the spec's `arguments` value is (the spec table's location when it has none):
+    /// errors about the arguments point here.
+    pub arguments_location: Location,
     /// Where the placeholder first appears in the block text.
     pub location: Location,
 }

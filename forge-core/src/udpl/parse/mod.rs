@@ -7,6 +7,7 @@
 //! - [`config`]: the checks on the config values, and the pattern-role disjointness;
 //! - [`block`]: blocks, their keys and tag lists;
 //! - [`placeholder`]: spec tables, placeholders and the document's resources;
+//! - [`syntax`]: TOML syntax errors, one per file at the line to fix;
 //! - [`value`]: TOML values to numbers and `toml::Value`s.
 
 mod block;
@@ -15,6 +16,7 @@ mod keys;
 mod pipeline;
 mod placeholder;
 mod source;
+mod syntax;
 mod value;
 
 use std::path::{Path, PathBuf};

@@ -9,6 +9,7 @@ use toml::de::{DeTable, DeValue};
 use super::keys::required_keys_prose;
 use super::placeholder::ResourceTable;
 use super::source::{At, Linter, Span};
+use super::syntax::syntax_error;
 use super::value::describe;
 use super::{Error, Parsed};
 use crate::udpl::model::{Document, Name, Resource, Sequence};
@@ -30,21 +31,10 @@ impl<'s> Linter<'s> {
         for file in 0..self.sources.len() {
             let text = self.sources[file].text;
             let (table, errors) = DeTable::parse_recoverable(text);
-            // The parser's recovery reports follow-on errors on the line of a mistake; the
-            // first error of each line is the one that says what is wrong.
-            let mut errors: Vec<_> = errors
-                .into_iter()
-                .map(|e| (e.span().unwrap_or(0..0), e))
-                .collect();
-            errors.sort_by_key(|(span, _)| span.start);
-            let mut lines_seen = HashSet::new();
-            for (span, e) in errors {
-                let line = self.sources[file].locate(span.start).0;
-                if !lines_seen.insert(line) {
-                    continue;
-                }
-                let msg = format!("invalid TOML: {}", e.message().trim());
-                self.error(file, span, msg).label("TOML syntax error");
+            if let Some(e) = syntax_error(text, &errors) {
+                self.error(file, e.span, e.message)
+                    .label(e.label)
+                    .help_opt(e.help);
             }
             tables.push(table);
         }

@@ -27,7 +27,10 @@ pub(super) struct ResourceEntry {
     pub(super) kind: ResourceKind,
     pub(super) location: Location,
     file: usize,
+    /// The `name` value of its first spec (name collisions point here).
     span: Span,
+    /// Where its first spec decides the kind (see [`Spec::kind_span`]).
+    kind_location: Location,
 }
 
 /// A spec table found in a block, before it is matched with placeholders.
@@ -39,6 +42,23 @@ pub(super) struct Spec {
     arguments: Arguments,
     has_arguments: bool,
     header: Span,
+    /// The `name` value.
+    name_span: Option<Span>,
+    /// The `type` value.
+    type_span: Option<Span>,
+    /// The `arguments` value.
+    arguments_span: Option<Span>,
+}
+
+impl Spec {
+    /// Where the resource's binding kind is decided: the `type` value, else the `name` value
+    /// (no `type` means `standard`), else the table.
+    fn kind_span(&self) -> Span {
+        self.type_span
+            .clone()
+            .or_else(|| self.name_span.clone())
+            .unwrap_or_else(|| self.header.clone())
+    }
 }
 
 impl<'s> Linter<'s> {
@@ -66,6 +86,10 @@ impl<'s> Linter<'s> {
                             arguments: spec.arguments.clone(),
                             has_arguments: spec.has_arguments,
                             spec_location: self.location(file, spec.header.start),
+                            arguments_location: self.location(
+                                file,
+                                spec.arguments_span.as_ref().unwrap_or(&spec.header).start,
+                            ),
                             location: self.location(file, sp.start),
                         });
                     }
@@ -125,13 +149,22 @@ impl<'s> Linter<'s> {
             arguments: Arguments::new(),
             has_arguments: false,
             header: header.clone(),
+            name_span: None,
+            type_span: None,
+            arguments_span: None,
         };
         let mut has_name = false;
         for (k, v) in table.iter() {
             let name: &str = k.get_ref();
             match name {
+                "type" => spec.type_span = Some(v.span()),
+                "arguments" => spec.arguments_span = Some(v.span()),
+                _ => {}
+            }
+            match name {
                 "name" => {
                     has_name = true;
+                    spec.name_span = Some(v.span());
                     match v.get_ref() {
                         DeValue::String(s) if s.is_empty() => {
                             self.error(file, v.span(), "resource `name` must not be empty")
@@ -230,7 +263,8 @@ impl<'s> Linter<'s> {
             };
             if let Some((_, j)) = seen.iter().find(|(id, _)| *id == ident) {
                 let other = &resources.entries[*j];
-                let (other_name, other_loc) = (other.name.clone(), other.location.clone());
+                let other_name = other.name.clone();
+                let other_loc = self.location(other.file, other.span.start);
                 self.error(
                     e.file,
                     e.span.clone(),
@@ -252,20 +286,25 @@ impl<'s> Linter<'s> {
 impl ResourceTable {
     fn add(&mut self, linter: &mut Linter<'_>, file: usize, spec: &Spec, resource: &str) {
         let location = linter.location(file, spec.header.start);
+        let kind_span = spec.kind_span();
         if let Some(existing) = self.by_name.get(resource).map(|&i| &self.entries[i]) {
             if existing.kind != spec.kind {
-                let first = existing.location.clone();
                 let first_kind = existing.kind;
+                let first = existing.kind_location.clone();
                 linter
                     .error(
                         file,
-                        spec.header.clone(),
+                        kind_span,
                         format!(
                             "resource `{resource}` is `{}` here but `{first_kind}` at {first}",
                             spec.kind
                         ),
                     )
-                    .label(format!("declared `{}` here", spec.kind))
+                    .label(if spec.type_span.is_some() {
+                        format!("declared `{}` here", spec.kind)
+                    } else {
+                        format!("`{}` by default: this spec has no `type`", spec.kind)
+                    })
                     .note(Some(first), format!("declared `{first_kind}` here"))
                     .help("a resource is bound at one stage: give every spec naming it the same `type`");
             }
@@ -277,7 +316,8 @@ impl ResourceTable {
             kind: spec.kind,
             location,
             file,
-            span: spec.header.clone(),
+            span: spec.name_span.clone().unwrap_or_else(|| spec.header.clone()),
+            kind_location: linter.location(file, kind_span.start),
         });
     }
 }
