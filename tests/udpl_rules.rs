@@ -1096,7 +1096,10 @@ fn placeholder_kinds_and_arguments_reach_the_model() {
     assert_eq!(a.location.to_string(), "t.toml:10:18");
     assert_eq!(a.spec_location.to_string(), "t.toml:12:1");
     assert_eq!(a.arguments_location.to_string(), "t.toml:14:13");
-    assert_eq!(b.placeholders[1].arguments_location.to_string(), "t.toml:15:1");
+    assert_eq!(
+        b.placeholders[1].arguments_location.to_string(),
+        "t.toml:15:1"
+    );
     assert!(b.placeholders[1].arguments.is_empty() && !b.placeholders[1].has_arguments);
     let names: Vec<_> = doc
         .resources

@@ -316,7 +316,10 @@ impl ResourceTable {
             kind: spec.kind,
             location,
             file,
-            span: spec.name_span.clone().unwrap_or_else(|| spec.header.clone()),
+            span: spec
+                .name_span
+                .clone()
+                .unwrap_or_else(|| spec.header.clone()),
             kind_location: linter.location(file, kind_span.start),
         });
     }
