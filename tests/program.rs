@@ -544,3 +544,60 @@ fn errors_returned_from_main_print_the_located_message() {
     let err = forge::resources::ResourceError::new("the list is empty");
     assert_eq!(termination_report(err), "Error: the list is empty");
 }
+
+/// `tone` (standard, passing `arguments`), `max` (custom) and `q` (argument) have defaults.
+const DEFAULTS: &str = r#"
+[config]
+zone_patterns = ["[P]", "[A]"]
+required_patterns = ["[P]"]
+valid_tags = []
+default_max_token_length = 50
+sequences = ["a"]
+control_pattern = "[Jump]"
+escape_patterns = ["[Esc]", "[/Esc]"]
+
+[[a]]
+text = "[P] {tone} {max} {q} [A]"
+tags = [[]]
+[a.tone]
+name = "tone"
+default = "calm"
+arguments = { num_samples = 2 }
+[a.max]
+name = "max"
+type = "custom"
+default = "3"
+[a.q]
+name = "q"
+type = "argument"
+default = "why?"
+"#;
+
+#[test]
+fn resources_with_defaults_may_be_left_unbound() {
+    let doc = Arc::new(udpl::parse_str(DEFAULTS, "d.toml").unwrap().document);
+    // Nothing bound at any stage: every default fills its placeholder (arguments ignored).
+    let mut p = Program::new(doc.clone(), Bindings::new()).unwrap();
+    p.run("a").unwrap();
+    let s = p
+        .compile()
+        .unwrap()
+        .sample_seeded(Bindings::new(), 0)
+        .unwrap();
+    assert_eq!(s.zone(1).text(), " calm 3 why? [A]");
+
+    // Everything bound: the bindings win.
+    let mut standard = Bindings::new();
+    standard.insert("tone", ListSampler::new(["x", "y"]).unwrap());
+    let mut p = Program::new(doc, standard).unwrap();
+    p.run(Call::new("a").with("max", 9)).unwrap();
+    let mut args = Bindings::new();
+    args.insert("q", "how?");
+    let s = p.compile().unwrap().sample_seeded(args, 0).unwrap();
+    let text = s.zone(1).text();
+    assert!(text.ends_with(" 9 how? [A]"), "{text}");
+    assert!(
+        text.starts_with(" x\ny ") || text.starts_with(" y\nx "),
+        "{text}"
+    );
+}

@@ -1115,3 +1115,71 @@ fn placeholder_kinds_and_arguments_reach_the_model() {
         ]
     );
 }
+
+// -------------------------------------------------------------------------------- defaults
+
+#[test]
+fn default_makes_a_resource_optional_and_reaches_the_model() {
+    // The second spec naming `tone` omits the default: it means the same default.
+    let src = text("\"[Prompt] {a} {b} {c} [Answer]\"")
+        + "[setup.a]\nname = \"tone\"\ndefault = \"neutral\"\n"
+        + "[setup.b]\nname = \"tone\"\n"
+        + "[setup.c]\nname = \"other\"\n";
+    let parsed = udpl::parse_str(&src, "t.toml").unwrap();
+    let doc = &parsed.document;
+    assert_eq!(
+        doc.resource("tone").unwrap().default.as_deref(),
+        Some("neutral")
+    );
+    assert_eq!(doc.resource("other").unwrap().default, None);
+    let ps = &doc.sequences[0].blocks[0].placeholders;
+    let defaults: Vec<_> = ps.iter().map(|p| p.default.as_deref()).collect();
+    assert_eq!(defaults, [Some("neutral"), Some("neutral"), None]);
+    // The same default twice is fine, and a later spec may be the one declaring it.
+    let src = text("\"[Prompt] {a} {b} [Answer]\"")
+        + "[setup.a]\nname = \"tone\"\n"
+        + "[setup.b]\nname = \"tone\"\ndefault = \"x\"\n";
+    let parsed = udpl::parse_str(&src, "t.toml").unwrap();
+    let ps = &parsed.document.sequences[0].blocks[0].placeholders;
+    assert!(ps.iter().all(|p| p.default.as_deref() == Some("x")));
+}
+
+#[test]
+fn default_must_be_a_string() {
+    let src = text("\"[Prompt] {a} [Answer]\"") + "[setup.a]\nname = \"n\"\ndefault = 3\n";
+    let d = error(&src, 14, 11, "`default` must be a string");
+    assert_eq!(d.label.as_deref(), Some("found an integer"));
+}
+
+#[test]
+fn two_defaults_for_one_resource_is_an_error_naming_both() {
+    let src = text("\"[Prompt] {a} {b} [Answer]\"")
+        + "[setup.a]\nname = \"tone\"\ndefault = \"calm\"\n"
+        + "[setup.b]\nname = \"tone\"\ndefault = \"loud\"\n";
+    let d = error(
+        &src,
+        17,
+        11,
+        "resource `tone` has two defaults: \"loud\" here and \"calm\" at t.toml:14:11",
+    );
+    assert_eq!(
+        d.notes[0].location.as_ref().unwrap().to_string(),
+        "t.toml:14:11"
+    );
+    assert_eq!(
+        help(&d),
+        "give every spec naming `tone` the same `default`, or omit it on all but one"
+    );
+}
+
+#[test]
+fn a_misspelt_default_key_is_suggested() {
+    let src = text("\"[Prompt] {a} [Answer]\"") + "[setup.a]\nname = \"n\"\ndefualt = \"x\"\n";
+    let d = error(
+        &src,
+        14,
+        1,
+        "unknown key `defualt` in spec table `[setup.a]`",
+    );
+    assert_eq!(help(&d), "did you mean `default`?");
+}

@@ -3,7 +3,8 @@
 //!
 //! They preview any valid document: a resource no option binds fills its placeholders with a
 //! visible marker, `⟨NAME⟩` or `⟨NAME key = value ...⟩` with the arguments the placeholder
-//! passes, and a note on stderr lists those resources. `--set` binds a fixed text even to a
+//! passes, or, when it has a `default`, with that text marked as `⟦TEXT⟧`; a note on stderr
+//! lists those resources. `--set` binds a fixed text even to a
 //! resource whose placeholders pass `arguments` (they are ignored, with a note), so any
 //! placeholder can be previewed with a chosen text.
 
@@ -130,19 +131,27 @@ pub(crate) fn sample_default(command: &str, opts: &SampleArgs) -> Result<Sampled
 
     // Resources no option binds are previewed as markers; `--set` values ignore arguments.
     let given: HashSet<&str> = bound.iter().map(|(n, _)| *n).collect();
-    let unbound: Vec<&udpl::Resource> = doc
+    let (defaulted, unbound): (Vec<&udpl::Resource>, Vec<&udpl::Resource>) = doc
         .resources
         .iter()
         .filter(|r| !given.contains(r.name.name.as_str()))
-        .collect();
-    if !unbound.is_empty() {
-        let names: Vec<String> = unbound
-            .iter()
+        .partition(|r| r.default.is_some());
+    let listed = |rs: &[&udpl::Resource]| {
+        rs.iter()
             .map(|r| format!("`{}` ({})", r.name.name, r.kind))
-            .collect();
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !unbound.is_empty() {
         eprintln!(
             "note: not bound by any --set or --list, shown as ⟨name arguments⟩ markers: {}",
-            names.join(", ")
+            listed(&unbound)
+        );
+    }
+    if !defaulted.is_empty() {
+        eprintln!(
+            "note: not bound, their default text is used, shown as ⟦default⟧: {}",
+            listed(&defaulted)
         );
     }
     for (name, _) in &opts.set {
@@ -155,9 +164,15 @@ pub(crate) fn sample_default(command: &str, opts: &SampleArgs) -> Result<Sampled
     let markers: Vec<(String, Binding)> = unbound
         .iter()
         .map(|r| {
-            let name = r.name.name.clone();
-            (name.clone(), Binding::instance(Marker(name)))
+            (
+                r.name.name.clone(),
+                Binding::instance(Marker(r.name.name.clone())),
+            )
         })
+        .chain(defaulted.iter().map(|r| {
+            let text = format!("⟦{}⟧", r.default.as_deref().unwrap_or_default());
+            (r.name.name.clone(), Binding::instance(Fixed(text)))
+        }))
         .collect();
 
     // Split the bindings by the kind of resource they name. Names the document does not
@@ -265,7 +280,8 @@ fn inline_value(v: &udpl::ArgumentValue) -> String {
     }
 }
 
-/// `--set NAME=VALUE`: the value, whatever arguments the placeholder passes.
+/// `--set NAME=VALUE` (or a marked default): the value, whatever arguments the placeholder
+/// passes.
 struct Fixed(String);
 
 impl Resource for Fixed {

@@ -693,3 +693,64 @@ fn the_html_page_renders_in_headless_chromium() {
         "<pre id=\"ptext\"> The user is asking the following of you: How do I keep a &lt;sourdough&gt; \"starter\" alive?\n[Answer]</pre>"
     ), "{dom}");
 }
+
+#[test]
+fn render_marks_where_a_default_text_is_used() {
+    let run = forge(&[
+        "render",
+        "--set",
+        "system=S",
+        "--set",
+        "max=7",
+        "--set",
+        "round=1",
+        "--set",
+        "question=Q",
+        "defaults.toml",
+    ]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stdout
+            .contains("\n S Rules: ⟦be kind⟧. Tone: ⟦neutral⟧. [Answer]\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("\n Round 1 of 7, tone ⟦neutral⟧: Q [Answer]\n"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.stderr,
+        "note: not bound, their default text is used, shown as ⟦default⟧: \
+         `rules` (standard), `tone` (argument)\n"
+    );
+    // Bound, a resource with a default shows its binding.
+    let run = forge(&[
+        "render",
+        "--set",
+        "system=S",
+        "--list",
+        "rules=rules.txt",
+        "--set",
+        "tone=dry",
+        "--set",
+        "round=1",
+        "--set",
+        "question=Q",
+        "defaults.toml",
+    ]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(!run.stdout.contains("⟦be kind⟧"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(". Tone: dry. [Answer]"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(" of ⟦3⟧, tone dry: Q"),
+        "{}",
+        run.stdout
+    );
+}

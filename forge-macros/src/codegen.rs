@@ -191,7 +191,9 @@ fn generate(
         let b = params
             .iter()
             .zip(&need)
-            .map(|(q, m)| quote! { #q: #t::ResourceSet<__forge_resource::#m> });
+            .zip(&plan.standard)
+            .filter(|(_, r)| r.default.is_none())
+            .map(|((q, m), _)| quote! { #q: #t::ResourceSet<__forge_resource::#m> });
         quote! { where #(#b),* }
     } else {
         quote! {}
@@ -213,63 +215,122 @@ fn generate(
     // Sequence handles: one type parameter per custom resource (default `Binding`), so a
     // field takes a plain value (`LoopControl { min: 1, max: 5 }`) or any resource. Each
     // converts into a call that carries the sequence's index.
-    let handles = plan.sequences.iter().enumerate().map(|(index, s)| {
-        let index = index as u32;
-        let ty = ident(&s.pascal);
-        let name = &s.name;
-        let doc = &s.doc;
-        let record = Record::new(&p, &t, &s.custom, &s.pascal, plan.valid);
-        let Record {
-            params,
-            decl_params,
-            bounds,
-            fields,
-            names,
-            binds,
-            ..
-        } = &record;
-        if fields.is_empty() {
-            return quote! {
+    // Wrappers of handles and `Args` whose defaulted resources are bound (see `overrides`).
+    let mut wrappers: Vec<TokenStream> = Vec::new();
+    let handles = plan
+        .sequences
+        .iter()
+        .enumerate()
+        .map(|(index, s)| {
+            let index = index as u32;
+            let ty = ident(&s.pascal);
+            let name = &s.name;
+            let doc = &s.doc;
+            let required: Vec<ResPlan> = s
+                .custom
+                .iter()
+                .filter(|r| r.default.is_none())
+                .cloned()
+                .collect();
+            let defaulted: Vec<&ResPlan> =
+                s.custom.iter().filter(|r| r.default.is_some()).collect();
+            let record = Record::new(&p, &t, &required, &s.pascal, plan.valid);
+            let overrides = overrides(
+                &p,
+                &t,
+                &ty,
+                &record,
+                &defaulted,
+                plan.valid,
+                Target::Call,
+                &mut wrappers,
+            );
+            let Record {
+                params,
+                decl_params,
+                bounds,
+                fields,
+                names,
+                binds,
+                ..
+            } = &record;
+            if fields.is_empty() {
+                return quote! {
+                    #[doc = #doc]
+                    pub struct #ty;
+                    #[automatically_derived]
+                    impl #p::From<#ty> for #p::Call {
+                        fn from(handle: #ty) -> #p::Call {
+                            let _ = handle;
+                            #p::call(#index, #name)
+                        }
+                    }
+                    #overrides
+                };
+            }
+            let decl = record.declaration();
+            quote! {
                 #[doc = #doc]
-                pub struct #ty;
+                pub struct #ty<#(#decl_params),*> { #(#decl),* }
                 #[automatically_derived]
-                impl #p::From<#ty> for #p::Call {
-                    fn from(handle: #ty) -> #p::Call {
-                        let _ = handle;
+                impl<#(#bounds),*> #p::From<#ty<#(#params),*>> for #p::Call {
+                    fn from(handle: #ty<#(#params),*>) -> #p::Call {
                         #p::call(#index, #name)
+                            #(.with(#names, #binds::into_binding(handle.#fields)))*
                     }
                 }
-            };
-        }
-        let decl = record.declaration();
-        quote! {
-            #[doc = #doc]
-            pub struct #ty<#(#decl_params),*> { #(#decl),* }
-            #[automatically_derived]
-            impl<#(#bounds),*> #p::From<#ty<#(#params),*>> for #p::Call {
-                fn from(handle: #ty<#(#params),*>) -> #p::Call {
-                    #p::call(#index, #name)
-                        #(.with(#names, #binds::into_binding(handle.#fields)))*
-                }
+                #overrides
             }
-        }
-    });
+        })
+        .collect::<Vec<_>>();
 
     // Args, with the same shape.
-    let record = Record::new(&p, &t, &plan.arguments, "Args", plan.valid);
+    let required: Vec<ResPlan> = plan
+        .arguments
+        .iter()
+        .filter(|r| r.default.is_none())
+        .cloned()
+        .collect();
+    let defaulted: Vec<&ResPlan> = plan
+        .arguments
+        .iter()
+        .filter(|r| r.default.is_some())
+        .collect();
+    let record = Record::new(&p, &t, &required, "Args", plan.valid);
+    let args_overrides = overrides(
+        &p,
+        &t,
+        &ident("Args"),
+        &record,
+        &defaulted,
+        plan.valid,
+        Target::Bindings,
+        &mut wrappers,
+    );
     let args_doc = format!(
         "The argument resources, bound when a workflow is sampled: pass it to \
          `Workflow::sample`. Fields (each a plain value or a resource): {}.",
         if record.fields.is_empty() {
             "none".to_owned()
         } else {
-            plan.arguments
+            required
                 .iter()
                 .map(|r| format!("`{}`", r.name))
                 .collect::<Vec<_>>()
                 .join(", ")
         }
-    );
+    ) + &if defaulted.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " Resources with a default are methods instead: {}.",
+            defaulted
+                .iter()
+                .map(|r| format!("`.{}(..)`", r.snake))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
     let args_items = {
         let Record {
             params,
@@ -300,9 +361,21 @@ fn generate(
                     bindings
                 }
             }
+            #args_overrides
         }
     };
 
+    let with_module = if wrappers.is_empty() {
+        quote! {}
+    } else {
+        quote! {
+            /// Handles and `Args` with defaulted resources bound by their methods.
+            #[doc(hidden)]
+            pub mod __forge_with {
+                #(#wrappers)*
+            }
+        }
+    };
     let tag_enum = name_enum(&p, "Tag", "A tag from `config.valid_tags`.", &plan.tags);
     let tool_enum = name_enum(&p, "Tool", "A tool from `config.tools`.", &plan.tools);
 
@@ -351,6 +424,8 @@ fn generate(
 
         #args_items
 
+        #with_module
+
         #tag_enum
         #tool_enum
     }
@@ -363,6 +438,98 @@ fn bind_trait(t: &TokenStream, r: &ResPlan, valid: bool) -> TokenStream {
         quote! { #t::BindResource }
     } else {
         quote! { #t::BindValue }
+    }
+}
+
+/// What an override method adds its binding to.
+#[derive(Clone, Copy, PartialEq)]
+enum Target {
+    /// A sequence handle: a `Call`.
+    Call,
+    /// `Args`: a `Bindings` map.
+    Bindings,
+}
+
+/// For the resources of a handle or `Args` that have a `default` (and so are not fields): one
+/// method per resource on the handle that binds it, returning a wrapper (in the hidden module
+/// `__forge_with`) with the same methods, so `LoopControl { min: 1 }.max(9)` overrides a
+/// default and `LoopControl { min: 1 }` keeps it.
+fn overrides(
+    p: &TokenStream,
+    t: &TokenStream,
+    ty: &Ident,
+    record: &Record,
+    defaulted: &[&ResPlan],
+    valid: bool,
+    target: Target,
+    wrappers: &mut Vec<TokenStream>,
+) -> TokenStream {
+    if defaulted.is_empty() {
+        return TokenStream::new();
+    }
+    let Record { params, bounds, .. } = record;
+    let inner = match target {
+        Target::Call => quote! { #p::Call },
+        Target::Bindings => quote! { #p::Bindings },
+    };
+    let handle_ty = if params.is_empty() {
+        quote! { #ty }
+    } else {
+        quote! { #ty<#(#params),*> }
+    };
+    let mut on_handle = Vec::new();
+    let mut on_wrapper = Vec::new();
+    for r in defaulted {
+        let method = ident(&r.snake);
+        let name = &r.name;
+        let bind = bind_trait(t, r, valid);
+        let doc = format!(
+            "Binds resource `{name}` instead of its default {:?}.",
+            r.default.as_deref().unwrap_or_default()
+        );
+        let add = |base: TokenStream| match target {
+            Target::Call => quote! { #base.with(#name, #bind::into_binding(value)) },
+            Target::Bindings => quote! {{
+                let mut bindings = #base;
+                bindings.insert_static(#name, #bind::into_binding(value));
+                bindings
+            }},
+        };
+        let from_handle = add(quote! { <#inner as #p::From<#handle_ty>>::from(self) });
+        let from_wrapper = add(quote! { self.0 });
+        on_handle.push(quote! {
+            #[doc = #doc]
+            pub fn #method(self, value: impl #bind) -> __forge_with::#ty {
+                __forge_with::#ty(#from_handle)
+            }
+        });
+        on_wrapper.push(quote! {
+            #[doc = #doc]
+            pub fn #method(self, value: impl #bind) -> Self {
+                __forge_with::#ty(#from_wrapper)
+            }
+        });
+    }
+    let wrapper_doc = format!("`{ty}` with some of its defaulted resources bound.");
+    wrappers.push(quote! {
+        #[doc = #wrapper_doc]
+        pub struct #ty(pub(super) #inner);
+    });
+    quote! {
+        #[automatically_derived]
+        impl<#(#bounds),*> #handle_ty {
+            #(#on_handle)*
+        }
+        #[automatically_derived]
+        impl __forge_with::#ty {
+            #(#on_wrapper)*
+        }
+        #[automatically_derived]
+        impl #p::From<__forge_with::#ty> for #inner {
+            fn from(with: __forge_with::#ty) -> #inner {
+                with.0
+            }
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 use forge_core::udpl::{Document, ResourceKind, Skeleton, pascal_case, snake_case};
 
 /// A resource surface: a builder setter, a handle field or an `Args` field.
+#[derive(Clone)]
 pub struct ResPlan {
     pub name: String,
     pub snake: String,
@@ -11,6 +12,8 @@ pub struct ResPlan {
     pub declared: String,
     /// Whether any placeholder bound to it passes `arguments`.
     pub with_args: bool,
+    /// Its `default` text: the resource may be left unbound.
+    pub default: Option<String>,
     pub doc: String,
 }
 
@@ -75,11 +78,18 @@ fn res_plan(doc: &Document, name: &str, snake: &str, role: &str) -> ResPlan {
             "\nIts placeholders pass `arguments`, so it must be a resource (not a plain value).\n",
         );
     }
+    let default = r.and_then(|r| r.default.as_deref()).map(str::to_owned);
+    if let Some(d) = &default {
+        docs.push_str(&format!(
+            "\nOptional: when it is not bound, its default {d:?} fills the placeholders.\n"
+        ));
+    }
     ResPlan {
         name: name.to_owned(),
         snake: snake.to_owned(),
         declared,
         with_args,
+        default,
         doc: docs,
     }
 }
@@ -155,6 +165,7 @@ impl Plan {
             snake: snake_case(name).unwrap_or_default(),
             declared: String::new(),
             with_args: false,
+            default: None,
             doc: String::new(),
         };
         let of = |kind: ResourceKind| {

@@ -17,7 +17,9 @@ pub(crate) fn check_names(
         .iter()
         .filter(|w| !given.contains(w))
         .filter_map(|w| {
+            // A resource with a `default` may be left unbound.
             doc.resource(w)
+                .filter(|r| r.default.is_none())
                 .map(|r| ((*w).to_owned(), r.location.clone()))
         })
         .collect();

@@ -433,9 +433,10 @@ impl Workflow {
                 block: block.index,
                 placeholder,
             };
-            let bound = match args.get(&placeholder.resource) {
-                Some(binding) => binding.bind_inner(&s),
-                None => Err(BindError::unbound(&s)),
+            let bound = match (args.get(&placeholder.resource), &placeholder.default) {
+                (Some(binding), _) => binding.bind_inner(&s),
+                (None, Some(text)) => Ok(FillerInner::Static(Arc::clone(text))),
+                (None, None) => Err(BindError::unbound(&s)),
             };
             match bound {
                 Ok(f) => fillers.push(f),

@@ -438,6 +438,15 @@ pub struct Filler {
 }
 
 impl Filler {
+    /// The placeholder's `default` text, used as written (its `arguments` do not apply).
+    pub(crate) fn default_text(site: &Site<'_>, text: &Arc<str>) -> Filler {
+        Filler {
+            inner: FillerInner::Static(Arc::clone(text)),
+            site: Arc::new(PlaceholderSite::from_site(site)),
+            lifecycle: Lifecycle::Instance,
+        }
+    }
+
     /// Produces the placeholder's text for the sample `cx`, honouring the lifecycle: an instance
     /// is sampled directly; a cached factory's object is fetched from (or created in) `cx`
     /// under the resource name; an uncached factory builds a new object for this call.

@@ -103,12 +103,16 @@ impl Bindings {
         self.entries.is_empty()
     }
 
-    /// Binds the placeholder's resource (looked up by its `resource` name) to it; a missing
-    /// name is a [`BindError`].
+    /// Binds the placeholder's resource (looked up by its `resource` name) to it. A missing
+    /// name fills the placeholder with its `default` text when it has one, and is a
+    /// [`BindError`] otherwise.
     pub fn bind(&self, site: &Site<'_>) -> Result<Filler, BindError> {
         match self.get(&site.placeholder.resource) {
             Some(binding) => binding.bind(site),
-            None => Err(BindError::unbound(site)),
+            None => match &site.placeholder.default {
+                Some(text) => Ok(Filler::default_text(site, text)),
+                None => Err(BindError::unbound(site)),
+            },
         }
     }
 }

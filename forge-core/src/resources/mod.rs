@@ -53,6 +53,7 @@
 //!     spec_location: Location { file: Arc::from("prompts.toml"), line: 31, column: 1 },
 //!     arguments_location: Location { file: Arc::from("prompts.toml"), line: 33, column: 13 },
 //!     location: Location { file: Arc::from("prompts.toml"), line: 27, column: 40 },
+//!     default: None,
 //! };
 //! let site = Site { sequence: "setup", block: 0, placeholder: &placeholder };
 //!

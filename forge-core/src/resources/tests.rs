@@ -42,6 +42,7 @@ fn ph(key: &str, resource: &str, kind: ResourceKind, arguments: Option<&str>) ->
             loc(31, 1)
         },
         location: loc(27, 40),
+        default: None,
     }
 }
 

@@ -149,6 +149,10 @@ pub struct Placeholder {
     /// Where the spec's `arguments` value is (the spec table's location when it has none):
     /// errors about the arguments point here.
     pub arguments_location: Location,
+    /// The resource's `default` text (UDPL.md §3, extension), from whichever spec naming the
+    /// resource declares it: when no resource is bound, this text fills the placeholder as
+    /// written, whatever `arguments` it passes.
+    pub default: Option<Arc<str>>,
     /// Where the placeholder first appears in the block text.
     pub location: Location,
 }
@@ -209,6 +213,9 @@ pub struct Resource {
     pub kind: ResourceKind,
     /// The first spec table that names it.
     pub location: Location,
+    /// Its `default` text, if a spec naming it declares one: the resource may then be left
+    /// unbound (no setter call, no handle or `Args` field), and the text fills its placeholders.
+    pub default: Option<Arc<str>>,
 }
 
 /// A validated UDPL document.

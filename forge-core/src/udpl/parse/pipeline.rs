@@ -180,6 +180,14 @@ impl<'s> Linter<'s> {
             }
         }
         self.check_resources(&resources);
+        // Every placeholder gets its resource's default, whichever spec declared it.
+        for p in sequences
+            .iter_mut()
+            .flat_map(|s| &mut s.blocks)
+            .flat_map(|b| &mut b.placeholders)
+        {
+            p.default = resources.default_of(&p.resource);
+        }
 
         if self.has_errors() {
             return Err(self.finish_err());
@@ -204,6 +212,7 @@ impl<'s> Linter<'s> {
                     },
                     kind: e.kind,
                     location: e.location,
+                    default: e.default.map(|(text, _)| text),
                 })
                 .collect(),
         };

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::Arc;
 
 use toml::de::{DeTable, DeValue};
 
@@ -12,7 +13,7 @@ use crate::udpl::model::{Arguments, Placeholder, ResourceKind};
 use crate::udpl::names::{did_you_mean, snake_case};
 use crate::udpl::strings::StrMap;
 
-const SPEC_KEYS: &[&str] = &["name", "type", "arguments"];
+const SPEC_KEYS: &[&str] = &["name", "type", "default", "arguments"];
 const TYPES: &[&str] = &["standard", "custom", "argument"];
 
 /// The resources of a document, in order of first use.
@@ -31,6 +32,8 @@ pub(super) struct ResourceEntry {
     span: Span,
     /// Where its first spec decides the kind (see [`Spec::kind_span`]).
     kind_location: Location,
+    /// The default text, and where it is declared.
+    pub(super) default: Option<(Arc<str>, Location)>,
 }
 
 /// A spec table found in a block, before it is matched with placeholders.
@@ -48,6 +51,8 @@ pub(super) struct Spec {
     type_span: Option<Span>,
     /// The `arguments` value.
     arguments_span: Option<Span>,
+    /// The `default` text and its value's span.
+    default: Option<(Arc<str>, Span)>,
 }
 
 impl Spec {
@@ -90,6 +95,8 @@ impl<'s> Linter<'s> {
                                 file,
                                 spec.arguments_span.as_ref().unwrap_or(&spec.header).start,
                             ),
+                            // The resource's default, filled in once every spec is read.
+                            default: None,
                             location: self.location(file, sp.start),
                         });
                     }
@@ -152,6 +159,7 @@ impl<'s> Linter<'s> {
             name_span: None,
             type_span: None,
             arguments_span: None,
+            default: None,
         };
         let mut has_name = false;
         for (k, v) in table.iter() {
@@ -212,6 +220,14 @@ impl<'s> Linter<'s> {
                             .help("use `standard`, `custom` or `argument`");
                     }
                 },
+                "default" => match v.get_ref() {
+                    DeValue::String(s) => spec.default = Some((Arc::from(s.as_ref()), v.span())),
+                    other => {
+                        self.error(file, v.span(), "`default` must be a string")
+                            .label(format!("found {}", describe(other)))
+                            .help("write the text that fills the placeholder when no resource is bound, e.g. `default = \"none\"`");
+                    }
+                },
                 "arguments" => match v.get_ref() {
                     DeValue::Table(t) => {
                         spec.has_arguments = true;
@@ -230,7 +246,7 @@ impl<'s> Linter<'s> {
                     let help = did_you_mean(name, SPEC_KEYS.iter().copied())
                         .map(|s| format!("did you mean `{s}`?"))
                         .unwrap_or_else(|| {
-                            "spec tables hold `name`, `type` and `arguments`".into()
+                            "spec tables hold `name`, `type`, `default` and `arguments`".into()
                         });
                     self.error(
                         file,
@@ -284,9 +300,40 @@ impl<'s> Linter<'s> {
 }
 
 impl ResourceTable {
+    /// The default text of resource `name`, if any spec declares one.
+    pub(super) fn default_of(&self, name: &str) -> Option<Arc<str>> {
+        let entry = &self.entries[*self.by_name.get(name)?];
+        entry.default.as_ref().map(|(text, _)| text.clone())
+    }
+
     fn add(&mut self, linter: &mut Linter<'_>, file: usize, spec: &Spec, resource: &str) {
         let location = linter.location(file, spec.header.start);
         let kind_span = spec.kind_span();
+        let default = spec
+            .default
+            .as_ref()
+            .map(|(text, span)| (text.clone(), linter.location(file, span.start)));
+        if let Some(&i) = self.by_name.get(resource) {
+            match (&self.entries[i].default, &spec.default) {
+                (None, Some(_)) => self.entries[i].default = default.clone(),
+                (Some((first, at)), Some((text, span))) if first != text => {
+                    linter
+                        .error(
+                            file,
+                            span.clone(),
+                            format!(
+                                "resource `{resource}` has two defaults: {text:?} here and {first:?} at {at}"
+                            ),
+                        )
+                        .label("a different default")
+                        .note(Some(at.clone()), format!("default {first:?} declared here"))
+                        .help(format!(
+                            "give every spec naming `{resource}` the same `default`, or omit it on all but one"
+                        ));
+                }
+                _ => {}
+            }
+        }
         if let Some(existing) = self.by_name.get(resource).map(|&i| &self.entries[i]) {
             if existing.kind != spec.kind {
                 let first_kind = existing.kind;
@@ -321,6 +368,7 @@ impl ResourceTable {
                 .clone()
                 .unwrap_or_else(|| spec.header.clone()),
             kind_location: linter.location(file, kind_span.start),
+            default,
         });
     }
 }
