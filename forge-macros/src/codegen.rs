@@ -235,13 +235,16 @@ fn generate(
             let defaulted: Vec<&ResPlan> =
                 s.custom.iter().filter(|r| r.default.is_some()).collect();
             let record = Record::new(&p, &t, &required, &s.pascal, plan.valid);
+            let binds: Vec<TokenStream> = defaulted
+                .iter()
+                .map(|r| bind_trait(&t, r, plan.valid))
+                .collect();
             let overrides = overrides(
                 &p,
-                &t,
                 &ty,
                 &record,
                 &defaulted,
-                plan.valid,
+                &binds,
                 Target::Call,
                 &mut wrappers,
             );
@@ -297,13 +300,16 @@ fn generate(
         .filter(|r| r.default.is_some())
         .collect();
     let record = Record::new(&p, &t, &required, "Args", plan.valid);
+    let binds: Vec<TokenStream> = defaulted
+        .iter()
+        .map(|r| bind_trait(&t, r, plan.valid))
+        .collect();
     let args_overrides = overrides(
         &p,
-        &t,
         &ident("Args"),
         &record,
         &defaulted,
-        plan.valid,
+        &binds,
         Target::Bindings,
         &mut wrappers,
     );
@@ -456,11 +462,10 @@ enum Target {
 /// default and `LoopControl { min: 1 }` keeps it.
 fn overrides(
     p: &TokenStream,
-    t: &TokenStream,
     ty: &Ident,
     record: &Record,
     defaulted: &[&ResPlan],
-    valid: bool,
+    binds: &[TokenStream],
     target: Target,
     wrappers: &mut Vec<TokenStream>,
 ) -> TokenStream {
@@ -479,10 +484,9 @@ fn overrides(
     };
     let mut on_handle = Vec::new();
     let mut on_wrapper = Vec::new();
-    for r in defaulted {
+    for (r, bind) in defaulted.iter().zip(binds) {
         let method = ident(&r.snake);
         let name = &r.name;
-        let bind = bind_trait(t, r, valid);
         let doc = format!(
             "Binds resource `{name}` instead of its default {:?}.",
             r.default.as_deref().unwrap_or_default()
