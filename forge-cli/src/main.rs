@@ -4,6 +4,7 @@
 //! forge check [--format human|short] PATH...
 //! forge render [--seed N] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
 //! forge graph [--format dot|mermaid|html] [--seed N] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
+//! forge sample --count N --out FILE [--seed N] [--threads T] [--resume|--force] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
 //! ```
 //!
 //! Every option takes its value as `--flag value` or `--flag=value`; `forge --version` prints the
@@ -17,6 +18,7 @@ mod check;
 mod graph;
 mod preview;
 mod render;
+mod sample;
 
 use std::process::ExitCode;
 
@@ -27,7 +29,7 @@ const EXIT_STATUS: &str = "\
 Exit status: 0 no errors (warnings allowed), 1 errors found (in the document, its
 resources or sampling), 2 usage or I/O error.";
 
-/// Check, render and graph UDPL prompt files.
+/// Check, render, graph and sample UDPL prompt files.
 #[derive(Parser)]
 #[command(
     name = "forge",
@@ -45,6 +47,7 @@ enum Command {
     Check(check::Args),
     Render(render::Args),
     Graph(graph::Args),
+    Sample(sample::Args),
 }
 
 /// How a subcommand ended; decides the exit code.
@@ -88,6 +91,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Render(args) => render::run(args),
         Command::Graph(args) => graph::run(args),
+        Command::Sample(args) => sample::run(args),
     }
     .into()
 }

@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use forge_core::diagnostics::{Format, render_all};
-use forge_core::program::{Call, Program, SampledWorkflow};
+use forge_core::program::{Call, Program, SampledWorkflow, Workflow};
 use forge_core::resources::{
     Binding, Bindings, ListSampler, Resource, ResourceError, SampleContext,
 };
@@ -26,16 +26,16 @@ use crate::Outcome;
 pub(crate) struct SampleArgs {
     /// The sampling seed, an integer >= 0
     #[arg(long, value_name = "N", default_value_t = 0, value_parser = parse_seed, allow_hyphen_values = true)]
-    seed: u64,
+    pub(crate) seed: u64,
     /// Bind resource NAME to the static string VALUE (repeatable)
     #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
-    set: Vec<(String, String)>,
+    pub(crate) set: Vec<(String, String)>,
     /// Bind resource NAME to a list sampler over the non-empty lines of FILE (repeatable)
     #[arg(long = "list", value_name = "NAME=FILE", value_parser = parse_list)]
-    list: Vec<(String, String)>,
+    pub(crate) list: Vec<(String, String)>,
     /// The UDPL file, or a folder of *.toml files forming one document
     #[arg(value_name = "PATH")]
-    path: PathBuf,
+    pub(crate) path: PathBuf,
 }
 
 fn parse_seed(value: &str) -> Result<u64, String> {
@@ -74,6 +74,31 @@ enum Source<'a> {
 /// Parse, bind, build the default program, compile and sample. On failure, the error has been
 /// printed and the outcome is returned. `command` names the subcommand, for usage errors.
 pub(crate) fn sample_default(command: &str, opts: &SampleArgs) -> Result<SampledWorkflow, Outcome> {
+    let (workflow, arguments) = build_default(command, opts, Unbound::Markers)?;
+    workflow.sample_seeded(arguments, opts.seed).map_err(|e| {
+        eprintln!("error: {e}");
+        Outcome::Invalid
+    })
+}
+
+/// What to do with resources no option binds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unbound {
+    /// Fill their placeholders with `⟨NAME⟩` markers, with a note (a preview).
+    Markers,
+    /// Report them as an error (exit 1): a dataset is not a preview. Resources with a
+    /// `default` text use it, unmarked.
+    Error,
+}
+
+/// Parse, bind, build the default program and compile it; returns the workflow and the
+/// argument resources to sample it with. On failure, the error has been printed and the
+/// outcome is returned.
+pub(crate) fn build_default(
+    command: &str,
+    opts: &SampleArgs,
+    unbound_as: Unbound,
+) -> Result<(Workflow, Bindings), Outcome> {
     let mut sources: Vec<(&str, Source)> = Vec::with_capacity(opts.set.len() + opts.list.len());
     for (name, source) in opts_sources(opts) {
         if sources.iter().any(|(n, _)| *n == name) {
@@ -143,12 +168,20 @@ pub(crate) fn sample_default(command: &str, opts: &SampleArgs) -> Result<Sampled
             .join(", ")
     };
     if !unbound.is_empty() {
+        if unbound_as == Unbound::Error {
+            eprintln!(
+                "error: resources not bound by any --set or --list: {}
+  = help: bind each with --set NAME=VALUE or --list NAME=FILE",
+                listed(&unbound)
+            );
+            return Err(Outcome::Invalid);
+        }
         eprintln!(
             "note: not bound by any --set or --list, shown as ⟨name arguments⟩ markers: {}",
             listed(&unbound)
         );
     }
-    if !defaulted.is_empty() {
+    if !defaulted.is_empty() && unbound_as == Unbound::Markers {
         eprintln!(
             "note: not bound, their default text is used, shown as ⟦default⟧: {}",
             listed(&defaulted)
@@ -170,7 +203,12 @@ pub(crate) fn sample_default(command: &str, opts: &SampleArgs) -> Result<Sampled
             )
         })
         .chain(defaulted.iter().map(|r| {
-            let text = format!("⟦{}⟧", r.default.as_deref().unwrap_or_default());
+            let default = r.default.as_deref().unwrap_or_default();
+            // A dataset holds the default text itself; a preview marks it.
+            let text = match unbound_as {
+                Unbound::Markers => format!("⟦{default}⟧"),
+                Unbound::Error => default.to_owned(),
+            };
             (r.name.name.clone(), Binding::instance(Fixed(text)))
         }))
         .collect();
@@ -216,13 +254,10 @@ pub(crate) fn sample_default(command: &str, opts: &SampleArgs) -> Result<Sampled
             return Err(fail(&e));
         }
     }
-    let workflow = match program.compile() {
-        Ok(w) => w,
-        Err(e) => return Err(fail(&e)),
-    };
-    workflow
-        .sample_seeded(arguments, opts.seed)
-        .map_err(|e| fail(&e))
+    match program.compile() {
+        Ok(w) => Ok((w, arguments)),
+        Err(e) => Err(fail(&e)),
+    }
 }
 
 /// The `--set` and `--list` options in one list.

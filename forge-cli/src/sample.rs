@@ -1,0 +1,240 @@
+//! `forge sample`: write a dataset — samples `0..N` of the default program — as JSON Lines.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufReader, IsTerminal};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use forge_core::dataset::{self, Header, ResumePoint};
+use forge_core::program::RangeError;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+
+use crate::Outcome;
+use crate::preview::{SampleArgs, Unbound, build_default};
+
+/// Write samples 0..N of the document's default program to a JSON Lines dataset file.
+///
+/// Sample i is a pure function of the seed and i: the file's bytes are the same for any
+/// --threads and on every run, and an interrupted run continues with --resume (a line cut by
+/// the interruption is detected and written again). The first line is a header with the
+/// workflow's shape, the seed and the resource options; each further line is one sample:
+/// {"index":I,"seed":S,"zones":[...],"extractions":{...}}. Every resource the document declares
+/// must be bound (--set a fixed text, --list a list sampler whose cycles span the samples) or
+/// have a `default` text.
+/// A progress bar is drawn on a terminal only; a summary line ends the run (stderr).
+#[derive(clap::Args)]
+#[command(after_help = SAMPLE_EXIT_STATUS)]
+pub(crate) struct Args {
+    #[command(flatten)]
+    sample: SampleArgs,
+    /// How many samples the dataset holds (indices 0..N)
+    #[arg(long, value_name = "N")]
+    count: u64,
+    /// Sampling threads (at least 1); the output does not depend on it [default: all cores]
+    #[arg(long, value_name = "T", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    threads: Option<u64>,
+    /// The dataset file to write
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Continue FILE where an interrupted run stopped (its header must match this dataset); a
+    /// missing FILE is started
+    #[arg(long, conflicts_with = "force")]
+    resume: bool,
+    /// Overwrite FILE if it exists
+    #[arg(long)]
+    force: bool,
+}
+
+const SAMPLE_EXIT_STATUS: &str = "\
+Exit status: 0 the dataset holds N samples, 1 errors found (in the document, its
+resources or sampling, or FILE belongs to another dataset), 2 usage or I/O error.";
+
+pub(crate) fn run(args: Args) -> Outcome {
+    let threads = args.threads.map_or_else(
+        || std::thread::available_parallelism().map_or(1, usize::from),
+        |t| t as usize,
+    );
+    let out = &args.out;
+    if !args.resume && !args.force && out.exists() {
+        eprintln!(
+            "error: `{}` exists; pass --resume to continue it or --force to overwrite it",
+            out.display()
+        );
+        return Outcome::Failed;
+    }
+    let generator = match generator(&args.sample) {
+        Ok(g) => g,
+        Err(outcome) => return outcome,
+    };
+    let (workflow, arguments) = match build_default("sample", &args.sample, Unbound::Error) {
+        Ok(built) => built,
+        Err(outcome) => return outcome,
+    };
+    let header = Header::new(&workflow, args.sample.seed).with_generator(generator);
+
+    let point = if args.resume && out.exists() {
+        match resume(out, &header) {
+            Ok(p) => p,
+            Err(outcome) => return outcome,
+        }
+    } else {
+        ResumePoint {
+            samples: 0,
+            keep: 0,
+            torn: false,
+        }
+    };
+    let mut file = match open(out, &header, point) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: cannot write `{}`: {e}", out.display());
+            return Outcome::Failed;
+        }
+    };
+    let start = point.samples.min(args.count);
+    if point.samples >= args.count {
+        eprintln!(
+            "`{}` already holds {} samples (--count {}); nothing to write",
+            out.display(),
+            point.samples,
+            args.count
+        );
+        return Outcome::Clean;
+    }
+
+    let bar = progress_bar(args.count, start);
+    let began = Instant::now();
+    let written = dataset::write_range(
+        &workflow,
+        &header,
+        start..args.count,
+        threads,
+        |_| arguments.clone(),
+        &mut file,
+        |done| bar.set_position(start + done),
+    );
+    bar.finish_and_clear();
+    let elapsed = began.elapsed();
+    match written {
+        Ok(()) => {
+            summary(out, args.count, start, point.torn, elapsed, threads);
+            Outcome::Clean
+        }
+        Err(RangeError::Sample { index, error }) => {
+            eprintln!("error: sample {index}: {error}");
+            eprintln!(
+                "note: samples 0..{index} are in `{}`; fix the resources and pass --resume to continue",
+                out.display()
+            );
+            Outcome::Invalid
+        }
+        Err(RangeError::Callback { error, .. }) => {
+            eprintln!("error: cannot write `{}`: {error}", out.display());
+            Outcome::Failed
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Outcome::Failed
+        }
+    }
+}
+
+/// What the header records about the resources: `--set` values, and for `--list` the number
+/// of items and a hash of them (FNV-1a 64 over the items, each followed by `\n`), so a resumed
+/// run with other resources is refused.
+fn generator(opts: &SampleArgs) -> Result<Value, Outcome> {
+    let mut resources = serde_json::Map::new();
+    for (name, value) in &opts.set {
+        resources.insert(name.clone(), json!({ "set": value }));
+    }
+    for (name, file) in &opts.list {
+        let text = match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: cannot read `{file}` (for `--list {name}`): {e}");
+                return Err(Outcome::Failed);
+            }
+        };
+        let mut hash = 0xcbf2_9ce4_8422_2325u64;
+        let mut items = 0u64;
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            items += 1;
+            for b in line.bytes().chain([b'\n']) {
+                hash = (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        }
+        resources.insert(
+            name.clone(),
+            json!({ "list": { "items": items, "fnv1a64": format!("{hash:016x}") } }),
+        );
+    }
+    Ok(json!({ "command": "forge sample", "resources": resources }))
+}
+
+/// Where the existing file stops; prints the error and returns the outcome when it cannot be
+/// continued.
+fn resume(out: &Path, header: &Header) -> Result<ResumePoint, Outcome> {
+    let file = File::open(out).map_err(|e| {
+        eprintln!("error: cannot read `{}`: {e}", out.display());
+        Outcome::Failed
+    })?;
+    dataset::resume_point(BufReader::new(file), header).map_err(|e| match e {
+        dataset::DatasetError::Io(e) => {
+            eprintln!("error: cannot read `{}`: {e}", out.display());
+            Outcome::Failed
+        }
+        e => {
+            eprintln!("error: cannot resume `{}`: {e}", out.display());
+            Outcome::Invalid
+        }
+    })
+}
+
+/// Opens the output: a new file with the header, or the existing one cut after its last
+/// complete line (a torn line is dropped) and positioned at its end.
+fn open(out: &Path, header: &Header, point: ResumePoint) -> std::io::Result<File> {
+    use std::io::{Seek, SeekFrom, Write};
+    if point.keep == 0 {
+        let mut file = File::create(out)?;
+        file.write_all(header.to_line().as_bytes())?;
+        return Ok(file);
+    }
+    let mut file = OpenOptions::new().write(true).open(out)?;
+    file.set_len(point.keep)?;
+    file.seek(SeekFrom::End(0))?;
+    Ok(file)
+}
+
+/// A progress bar on stderr when it is a terminal; hidden otherwise.
+fn progress_bar(count: u64, start: u64) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(count);
+    if let Ok(style) =
+        ProgressStyle::with_template("{wide_bar} {pos}/{len} samples · {per_sec} · ETA {eta}")
+    {
+        bar.set_style(style);
+    }
+    bar.set_position(start);
+    bar.reset_eta();
+    bar
+}
+
+fn summary(out: &Path, count: u64, start: u64, torn: bool, elapsed: Duration, threads: usize) {
+    let new = count - start;
+    let secs = elapsed.as_secs_f64();
+    let rate = if secs > 0.0 { new as f64 / secs } else { 0.0 };
+    let resumed = match (start, torn) {
+        (0, false) => String::new(),
+        (0, true) => " (an incomplete first line was written again)".to_owned(),
+        (s, false) => format!(" (resumed at sample {s})"),
+        (s, true) => format!(" (resumed at sample {s}; its incomplete line was written again)"),
+    };
+    eprintln!(
+        "wrote samples {start}..{count} to `{}`{resumed}: {new} samples in {secs:.2} s ({rate:.0} samples/s, {threads} thread{})",
+        out.display(),
+        if threads == 1 { "" } else { "s" }
+    );
+}
