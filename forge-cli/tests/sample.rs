@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 
 use common::{FORGE, Run, forge_in, scratch};
 
+/// The repository's representative document (one copy, in `examples/`), relative to
+/// `fixtures()`.
+const REPRESENTATIVE_TOML: &str = "../../../../examples/representative.toml";
+
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/render")
 }
@@ -36,7 +40,7 @@ fn sample_args(out: &Path, count: u64, extra: &[&str]) -> Vec<String> {
     args.push("--out".into());
     args.push(out.display().to_string());
     args.extend(extra.iter().map(|s| s.to_string()));
-    args.push("representative.toml".into());
+    args.push(REPRESENTATIVE_TOML.into());
     args
 }
 
@@ -248,7 +252,7 @@ fn unbound_resources_and_usage_errors_have_their_exit_codes() {
             "3",
             "--out",
             &out_s,
-            "representative.toml",
+            REPRESENTATIVE_TOML,
         ],
     );
     assert_eq!(run.code, 1, "{run:#?}");
@@ -261,7 +265,7 @@ fn unbound_resources_and_usage_errors_have_their_exit_codes() {
     assert!(!out.exists());
     let run = forge_in(
         &fixtures(),
-        &["sample", "--out", &out_s, "representative.toml"],
+        &["sample", "--out", &out_s, REPRESENTATIVE_TOML],
     );
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("--count <N>"), "{}", run.stderr);
