@@ -226,28 +226,8 @@ fn generate(
             let ty = ident(&s.pascal);
             let name = &s.name;
             let doc = &s.doc;
-            let required: Vec<ResPlan> = s
-                .custom
-                .iter()
-                .filter(|r| r.default.is_none())
-                .cloned()
-                .collect();
-            let defaulted: Vec<&ResPlan> =
-                s.custom.iter().filter(|r| r.default.is_some()).collect();
-            let record = Record::new(&p, &t, &required, &s.pascal, plan.valid);
-            let binds: Vec<TokenStream> = defaulted
-                .iter()
-                .map(|r| bind_trait(&t, r, plan.valid))
-                .collect();
-            let overrides = overrides(
-                &p,
-                &ty,
-                &record,
-                &defaulted,
-                &binds,
-                Target::Call,
-                &mut wrappers,
-            );
+            let record = Record::new(&p, &t, &s.custom, &s.pascal, plan.valid);
+            let overrides = overrides(&p, &ty, &record, Target::Call, &mut wrappers);
             let Record {
                 params,
                 decl_params,
@@ -288,51 +268,30 @@ fn generate(
         .collect::<Vec<_>>();
 
     // Args, with the same shape.
-    let required: Vec<ResPlan> = plan
-        .arguments
-        .iter()
-        .filter(|r| r.default.is_none())
-        .cloned()
-        .collect();
-    let defaulted: Vec<&ResPlan> = plan
-        .arguments
-        .iter()
-        .filter(|r| r.default.is_some())
-        .collect();
-    let record = Record::new(&p, &t, &required, "Args", plan.valid);
-    let binds: Vec<TokenStream> = defaulted
-        .iter()
-        .map(|r| bind_trait(&t, r, plan.valid))
-        .collect();
-    let args_overrides = overrides(
-        &p,
-        &ident("Args"),
-        &record,
-        &defaulted,
-        &binds,
-        Target::Bindings,
-        &mut wrappers,
-    );
+    let record = Record::new(&p, &t, &plan.arguments, "Args", plan.valid);
+    let args_overrides = overrides(&p, &ident("Args"), &record, Target::Bindings, &mut wrappers);
     let args_doc = format!(
         "The argument resources, bound when a workflow is sampled: pass it to \
          `Workflow::sample`. Fields (each a plain value or a resource): {}.",
         if record.fields.is_empty() {
             "none".to_owned()
         } else {
-            required
+            record
+                .names
                 .iter()
-                .map(|r| format!("`{}`", r.name))
+                .map(|n| format!("`{n}`"))
                 .collect::<Vec<_>>()
                 .join(", ")
         }
-    ) + &if defaulted.is_empty() {
+    ) + &if record.defaulted.is_empty() {
         String::new()
     } else {
         format!(
             " Resources with a default are methods instead: {}.",
-            defaulted
+            record
+                .defaulted
                 .iter()
-                .map(|r| format!("`.{}(..)`", r.snake))
+                .map(|(r, _)| format!("`.{}(..)`", r.snake))
                 .collect::<Vec<_>>()
                 .join(", ")
         )
@@ -464,15 +423,18 @@ fn overrides(
     p: &TokenStream,
     ty: &Ident,
     record: &Record,
-    defaulted: &[&ResPlan],
-    binds: &[TokenStream],
     target: Target,
     wrappers: &mut Vec<TokenStream>,
 ) -> TokenStream {
+    let Record {
+        params,
+        bounds,
+        defaulted,
+        ..
+    } = record;
     if defaulted.is_empty() {
         return TokenStream::new();
     }
-    let Record { params, bounds, .. } = record;
     let inner = match target {
         Target::Call => quote! { #p::Call },
         Target::Bindings => quote! { #p::Bindings },
@@ -484,7 +446,7 @@ fn overrides(
     };
     let mut on_handle = Vec::new();
     let mut on_wrapper = Vec::new();
-    for (r, bind) in defaulted.iter().zip(binds) {
+    for (r, bind) in defaulted {
         let method = ident(&r.snake);
         let name = &r.name;
         let doc = format!(
@@ -572,10 +534,16 @@ struct Record {
     /// Each field's binding trait.
     binds: Vec<TokenStream>,
     docs: Vec<String>,
+    /// The resources with a default (not fields), with their binding traits.
+    defaulted: Vec<(ResPlan, TokenStream)>,
 }
 
 impl Record {
-    fn new(p: &TokenStream, t: &TokenStream, res: &[ResPlan], owner: &str, valid: bool) -> Record {
+    /// The record of `all`: resources without a default become fields, those with one
+    /// [`overrides`].
+    fn new(p: &TokenStream, t: &TokenStream, all: &[ResPlan], owner: &str, valid: bool) -> Record {
+        let (res, defaulted): (Vec<&ResPlan>, Vec<&ResPlan>) =
+            all.iter().partition(|r| r.default.is_none());
         let params = type_params(res.iter().map(|r| r.snake.as_str()), owner);
         let binds: Vec<TokenStream> = res.iter().map(|r| bind_trait(t, r, valid)).collect();
         Record {
@@ -590,6 +558,10 @@ impl Record {
             names: res.iter().map(|r| r.name.clone()).collect(),
             docs: res.iter().map(|r| r.doc.clone()).collect(),
             params,
+            defaulted: defaulted
+                .into_iter()
+                .map(|r| (r.clone(), bind_trait(t, r, valid)))
+                .collect(),
         }
     }
 
