@@ -46,6 +46,53 @@ pub use forge_http as http;
 /// `cargo build --message-format=short` (and so an editor) lists.
 /// Generated items carry rustdoc quoting the prompt text, so `cargo doc` documents your prompts.
 ///
+/// # Defaults
+///
+/// A resource whose spec table has `default = "text"` is optional: `build()` compiles without
+/// its setter, and on a handle or `Args` it is not a field (a struct literal cannot leave a
+/// field out) but a method that binds it, returning a wrapper with the same methods. Left
+/// unbound, the default text fills its placeholders as written (their `arguments` do not
+/// apply).
+///
+/// ```
+/// forge::forge!(mod prompts = r#"
+/// [config]
+/// zone_patterns = ["[Prompt]", "[Answer]"]
+/// required_patterns = ["[Prompt]"]
+/// valid_tags = []
+/// default_max_token_length = 100
+/// sequences = ["ask"]
+/// control_pattern = "[Jump]"
+/// escape_patterns = ["[Escape]", "[EndEscape]"]
+///
+/// [[ask]]
+/// text = "[Prompt] In a {tone} tone, answer {question} (round {round}). [Answer]"
+/// tags = [[]]
+/// [ask.tone]
+/// name = "tone"
+/// type = "argument"
+/// default = "neutral"
+/// [ask.question]
+/// name = "question"
+/// type = "argument"
+/// [ask.round]
+/// name = "round"
+/// type = "custom"
+/// default = "1"
+/// "#);
+///
+/// let mut program = prompts::builder().build()?;
+/// program.run(prompts::Ask)?; // `round` keeps its default
+/// program.run(prompts::Ask.round(2))?; // or is bound by its method
+/// let workflow = program.compile()?;
+/// let sample = workflow.sample_seeded(prompts::Args { question: "why?" }, 0)?;
+/// assert_eq!(sample.zone(1).text(), " In a neutral tone, answer why? (round 1). [Answer]");
+/// let args = prompts::Args { question: "how?" }.tone("dry");
+/// let sample = workflow.sample_seeded(args, 0)?;
+/// assert_eq!(sample.zone(3).text(), " In a dry tone, answer how? (round 2). [Answer]");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
 /// rust-analyzer caches macro expansions: after editing the UDPL file, save the `.rs` file that
 /// invokes the macro to refresh it.
 ///

@@ -24,10 +24,18 @@ name = "Option"
 type = "argument"
 
 [[self]]
-text = "[P] x {m} [A]"
+text = "[P] x {m} {d} {e} [A]"
 tags = [[]]
 [self.m]
 name = "match"
+[self.d]
+name = "Some"
+type = "custom"
+default = "d"
+[self.e]
+name = "Ok"
+type = "argument"
+default = "e"
 "#);
 
 fn main() {
@@ -38,6 +46,7 @@ fn main() {
         })
         .unwrap();
     program.run(prompts::Self_).unwrap();
+    program.run(prompts::Self_.some("D")).unwrap();
     program.extract("t", &[prompts::Tag::T]).unwrap();
     let w = program.compile().unwrap();
     let s = w
@@ -49,5 +58,11 @@ fn main() {
         )
         .unwrap();
     ::std::assert_eq!(s.zone(1).text(), " s c a [A]");
+    ::std::assert_eq!(s.zone(3).text(), " x 7 d e [A]");
+    ::std::assert_eq!(s.zone(5).text(), " x 7 D e [A]");
+    let s = w
+        .sample_seeded(prompts::Args { option: "a" }.ok("E"), 1)
+        .unwrap();
+    ::std::assert_eq!(s.zone(5).text(), " x 7 D E [A]");
     ::std::assert_eq!(prompts::Tool::ALL.len(), 1);
 }
