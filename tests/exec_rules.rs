@@ -313,6 +313,7 @@ fn the_automaton_is_driven_by_hand_without_a_runner() {
         ["[A]", "[E]"]
     );
     assert_eq!(r.max_tokens(), 50);
+    let first = std::sync::Arc::as_ptr(r.shared_context());
     drop(r);
     a.reply(Reply {
         text: " [E]".into(),
@@ -325,6 +326,8 @@ fn the_automaton_is_driven_by_hand_without_a_runner() {
     assert_eq!(r.prefix_len(), 5);
     assert_eq!(r.stop().iter().map(|s| &**s).collect::<Vec<_>>(), ["[/E]"]);
     assert_eq!(r.max_tokens(), 48);
+    // The generator dropped the first request: the reply was appended in place, no copy.
+    assert_eq!(std::sync::Arc::as_ptr(r.shared_context()), first);
     drop(r);
     a.reply(Reply {
         text: "[/E] [A]".into(),

@@ -498,3 +498,34 @@ fn a_loop_of_fully_written_zones_fails_instead_of_spinning() {
         "{e}"
     );
 }
+
+#[test]
+fn an_interrupted_run_resumes_skipping_the_streams_already_written() {
+    let w = workflow(|p| {
+        p.run("q").unwrap();
+    });
+    let script = |i: usize| vec![Output::from(format!(" s{i} [A]"))];
+    let runner = Runner::new(options()).unwrap();
+    let mut full = Scripted::new((0..6).map(script));
+    let all = runner.run(&mut full, (0..6).map(|_| sample(&w))).unwrap();
+    // Streams 1 and 4 were written before the interruption: run the others only, with the
+    // same ids (and so the same seeds).
+    let written = [StreamId(1), StreamId(4)];
+    let mut g = Scripted::new((0..6).map(script));
+    let rest: Vec<_> = runner
+        .execute(&mut g, (0..6).map(|_| sample(&w)))
+        .skipping(|s| written.contains(&s))
+        .map(Result::unwrap)
+        .collect();
+    let mut ids: Vec<u32> = rest.iter().map(|t| t.stream.0).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, [0, 2, 3, 5]);
+    for t in &rest {
+        assert_eq!(t, all[t.stream.0 as usize].as_ref().unwrap());
+    }
+    assert_eq!(
+        g.remaining(StreamId(1)),
+        1,
+        "a skipped stream makes no request"
+    );
+}

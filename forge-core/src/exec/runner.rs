@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::iter::Fuse;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -199,7 +200,7 @@ impl Runner {
             input: workflows.into_iter().fuse(),
             next_stream: 0,
             limit,
-            live: HashMap::new(),
+            live: HashMap::default(),
             in_flight: 0,
             ids: 0,
             plans: HashMap::new(),
@@ -209,6 +210,7 @@ impl Runner {
             completions: Vec::new(),
             fatal: None,
             finished: false,
+            skip: None,
         }
     }
 }
@@ -217,6 +219,25 @@ fn stream_of(r: &StreamResult) -> StreamId {
     match r {
         Ok(t) => t.stream,
         Err(e) => e.stream,
+    }
+}
+
+/// Hashes stream ids, which are distinct small integers, by a multiplication (no SipHash:
+/// the ids are not attacker-chosen).
+#[derive(Default)]
+struct StreamHasher(u64);
+
+impl Hasher for StreamHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 
@@ -249,7 +270,7 @@ pub struct Execution<'r, G: Generator, I> {
     input: Fuse<I>,
     next_stream: u32,
     limit: usize,
-    live: HashMap<u32, Live>,
+    live: HashMap<u32, Live, BuildHasherDefault<StreamHasher>>,
     in_flight: usize,
     ids: u64,
     plans: HashMap<usize, PlanEntry>,
@@ -261,6 +282,8 @@ pub struct Execution<'r, G: Generator, I> {
     completions: Vec<Completion<G::Error>>,
     fatal: Option<FatalError>,
     finished: bool,
+    /// Streams not to run (already written by an earlier, interrupted run).
+    skip: Option<Box<dyn FnMut(StreamId) -> bool + 'r>>,
 }
 
 impl<G: Generator, I> fmt::Debug for Execution<'_, G, I> {
@@ -274,7 +297,17 @@ impl<G: Generator, I> fmt::Debug for Execution<'_, G, I> {
     }
 }
 
-impl<G: Generator, I: Iterator<Item = SampledWorkflow>> Execution<'_, G, I> {
+impl<'r, G: Generator, I: Iterator<Item = SampledWorkflow>> Execution<'r, G, I> {
+    /// Resume an interrupted run: streams for which `done` is true are drawn from the input
+    /// (so every other stream keeps its id and its seeds) but neither run nor yielded.
+    ///
+    /// Give the run the same workflows in the same order as the interrupted one, and the ids
+    /// of the results it wrote.
+    pub fn skipping(mut self, done: impl FnMut(StreamId) -> bool + 'r) -> Self {
+        self.skip = Some(Box::new(done));
+        self
+    }
+
     /// Why the run stopped early, once it has.
     pub fn fatal(&self) -> Option<&FatalError> {
         self.fatal.as_ref()
@@ -292,6 +325,9 @@ impl<G: Generator, I: Iterator<Item = SampledWorkflow>> Execution<'_, G, I> {
             };
             let stream = StreamId(self.next_stream);
             self.next_stream += 1;
+            if self.skip.as_mut().is_some_and(|done| done(stream)) {
+                continue;
+            }
             let plan = match self.plan(&sample) {
                 Ok(plan) => plan,
                 Err((zone, kind)) => {

@@ -151,20 +151,18 @@ impl Scripted {
                     message,
                 });
             }
-            Some(Output::Chars(text)) => {
-                let ends: Vec<usize> = text.char_indices().map(|(i, c)| i + c.len_utf8()).collect();
-                (text, ends)
-            }
+            // One token per char: token boundaries are char boundaries, found when needed.
+            Some(Output::Chars(text)) => (text, None),
             Some(Output::Tokens(tokens)) => {
                 let mut text = String::new();
-                let ends = tokens
+                let ends: Vec<usize> = tokens
                     .iter()
                     .map(|t| {
                         text.push_str(t);
                         text.len()
                     })
                     .collect();
-                (text, ends)
+                (text, Some(ends))
             }
         };
         let stop = request.shared_stop();
@@ -174,25 +172,44 @@ impl Scripted {
             .entry(key)
             .or_insert_with(|| (stop.clone(), PatternSet::from_shared(stop)));
         let max = request.max_tokens() as usize;
-        let hit = set.find(text.as_bytes(), 0, 0);
-        // Tokens needed to write the stop: up to the token holding its last byte.
-        let stop_tokens = hit.map(|h| ends.partition_point(|&e| e < h.end) + 1);
-        Ok(match (hit, stop_tokens) {
-            (Some(h), Some(n)) if n <= max => Reply {
-                text: cut(text, h.end),
-                tokens: n as u32,
-                end: End::Stop(h.index),
-            },
-            _ if ends.len() >= max => Reply {
-                text: cut(text, if max == 0 { 0 } else { ends[max - 1] }),
+        // Tokens needed to write the text up to byte `e`: up to the token holding byte e − 1.
+        let tokens_to = |e: usize| match &ends {
+            None => text[..e].chars().count(),
+            Some(ends) => ends.partition_point(|&x| x < e) + 1,
+        };
+        // The end of the `k`-th token, if the output has that many.
+        let end_of = |k: usize| match &ends {
+            None => text
+                .char_indices()
+                .nth(k - 1)
+                .map(|(i, c)| i + c.len_utf8()),
+            Some(ends) => ends.get(k - 1).copied(),
+        };
+        if let Some(h) = set.find(text.as_bytes(), 0, 0) {
+            let n = tokens_to(h.end);
+            if n <= max {
+                return Ok(Reply {
+                    text: cut(text, h.end),
+                    tokens: n as u32,
+                    end: End::Stop(h.index),
+                });
+            }
+        }
+        if let Some(at) = if max == 0 { Some(0) } else { end_of(max) } {
+            return Ok(Reply {
+                text: cut(text, at),
                 tokens: max as u32,
                 end: End::Limit,
-            },
-            _ => Reply {
-                tokens: ends.len() as u32,
-                text,
-                end: End::Eos,
-            },
+            });
+        }
+        let tokens = match &ends {
+            None => text.chars().count(),
+            Some(ends) => ends.len(),
+        };
+        Ok(Reply {
+            tokens: tokens as u32,
+            text,
+            end: End::Eos,
         })
     }
 }
