@@ -249,7 +249,7 @@ fn memory_child(live: usize, total: usize) {
     let grew = peak_rss().saturating_sub(before);
     println!(
         "live {live:>6}, total {total:>6}: peak RSS +{:.1} MiB ({:.1} KiB per live stream; \
-         transcript {bytes} B; script {} KiB per stream) in {:.2} s",
+         transcript {bytes} B; script {} B per stream) in {:.2} s",
         grew as f64 / 1048576.0,
         grew as f64 / 1024.0 / live as f64,
         outputs
