@@ -53,14 +53,15 @@ impl Policy {
         if jump {
             self.controls += 1;
         }
-        let text = if jump && self.controls % 3 == 0 {
+        let exit = jump && self.controls.is_multiple_of(3);
+        let text = if exit {
             format!(" Done. {}", stop[1])
         } else {
             format!(" A short answer of a few words. {}", stop[0])
         };
         Reply {
             tokens: 8,
-            end: End::Stop(usize::from(jump && self.controls % 3 == 0)),
+            end: End::Stop(usize::from(exit)),
             text,
         }
     }
