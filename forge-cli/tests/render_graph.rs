@@ -251,7 +251,7 @@ fn an_unknown_resource_is_named_and_exits_1() {
     assert_eq!(run.stdout, "");
     assert!(
         run.stderr
-            .contains("unexpected `persnoa`: the document declares no resource `persnoa`"),
+            .contains("unexpected `persnoa`: did you mean `persona`? (a custom resource, bound at sequence invocation)"),
         "{}",
         run.stderr
     );

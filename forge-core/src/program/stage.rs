@@ -34,9 +34,22 @@ pub(crate) fn check_names(
                     r.kind.stage()
                 ),
                 Some(_) => format!("`{g}` is not used by {context}"),
+                // A close name of this stage first, else of any stage (with its stage).
                 None => match did_you_mean(g, wanted.iter().copied()) {
                     Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("the document declares no resource `{g}`"),
+                    None => {
+                        match did_you_mean(g, doc.resources.iter().map(|r| r.name.name.as_str()))
+                            .and_then(|s| doc.resource(s))
+                        {
+                            Some(r) => format!(
+                                "did you mean `{}`? (a {} resource, bound at {})",
+                                r.name.name,
+                                r.kind,
+                                r.kind.stage()
+                            ),
+                            None => format!("the document declares no resource `{g}`"),
+                        }
+                    }
                 },
             };
             (g.to_owned(), hint)
