@@ -2,7 +2,7 @@
 //! versioned JSON Lines file.
 //!
 //! A dataset is `(workflow, seed, n)`: sample `i` is
-//! [`Workflow::sample_at`]`(args(i), seed, i)`, a pure function of the seed and the index (and
+//! [`Workflow::sample_at`](crate::program::Workflow::sample_at)`(args(i), seed, i)`, a pure function of the seed and the index (and
 //! the arguments given for `i`), so a dataset can be regenerated, diffed, extended, split across
 //! machines or resumed, and its bytes do not depend on the number of threads that wrote it.
 //!
@@ -28,7 +28,7 @@
 //! {"index":0,"seed":7,"zones":["[Prompt] The user is asking…","…"],"extractions":{"training":["…"],"final":["…"]}}
 //! ```
 //!
-//! [`DatasetReader`] loads a file back into [`SampledWorkflow`]s and rejects a header of another
+//! [`DatasetReader`] loads a file back into [`SampledWorkflow`](crate::program::SampledWorkflow)s and rejects a header of another
 //! format, a newer version, or (with [`DatasetReader::expect`]) another workflow or seed, naming
 //! the first field that differs. A file cut while being written ends in a line without `\n`:
 //! the reader reports it, and [`resume_point`] finds where to continue writing.

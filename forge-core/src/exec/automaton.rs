@@ -83,7 +83,8 @@ struct ZoneExit {
     pattern_start: usize,
 }
 
-/// One stream's automaton. See the [module docs](self) for the rules it follows.
+/// One stream's automaton. Its rules are described at the top of its source file
+/// (`exec/automaton.rs`).
 #[derive(Debug)]
 pub struct Automaton {
     plan: Arc<Plan>,

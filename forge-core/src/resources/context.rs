@@ -12,7 +12,7 @@ use rand::SeedableRng;
 ///
 /// A context is created for each sample and owned by the thread producing it; it is `Send` (a
 /// sample may move between threads) but deliberately not shared. Instances created by
-/// [cached factories](Lifecycle::CachedFactory) live in the context, keyed by resource name,
+/// [cached factories](super::Lifecycle::CachedFactory) live in the context, keyed by resource name,
 /// and are dropped with it, so concurrent samples never see each other's per-sample instances.
 pub struct SampleContext {
     rng: SampleRng,

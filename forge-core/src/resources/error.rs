@@ -9,8 +9,8 @@ use super::Site;
 use crate::diagnostics::{Diagnostic, Location, Severity};
 use crate::udpl::ResourceKind;
 
-/// The error a resource returns from [`Resource::sample`] (or a factory, or a constructor such
-/// as [`ListSampler::new`]): a message and an optional underlying cause. `Debug` prints the
+/// The error a resource returns from [`Resource::sample`](super::Resource::sample) (or a factory, or a constructor such
+/// as [`ListSampler::new`](super::ListSampler::new)): a message and an optional underlying cause. `Debug` prints the
 /// message, like `Display`.
 #[derive(Clone)]
 pub struct ResourceError {
@@ -122,7 +122,7 @@ impl PlaceholderSite {
 }
 
 /// Binding a resource to a placeholder failed: its arguments do not convert to the resource's
-/// argument type (or the resource is missing from a [`Bindings`] map).
+/// argument type (or the resource is missing from a [`Bindings`](super::Bindings) map).
 ///
 /// Displays as
 ///

@@ -12,7 +12,7 @@ use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
 /// A resource declares the type of arguments it accepts ([`Resource::Args`]); forge converts the
 /// placeholder's TOML `arguments` table into that type (with serde) **when the resource is
 /// bound**, so argument mistakes surface at program setup / sequence invocation / sampling
-/// setup as a [`BindError`] with the spec's location, before anything is sampled. Use
+/// setup as a [`BindError`](super::BindError) with the spec's location, before anything is sampled. Use
 /// [`NoArgs`] for resources that take no arguments.
 ///
 /// [`Resource::sample`] takes `&self`: the same object may be sampled from many threads at once,

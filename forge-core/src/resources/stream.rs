@@ -24,7 +24,7 @@
 //! (never on a library version).
 
 /// The fills of one stream in one sample of a workflow, in fill order: how many positions each
-/// takes. See the [module docs](self).
+/// takes. The scheme is described at the top of its source file (`resources/stream.rs`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StreamLayout {
     /// Address of the resource object (identity only; never dereferenced).
