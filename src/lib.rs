@@ -149,7 +149,9 @@ pub mod __private {
     pub use ::core::cmp::{Eq, PartialEq};
     pub use ::core::convert::{AsRef, From, Into};
     pub use ::core::fmt::{Debug, Formatter, Result as FmtResult};
+    pub use ::core::hash::{Hash, Hasher};
     pub use ::core::marker::{Copy, PhantomData};
+    pub use ::core::mem::discriminant;
     pub use ::core::option::Option;
     pub use ::core::result::Result;
     pub use ::core::{compile_error, include_str};

@@ -67,12 +67,13 @@ pub fn expand(tokens: TokenStream, kind: Kind) -> TokenStream {
         errors.extend(error(&c));
     }
     let items = generate(&input.krate, &plan, &sources, origin);
+    let allow = allow_list();
     let body = match &input.module {
         Some((vis, name)) => {
             let summary = &plan.summary;
             quote! {
                 #[doc = #summary]
-                #[allow(dead_code, non_camel_case_types, clippy::all)]
+                #allow
                 #vis mod #name {
                     #items
                 }
@@ -121,6 +122,14 @@ fn ident(s: &str) -> Ident {
     }
 }
 
+/// The lints generated code is exempt from, in both macro forms: on the module of
+/// `mod NAME = ...` and on every item (so the bare form, whose items land in the caller's
+/// module, needs no `#![allow]` from its user). A document declares items a program may not
+/// use (a tag, a tool, a handle), and names follow the UDPL file.
+fn allow_list() -> TokenStream {
+    quote! { #[allow(dead_code, non_camel_case_types, clippy::all)] }
+}
+
 fn generate(
     krate: &TokenStream,
     plan: &Plan,
@@ -129,6 +138,7 @@ fn generate(
 ) -> TokenStream {
     let p = quote! { #krate::__private };
     let t = quote! { #krate::typed };
+    let allow = allow_list();
 
     // Sources, embedded. `include_str!` of the absolute path is also the rebuild anchor.
     let source_items = sources.iter().map(|f| {
@@ -240,8 +250,9 @@ fn generate(
             if fields.is_empty() {
                 return quote! {
                     #[doc = #doc]
+                    #allow
                     pub struct #ty;
-                    #[automatically_derived]
+                    #[automatically_derived] #allow
                     impl #p::From<#ty> for #p::Call {
                         fn from(handle: #ty) -> #p::Call {
                             let _ = handle;
@@ -254,8 +265,9 @@ fn generate(
             let decl = record.declaration();
             quote! {
                 #[doc = #doc]
+                #allow
                 pub struct #ty<#(#decl_params),*> { #(#decl),* }
-                #[automatically_derived]
+                #[automatically_derived] #allow
                 impl<#(#bounds),*> #p::From<#ty<#(#params),*>> for #p::Call {
                     fn from(handle: #ty<#(#params),*>) -> #p::Call {
                         #p::call(#index, #name)
@@ -315,9 +327,10 @@ fn generate(
         };
         quote! {
             #[doc = #args_doc]
+            #allow
             pub struct Args<#(#decl_params),*> { #(#decl),* }
 
-            #[automatically_derived]
+            #[automatically_derived] #allow
             impl<#(#bounds),*> #p::From<Args<#(#params),*>> for #p::Bindings {
                 fn from(args: Args<#(#params),*>) -> #p::Bindings {
                     #unused
@@ -336,6 +349,7 @@ fn generate(
         quote! {
             /// Handles and `Args` with defaulted resources bound by their methods.
             #[doc(hidden)]
+            #allow
             pub mod __forge_with {
                 #(#wrappers)*
             }
@@ -346,15 +360,18 @@ fn generate(
 
     quote! {
         #[doc(hidden)]
+        #allow
         pub const __FORGE_SOURCES: &[(&str, &str)] = &[#(#source_items),*];
 
         /// The parsed UDPL document (parsed on first use, then shared).
+        #allow
         pub fn document() -> #p::Arc<#p::Document> {
             static DOCUMENT: #p::OnceLock<#p::Arc<#p::Document>> = #p::OnceLock::new();
             #p::Clone::clone(DOCUMENT.get_or_init(|| #p::load_document(__FORGE_SOURCES, #origin)))
         }
 
         #[doc = #builder_doc]
+        #allow
         #[must_use = "call `.build()` to get the program"]
         pub struct Builder<#(#params),*> {
             bindings: #p::Bindings,
@@ -362,11 +379,12 @@ fn generate(
         }
 
         /// Start building the program: set each standard resource, then `build()`.
+        #allow
         pub fn builder() -> Builder<#(#unset),*> {
             Builder { bindings: #p::Bindings::new(), state: #p::PhantomData }
         }
 
-        #[automatically_derived]
+        #[automatically_derived] #allow
         impl<#(#params),*> Builder<#(#params),*> {
             #(#setters)*
 
@@ -380,7 +398,7 @@ fn generate(
 
         /// Marker types naming the standard resources in "not set" errors.
         #[doc(hidden)]
-        #[allow(non_camel_case_types)]
+        #allow
         pub mod __forge_resource {
             #(#need_markers)*
         }
@@ -435,6 +453,7 @@ fn overrides(
     if defaulted.is_empty() {
         return TokenStream::new();
     }
+    let allow = allow_list();
     let inner = match target {
         Target::Call => quote! { #p::Call },
         Target::Bindings => quote! { #p::Bindings },
@@ -479,18 +498,19 @@ fn overrides(
     let wrapper_doc = format!("`{ty}` with some of its defaulted resources bound.");
     wrappers.push(quote! {
         #[doc = #wrapper_doc]
+        #allow
         pub struct #ty(pub(super) #inner);
     });
     quote! {
-        #[automatically_derived]
+        #[automatically_derived] #allow
         impl<#(#bounds),*> #handle_ty {
             #(#on_handle)*
         }
-        #[automatically_derived]
+        #[automatically_derived] #allow
         impl __forge_with::#ty {
             #(#on_wrapper)*
         }
-        #[automatically_derived]
+        #[automatically_derived] #allow
         impl #p::From<__forge_with::#ty> for #inner {
             fn from(with: __forge_with::#ty) -> #inner {
                 with.0
@@ -582,15 +602,17 @@ fn name_enum(
     doc: &str,
     names: &[crate::plan::NamePlan],
 ) -> TokenStream {
+    let allow = allow_list();
     let ty = ident(name);
     let variants: Vec<Ident> = names.iter().map(|n| ident(&n.pascal)).collect();
     let strings: Vec<&str> = names.iter().map(|n| n.name.as_str()).collect();
     let docs = strings.iter().map(|s| format!("`{s}`"));
     quote! {
         #[doc = #doc]
+        #allow
         pub enum #ty { #(#[doc = #docs] #variants),* }
 
-        #[automatically_derived]
+        #[automatically_derived] #allow
         impl #ty {
             /// Every variant, in declaration order.
             pub const ALL: &'static [#ty] = &[#(#ty::#variants),*];
@@ -600,23 +622,31 @@ fn name_enum(
                 match *self { #(#ty::#variants => #strings,)* }
             }
         }
-        #[automatically_derived]
+        #[automatically_derived] #allow
         impl #p::AsRef<str> for #ty {
             fn as_ref(&self) -> &str { self.as_str() }
         }
-        #[automatically_derived]
+        #[automatically_derived] #allow
         impl #p::Clone for #ty {
             fn clone(&self) -> Self { *self }
         }
-        #[automatically_derived]
+        #[automatically_derived] #allow
         impl #p::Copy for #ty {}
-        #[automatically_derived]
+        #[automatically_derived] #allow
         impl #p::PartialEq for #ty {
-            fn eq(&self, other: &Self) -> bool { self.as_str() == other.as_str() }
+            fn eq(&self, other: &Self) -> bool {
+                #p::discriminant(self) == #p::discriminant(other)
+            }
         }
-        #[automatically_derived]
+        #[automatically_derived] #allow
+        impl #p::Hash for #ty {
+            fn hash<H: #p::Hasher>(&self, state: &mut H) {
+                #p::Hash::hash(&#p::discriminant(self), state)
+            }
+        }
+        #[automatically_derived] #allow
         impl #p::Eq for #ty {}
-        #[automatically_derived]
+        #[automatically_derived] #allow
         impl #p::Debug for #ty {
             fn fmt(&self, f: &mut #p::Formatter<'_>) -> #p::FmtResult {
                 f.write_str(self.as_str())
@@ -725,6 +755,42 @@ mod tests {
             assert!(!from_runtime.is_empty());
             assert_eq!(from_macro, from_runtime, "{src}");
         }
+    }
+
+    /// The generated code of a small document, pretty-printed and compared with the committed
+    /// snapshot, so a change to the generated code shows up in review. After an intended
+    /// change: `FORGE_BLESS=1 cargo test -p forge-macros expansion_snapshot`.
+    #[test]
+    #[allow(clippy::disallowed_methods)]
+    fn expansion_snapshot_of_a_small_document() {
+        let src = "[config]\nzone_patterns = [\"[P]\", \"[A]\"]\nrequired_patterns = [\"[P]\"]\n\
+             valid_tags = [\"Final\"]\ndefault_max_token_length = 10\nsequences = [\"setup\", \"loop_control\"]\n\
+             control_pattern = \"[J]\"\nescape_patterns = [\"[E]\", \"[/E]\"]\ntools = [\"search\"]\n\
+             [[setup]]\ntext = \"[P] {persona} asks {question} [A]\"\ntags = [[\"Final\"]]\n\
+             [setup.persona]\nname = \"persona\"\n\
+             [setup.question]\nname = \"question\"\ntype = \"argument\"\n\
+             [[loop_control]]\ntext = \"[P] Again? At least {min} times. [A]\"\ntags = [[]]\n\
+             [loop_control.min]\nname = \"min\"\ntype = \"custom\"\n";
+        let expanded = expand(quote! { krate = ::forge; mod prompts = #src }, Kind::Inline);
+        assert!(compile_errors(expanded.clone()).is_empty());
+        let file: syn::File = syn::parse2(expanded).expect("the expansion is valid Rust");
+        let pretty = format!(
+            "// Generated by `forge!` for the document in `expansion_snapshot_of_a_small_document`\n\
+             // (forge-macros/src/codegen.rs). Not compiled; reviewed.\n\n{}",
+            prettyplease::unparse(&file)
+        );
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/snapshots/small_document.expanded.rs");
+        if std::env::var_os("FORGE_BLESS").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &pretty).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == pretty,
+            "the generated code changed; review it and bless with \
+             `FORGE_BLESS=1 cargo test -p forge-macros expansion_snapshot`:\n{pretty}"
+        );
     }
 
     /// The notes of every `#[deprecated(note = ...)]` in an expansion: the UDPL warnings.
