@@ -1,7 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
-pub use forge_core::diagnostics::{self, Diagnostic, Format, Location, Severity};
+pub use forge_core::diagnostics;
 pub use forge_core::{dataset, exec, program, resources, typed, udpl};
 
 /// Model servers over HTTP (the `http` feature): a [`Generator`](exec::Generator) for vLLM,

@@ -329,5 +329,5 @@ fn documents_are_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Document>();
     assert_send_sync::<udpl::Error>();
-    assert_send_sync::<forge::Diagnostic>();
+    assert_send_sync::<forge::diagnostics::Diagnostic>();
 }

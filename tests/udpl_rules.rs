@@ -2,8 +2,8 @@
 //! (of the offending value), and its help where a fix is known. Everything goes through the
 //! public runtime API (`forge::udpl::parse_str` / `parse_sources`).
 
+use forge::diagnostics::{Diagnostic, Severity};
 use forge::udpl::{self, ResourceKind};
-use forge::{Diagnostic, Severity};
 
 /// Lines 1–8: a valid config. Appended text starts on line 9.
 const CONFIG: &str = r#"[config]
@@ -53,7 +53,7 @@ fn only(src: &str, severity: Severity, line: u32, column: u32, message: &str) ->
         ds.len(),
         1,
         "expected one diagnostic, got:\n{}",
-        forge::diagnostics::render_all(&ds, forge::Format::Short)
+        forge::diagnostics::render_all(&ds, forge::diagnostics::Format::Short)
     );
     let d = ds.into_iter().next().unwrap();
     assert_eq!(
@@ -89,7 +89,7 @@ fn find(src: &str, line: u32, column: u32, message: &str) -> Diagnostic {
     let d = ds.iter().find(|d| d.message == message).unwrap_or_else(|| {
         panic!(
             "no diagnostic {message:?} in:\n{}",
-            forge::diagnostics::render_all(&ds, forge::Format::Short)
+            forge::diagnostics::render_all(&ds, forge::diagnostics::Format::Short)
         )
     });
     assert_eq!((d.line, d.column), (line, column), "{}", d.render_short());

@@ -10,8 +10,8 @@ use std::ops::Range;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
+use forge_core::diagnostics::{Diagnostic, Severity};
 use forge_core::udpl::{self, Error, Parsed};
-use forge_core::{Diagnostic, Severity};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
@@ -198,8 +198,10 @@ fn check_result(sources: &[(&str, &str)], result: &Result<Parsed, Error>) {
         }
         Err(e @ Error::Io { .. }) => panic!("I/O error from in-memory sources: {e}"),
     };
-    let _ = forge_core::diagnostics::render_all(diagnostics, forge_core::Format::Human);
-    let _ = forge_core::diagnostics::render_all(diagnostics, forge_core::Format::Short);
+    let _ =
+        forge_core::diagnostics::render_all(diagnostics, forge_core::diagnostics::Format::Human);
+    let _ =
+        forge_core::diagnostics::render_all(diagnostics, forge_core::diagnostics::Format::Short);
     let mut last = (0, 0);
     for d in diagnostics {
         let file = sources

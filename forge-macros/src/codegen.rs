@@ -1,7 +1,8 @@
 //! Expansion: input → parse with forge-core → generated items (or errors plus a skeleton).
 
-use forge_core::Diagnostic;
-use forge_core::udpl::{self, Origin, Skeleton, SourceFile};
+use forge_core::__private::Skeleton;
+use forge_core::diagnostics::Diagnostic;
+use forge_core::udpl::{self, Origin, SourceFile};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 

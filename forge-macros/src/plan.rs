@@ -1,7 +1,8 @@
 //! What to generate: names, documentation and typestate facts, from a validated document or,
 //! when it has errors, from the names recovered from it.
 
-use forge_core::udpl::{Document, ResourceKind, Skeleton, pascal_case, snake_case};
+use forge_core::__private::Skeleton;
+use forge_core::udpl::{Document, ResourceKind, pascal_case, snake_case};
 
 /// A resource surface: a builder setter, a handle field or an `Args` field.
 #[derive(Clone)]

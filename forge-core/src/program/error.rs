@@ -1,6 +1,6 @@
 //! Errors of program construction and sampling.
 
-use crate::Location;
+use crate::diagnostics::Location;
 use crate::resources::{BindError, FillError};
 use crate::udpl::ResourceKind;
 

@@ -13,7 +13,7 @@ pub(crate) fn check_names(
     given: &Bindings,
     context: String,
 ) -> Result<(), ProgramError> {
-    let missing: Vec<(String, crate::Location)> = wanted
+    let missing: Vec<(String, crate::diagnostics::Location)> = wanted
         .iter()
         .filter(|w| !given.contains(w))
         .filter_map(|w| {

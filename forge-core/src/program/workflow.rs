@@ -1,4 +1,8 @@
 //! Compiled workflows and sampled workflows.
+//!
+//! The metadata types ([`WorkflowMeta`], [`ZoneInfo`], [`JumpEdge`], [`Extraction`]) describe a
+//! graph that passed the invariants of [`Program::compile`](super::Program::compile); they are
+//! `#[non_exhaustive]`, so other crates read them but cannot forge one.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,6 +20,7 @@ use crate::udpl::{Config, Document, ResourceKind, Segment};
 
 /// A jump edge: where the zone goes when the model emits the control pattern.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct JumpEdge {
     /// Target zone; `None` is the end of the workflow.
     pub target: Option<ZoneId>,
@@ -25,6 +30,7 @@ pub struct JumpEdge {
 
 /// Everything about a zone except its sampled text.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ZoneInfo {
     /// The sequence the zone's block belongs to.
     pub sequence: SharedStr,
@@ -54,6 +60,7 @@ pub struct ZoneInfo {
 
 /// A declared output: the zones carrying any of `tags`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Extraction {
     /// The extraction's unique name.
     pub name: String,
@@ -65,6 +72,7 @@ pub struct Extraction {
 
 /// The shape of a workflow, shared by every sample drawn from it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WorkflowMeta {
     /// The config of the document the workflow came from.
     pub config: Config,

@@ -39,7 +39,7 @@
 //! use std::sync::Arc;
 //! use forge::resources::{Binding, ListSampler, SampleContext, Site};
 //! use forge::udpl::{Placeholder, ResourceKind};
-//! use forge::Location;
+//! use forge::diagnostics::Location;
 //!
 //! // Normally the parser produces the placeholder; here we build one by hand.
 //! let mut arguments = forge::udpl::Arguments::new();

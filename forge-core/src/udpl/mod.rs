@@ -1,10 +1,10 @@
 //! UDPL: parse and lint prompt documents.
 
 mod load;
-pub mod model;
+mod model;
 pub(crate) mod names;
 mod parse;
-mod skeleton;
+pub(crate) mod skeleton;
 mod strings;
 mod text;
 
@@ -15,4 +15,3 @@ pub use parse::{
     Error, Origin, Parsed, parse_dir, parse_embedded, parse_file, parse_files, parse_path,
     parse_sources, parse_str,
 };
-pub use skeleton::Skeleton;

@@ -3,6 +3,10 @@
 //! Produced only by the parser ([`crate::udpl::parse_str`] and friends), so every value here has
 //! passed every rule of the language: zone splitting succeeded, tags are valid, every
 //! placeholder has a spec, resource names have one type each and convert to Rust identifiers.
+//! The types that carry those guarantees ([`Document`], [`Config`], [`Sequence`], [`Block`],
+//! [`Zone`], [`Resource`]) are `#[non_exhaustive]`: other crates read them but cannot build
+//! one that skipped the rules. ([`Placeholder`] stays constructible, to test a resource's
+//! binding by hand.)
 
 use std::sync::Arc;
 
@@ -67,6 +71,7 @@ pub struct Name {
 
 /// The `[config]` table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Config {
     /// Zone patterns, in order (at least two).
     pub zone_patterns: Vec<String>,
@@ -97,6 +102,7 @@ pub enum Segment {
 
 /// One zone of a block: its template text and the pattern that ends it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Zone {
     /// 0-based zone index within the block instance.
     pub index: usize,
@@ -159,6 +165,7 @@ pub struct Placeholder {
 
 /// A `[[sequence]]` entry.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Block {
     /// 0-based index within its sequence.
     pub index: usize,
@@ -177,6 +184,7 @@ pub struct Block {
 
 /// A named sequence of blocks.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Sequence {
     /// The sequence's names.
     pub name: Name,
@@ -206,6 +214,7 @@ impl Sequence {
 
 /// A resource the document refers to, with its single type.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Resource {
     /// The resource's names (`snake` is the setter / field name).
     pub name: Name,
@@ -220,6 +229,7 @@ pub struct Resource {
 
 /// A validated UDPL document.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Document {
     /// The files the document came from (display paths), the config file first.
     pub files: Vec<Arc<str>>,
