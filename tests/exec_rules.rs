@@ -355,3 +355,53 @@ fn a_tool_error_fails_the_stream_naming_the_zone() {
     let partial = e.partial.unwrap();
     assert_eq!(partial.text, "[P] ask x [A]");
 }
+
+#[test]
+fn an_unescaped_control_pattern_in_forced_text_jumps_and_the_rest_is_dropped() {
+    let w = workflow(|p| {
+        p.when(
+            "jumpy",
+            |t| {
+                t.run("q")?;
+                Ok(())
+            },
+            |o| {
+                o.run("full")?;
+                Ok(())
+            },
+        )
+        .unwrap();
+    });
+    let t = ok(run_one(&w, vec![]));
+    assert_eq!(spans(&t), "F:[P]|F: go [J]|F:[P]|F: hi [A]");
+    assert_eq!(visits(&t), "0/forced/0 1/jump/0 4/forced/0 5/forced/0");
+}
+
+#[test]
+fn fed_text_that_opens_an_escape_is_closed_before_the_advance_pattern() {
+    let w = workflow(|p| {
+        p.capture("ask", "upper").unwrap();
+        p.feed("show").unwrap();
+    });
+    // `[E]` stops the first reply; the second ends the sequence inside the escape.
+    let t = ok(run_one(&w, vec![" [E]".into(), "x".into()]));
+    assert_eq!(
+        spans(&t),
+        "F:[P]|F: ask|G: [E]|G:x|C:[/E]|C:[A]|F:[P]|F: got:|D: [E]X|C:[/E]|C:[A]"
+    );
+    assert_eq!(visits(&t), "0/forced/0 1/eos/5 2/forced/0 3/forced/0");
+}
+
+#[test]
+fn the_types_users_share_are_send_and_sync() {
+    fn shared<T: Send + Sync>() {}
+    shared::<forge::exec::Runner>();
+    shared::<forge::exec::Tools>();
+    shared::<forge::exec::Transcript>();
+    shared::<forge::exec::StreamError>();
+    shared::<forge::exec::RunError>();
+    shared::<forge::exec::Plan>();
+    shared::<forge::exec::Automaton>();
+    shared::<forge::exec::Request>();
+    shared::<forge::exec::Scripted>();
+}

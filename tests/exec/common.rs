@@ -14,14 +14,14 @@ use forge::udpl::{self, Document};
 
 /// Two zones per block: zone 0 is `[P]`, zone 1 ends with `[A]`. `q` leaves zone 1 to the
 /// model; `full` is fully written; `ctl` is a loop/when control; `ask`/`show` pair with the
-/// tool `upper`; `tight` has a 5-token budget.
+/// tool `upper`; `tight` has a 5-token budget; `jumpy` holds an unescaped control pattern.
 pub const DOC: &str = r#"
 [config]
 zone_patterns = ["[P]", "[A]"]
 required_patterns = ["[P]"]
 valid_tags = ["Q", "Ctl", "Tool", "Out"]
 default_max_token_length = 50
-sequences = ["q", "full", "ctl", "ask", "show", "tight"]
+sequences = ["q", "full", "ctl", "ask", "show", "tight", "jumpy"]
 control_pattern = "[J]"
 escape_patterns = ["[E]", "[/E]"]
 tools = ["upper", "fail"]
@@ -50,6 +50,10 @@ tags = [["Out"]]
 text = "[P] t"
 tags = [["Q"]]
 max_gen_tokens = 5
+
+[[jumpy]]
+text = "[P] go [J] rest"
+tags = [[]]
 "#;
 
 pub fn doc() -> Arc<Document> {

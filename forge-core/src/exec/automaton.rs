@@ -6,30 +6,7 @@
 //! says the stream has ended ([`Step::Finished`]: take the result with
 //! [`Automaton::finish`]).
 //!
-//! # Rules beyond the letter of the spec
-//!
-//! - **Scanning.** Forced, fed and generated text is scanned with the stop set of the current
-//!   escape depth; among the occurrences, the one that *ends* first wins (what a generator
-//!   checking its output after every token sees first); occurrences ending at the same byte go
-//!   to the longer pattern, then to the order advance, control, escape-open. A zone always
-//!   starts scanning afresh, right after the pattern that ended the previous one.
-//! - **Discarding.** Text after the pattern that ends a zone is dropped, whether it came from
-//!   a reply (recorded as [`Correction::Discarded`]), from the zone's forced text (an unescaped
-//!   control pattern in a zone with a jump edge) or from a fed tool result.
-//! - **Token counts.** A reply counts the tokens it claims, at least one if it holds any text
-//!   (so a generator that claims zero tokens cannot keep a zone open forever), and at most the
-//!   request's `max_tokens` (a reply claiming more is recorded as [`Correction::OverLimit`]
-//!   and its zone ends at the limit unless a pattern in its text ended it first).
-//! - **Continuing.** A reply that ends at a stop pattern without ending the zone (an escape
-//!   opened or closed) is followed by another request in the same zone, unless the zone's
-//!   budget is spent: then the zone ends at its limit. A reply that claims a stop but holds no
-//!   text is taken as end of sequence ([`Correction::EmptyStop`]).
-//! - **Input zones** whose fed text leaves an escape open get the escape close before the
-//!   advance pattern, as at a token limit. A zone whose budget is 0 is closed without a request.
-//! - **Cycles without the model.** A stream that visits more zones than its workflow has in a
-//!   row without a generation request (a loop whose zones are all fully written) would never
-//!   end: it fails with [`ErrorKind::InvalidWorkflow`].
-//! - **Spans** are never empty: an empty forced text, fed text or reply adds no span.
+//! The rules it follows beyond the letter of the spec are in the [module docs](super).
 
 use std::sync::Arc;
 
@@ -83,8 +60,7 @@ struct ZoneExit {
     pattern_start: usize,
 }
 
-/// One stream's automaton. Its rules are described at the top of its source file
-/// (`exec/automaton.rs`).
+/// One stream's automaton. See the [`exec` module docs](super) for the rules it follows.
 #[derive(Debug)]
 pub struct Automaton {
     plan: Arc<Plan>,

@@ -1,7 +1,43 @@
 //! Executing sampled workflows against a model (see `EXECUTION.md` in the spec).
 //!
-//! One automaton runs per *stream*; a run executes many streams at once against one
+//! One [`Automaton`] runs per *stream*; a run executes many streams at once against one
 //! [`Generator`], the completion queue every engine implements.
+//!
+//! - [`Runner`] executes a batch of sampled workflows (any mix) with bounded concurrency,
+//!   calling [`Tools`]; [`Runner::run`] returns every stream's [`Transcript`] (or located
+//!   [`StreamError`]) in stream order, [`Runner::execute`] yields them as streams finish.
+//! - [`Scripted`] plays back prepared model outputs (tests, dry runs); [`FnGenerator`] wraps a
+//!   blocking function; real engines implement [`Generator`].
+//! - [`Automaton`] is the sans-IO core, for driving a stream by hand.
+//!
+//! # Rules beyond the letter of the spec
+//!
+//! - **Scanning.** Forced, fed and generated text is scanned with the stop set of the current
+//!   escape depth; among the occurrences, the one that *ends* first wins (what a generator
+//!   checking its output after every token sees first); occurrences ending at the same byte go
+//!   to the longer pattern, then to the order advance, control, escape-open. A zone always
+//!   starts scanning afresh, right after the pattern that ended the previous one.
+//! - **Discarding.** Text after the pattern that ends a zone is dropped, whether it came from
+//!   a reply (recorded as [`Correction::Discarded`]), from the zone's forced text (an unescaped
+//!   control pattern in a zone with a jump edge) or from a fed tool result.
+//! - **Token counts.** A reply counts the tokens it claims, at least one if it holds any text
+//!   (so a generator that claims zero tokens cannot keep a zone open forever), and at most the
+//!   request's `max_tokens` (a reply claiming more is recorded as [`Correction::OverLimit`]
+//!   and its zone ends at the limit unless a pattern in its text ended it first).
+//! - **Continuing.** A reply that ends at a stop pattern without ending the zone (an escape
+//!   opened or closed) is followed by another request in the same zone, unless the zone's
+//!   budget is spent: then the zone ends at its limit. A reply that claims a stop but holds no
+//!   text is taken as end of sequence ([`Correction::EmptyStop`]).
+//! - **Input zones** whose fed text leaves an escape open get the escape close before the
+//!   advance pattern, as at a token limit. A zone whose budget is 0 is closed without a request.
+//! - **Cycles without the model.** A stream that visits more zones than its workflow has in a
+//!   row without a generation request (a loop whose zones are all fully written) would never
+//!   end: it fails with [`ErrorKind::InvalidWorkflow`].
+//! - **Spans** are never empty: an empty forced text, fed text or reply adds no span.
+//! - **Streams that never end.** A stream fails with [`ErrorKind::VisitLimit`] after
+//!   [`RunOptions::max_visits`] zone visits (a loop the model never leaves).
+//! - **Retries.** A failed request is submitted again after [`RunOptions::backoff`], doubling
+//!   each time, up to [`RunOptions::retries`] times, with the same seed; then its stream fails.
 
 mod automaton;
 mod blocking;
