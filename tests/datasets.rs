@@ -429,3 +429,27 @@ fn a_shared_workflow_is_send_and_sync_and_range_errors_are_errors() {
     assert_error::<DatasetError>();
     assert_error::<RangeError<std::io::Error>>();
 }
+
+#[test]
+fn a_reused_sampler_gives_the_samples_of_fresh_ones_across_seeds_and_indices() {
+    let w = instance();
+    let mut sampler = w.sampler();
+    // Jumping between seeds, forwards and backwards, with a reused context.
+    for (seed, i) in [
+        (1, 0),
+        (1, 1),
+        (2, 1),
+        (1, 2),
+        (2, 0),
+        (1, 40),
+        (1, 3),
+        (9, 1 << 40),
+    ] {
+        let reused = sampler.sample_at(args(i), seed, i).unwrap().clone();
+        assert_eq!(
+            reused,
+            w.sample_at(args(i), seed, i).unwrap(),
+            "seed {seed} index {i}"
+        );
+    }
+}

@@ -37,8 +37,9 @@ pub fn principles() -> Vec<String> {
 /// How the `constitution` list sampler is bound.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Constitution {
-    /// One sampler for the whole program (as `examples/representative.rs` binds it): its pool of
-    /// undrawn principles carries over from sample to sample, behind a mutex.
+    /// One sampler for the whole program (as `examples/representative.rs` binds it): its cycles
+    /// span the samples of a dataset, each sample drawing its index-addressed positions of the
+    /// dataset stream (nothing shared is written).
     Instance,
     /// A fresh copy of the sampler in every sample (a full pool each time): the same draws as
     /// the hand-written baseline, byte for byte.

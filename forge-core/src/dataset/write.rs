@@ -3,69 +3,115 @@
 use std::io::Write;
 use std::ops::Range;
 
-use serde::Serialize;
-use serde::ser::{SerializeMap, SerializeSeq, Serializer};
-
 use super::Header;
-use crate::program::{RangeError, SampledWorkflow, Workflow, ZoneId};
+use crate::program::{RangeError, SampledWorkflow, Workflow};
 use crate::resources::Bindings;
 
-/// One sample line, borrowing the sample.
-#[derive(Serialize)]
-struct Line<'a> {
-    index: u64,
-    seed: u64,
-    zones: Zones<'a>,
-    extractions: Extractions<'a>,
-}
-
-struct Zones<'a>(&'a SampledWorkflow);
-
-impl Serialize for Zones<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for z in self.0.zones() {
-            seq.serialize_element(z.text())?;
-        }
-        seq.end()
-    }
-}
-
-struct Extractions<'a>(&'a SampledWorkflow);
-
-impl Serialize for Extractions<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let sample = self.0;
-        let mut map = s.serialize_map(Some(sample.extractions().len()))?;
-        for e in sample.extractions() {
-            map.serialize_entry(&e.name, &Texts(sample, &e.zones))?;
-        }
-        map.end()
-    }
-}
-
-struct Texts<'a>(&'a SampledWorkflow, &'a [ZoneId]);
-
-impl Serialize for Texts<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.1.len()))?;
-        for &z in self.1 {
-            seq.serialize_element(self.0.zone(z).text())?;
-        }
-        seq.end()
-    }
-}
-
-/// Appends sample `index` of the dataset with `seed` as one line (`\n` included) to `out`.
+/// Appends sample `index` of the dataset with `seed` as one line (`\n` included) to `out`:
+/// `{"index":I,"seed":S,"zones":[...],"extractions":{"name":[...],...}}`, strings escaped as
+/// `serde_json` escapes them (the same bytes).
 pub fn encode_sample(index: u64, seed: u64, sample: &SampledWorkflow, out: &mut Vec<u8>) {
-    let line = Line {
-        index,
-        seed,
-        zones: Zones(sample),
-        extractions: Extractions(sample),
-    };
-    serde_json::to_writer(&mut *out, &line).expect("writing JSON into a Vec cannot fail");
-    out.push(b'\n');
+    out.reserve(sample.text().len() + sample.len() * 4 + 64);
+    out.extend_from_slice(b"{\"index\":");
+    push_u64(out, index);
+    out.extend_from_slice(b",\"seed\":");
+    push_u64(out, seed);
+    out.extend_from_slice(b",\"zones\":[");
+    for (i, z) in sample.zones().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_str(out, z.text());
+    }
+    out.extend_from_slice(b"],\"extractions\":{");
+    for (i, e) in sample.extractions().iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_str(out, &e.name);
+        out.extend_from_slice(b":[");
+        for (j, &z) in e.zones.iter().enumerate() {
+            if j > 0 {
+                out.push(b',');
+            }
+            push_str(out, sample.zone(z).text());
+        }
+        out.push(b']');
+    }
+    out.extend_from_slice(b"}}\n");
+}
+
+fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+const LOW: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// Whether any byte of `w` is a control character (< 0x20), `"` or `\`: the bytes JSON
+/// strings escape. SWAR: a byte `b` is flagged when `b - 0x20`, `b ^ '"'` or `b ^ '\\'`
+/// borrows, i.e. has its high bit set where `b` had not.
+fn needs_escape(w: u64) -> bool {
+    let zero = |x: u64| x.wrapping_sub(LOW) & !x & HIGH;
+    let control = w.wrapping_sub(LOW * 0x20) & !w & HIGH;
+    (control | zero(w ^ (LOW * u64::from(b'"'))) | zero(w ^ (LOW * u64::from(b'\\')))) != 0
+}
+
+/// Appends `s` as a JSON string. Runs without special bytes are copied whole, found 8 bytes
+/// at a time.
+fn push_str(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    out.push(b'"');
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if i + 8 <= bytes.len() {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(&bytes[i..i + 8]);
+            if !needs_escape(u64::from_le_bytes(word)) {
+                i += 8;
+                continue;
+            }
+        }
+        let b = bytes[i];
+        let escaped: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..=0x1f => b"",
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        if escaped.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(b >> 4)]);
+            out.push(HEX[usize::from(b & 0xf)]);
+        } else {
+            out.extend_from_slice(escaped);
+        }
+        i += 1;
+        start = i;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
 }
 
 /// Samples in one write to the output (per thread buffer, about 64 KiB for the representative
@@ -120,4 +166,45 @@ where
         index: start,
         error,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_are_escaped_exactly_as_serde_json_escapes_them() {
+        let mut cases: Vec<String> = vec![
+            String::new(),
+            "plain text longer than eight bytes".into(),
+            "quote \" backslash \\ newline \n tab \t cr \r".into(),
+            "\u{8}\u{c}\u{0}\u{1f}\u{7f} é ∑ 🦀 \"\"\\\\".into(),
+        ];
+        // Every byte value below 0x80 at every offset of an 8-byte word.
+        for b in 0u8..0x80 {
+            for pad in 0..9 {
+                cases.push(format!(
+                    "{}{}{}",
+                    "x".repeat(pad),
+                    b as char,
+                    "y".repeat(9 - pad)
+                ));
+            }
+        }
+        for case in &cases {
+            let mut out = Vec::new();
+            push_str(&mut out, case);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string(case).unwrap(),
+                "{case:?}"
+            );
+        }
+        let mut out = Vec::new();
+        for n in [0u64, 7, 10, 99, 12345, u64::MAX] {
+            out.clear();
+            push_u64(&mut out, n);
+            assert_eq!(out, n.to_string().as_bytes());
+        }
+    }
 }

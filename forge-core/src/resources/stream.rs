@@ -80,8 +80,19 @@ impl StreamLayout {
 pub(crate) struct Cursor {
     /// Positions taken so far in this sample.
     pub taken: u64,
-    /// The rearranged start of the most recently computed cycle: `(cycle, items)`.
-    head: Option<(u128, Vec<u64>)>,
+    /// The cycle drawn from last, kept across the samples of a context (it depends on the
+    /// stream key and the cycle only).
+    current: Option<CycleCache>,
+}
+
+/// One cycle of one stream, ready to draw from.
+#[derive(Debug)]
+struct CycleCache {
+    key: u64,
+    cycle: u128,
+    perm: Perm,
+    /// Its rearranged start, when a fill straddles its beginning.
+    head: Option<Vec<u64>>,
 }
 
 impl Cursor {
@@ -116,6 +127,7 @@ fn cycle_key(stream: u64, cycle: u128) -> u64 {
 const ROUNDS: usize = 4;
 
 /// A pseudo-random permutation of `0..n` (see the module docs).
+#[derive(Debug)]
 struct Perm {
     n: u64,
     half: u32,
@@ -173,19 +185,41 @@ pub(crate) struct Draw<'a> {
 impl Draw<'_> {
     /// Calls `emit` with the item index of each position, in order.
     pub(crate) fn run(&self, cursor: &mut Cursor, mut emit: impl FnMut(usize)) {
-        let n = u128::from(self.n);
         let mut p = self.position;
         let end = p + u128::from(self.k);
         while p < end {
-            let cycle = p / n;
-            let q = (p % n) as u64;
-            let stop = end.min((cycle + 1) * n);
-            let perm = Perm::new(cycle_key(self.key, cycle), self.n);
-            let head = self.head(cycle, cursor);
-            for q in q..q + (stop - p) as u64 {
-                emit(item(head, &perm, q) as usize);
+            // 64-bit division when the position fits (128-bit division is a library call).
+            let (cycle, q) = match u64::try_from(p) {
+                Ok(p) => (u128::from(p / self.n), p % self.n),
+                Err(_) => (p / u128::from(self.n), (p % u128::from(self.n)) as u64),
+            };
+            let count = (end - p).min(u128::from(self.n - q)) as u64;
+            let fresh = match &cursor.current {
+                Some(c) => c.key != self.key || c.cycle != cycle,
+                None => true,
+            };
+            if fresh {
+                let known = cursor
+                    .current
+                    .take()
+                    .filter(|c| c.key == self.key)
+                    .and_then(|c| c.head.map(|h| (c.cycle, h)));
+                let head = self
+                    .straddle(cycle)
+                    .map(|_| self.compute_head(cycle, known));
+                cursor.current = Some(CycleCache {
+                    key: self.key,
+                    cycle,
+                    perm: Perm::new(cycle_key(self.key, cycle), self.n),
+                    head,
+                });
             }
-            p = stop;
+            if let Some(c) = &cursor.current {
+                for q in q..q + count {
+                    emit(item(c.head.as_deref(), &c.perm, q) as usize);
+                }
+            }
+            p += u128::from(count);
         }
     }
 
@@ -206,17 +240,9 @@ impl Draw<'_> {
         Some((before, size - before, size))
     }
 
-    /// The rearranged start of `cycle` (the items of positions `0..h+s`), or `None` when the
-    /// cycle is its plain permutation.
-    fn head<'c>(&self, cycle: u128, cursor: &'c mut Cursor) -> Option<&'c [u64]> {
-        self.straddle(cycle)?;
-        if !matches!(&cursor.head, Some((c, _)) if *c == cycle) {
-            let items = self.compute_head(cycle, cursor.head.take());
-            cursor.head = Some((cycle, items));
-        }
-        cursor.head.as_ref().map(|(_, items)| items.as_slice())
-    }
-
+    /// The rearranged start of `cycle` (the items of positions `0..h+s`) when a fill straddles
+    /// its beginning; `known` is a previously computed `(cycle, start)`, used if it is the
+    /// previous cycle's.
     fn compute_head(&self, cycle: u128, known: Option<(u128, Vec<u64>)>) -> Vec<u64> {
         let n = self.n;
         // Walk back while a cycle's start depends on a previous cycle's rearranged start (only

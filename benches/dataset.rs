@@ -1,0 +1,152 @@
+//! Datasets: samples per second writing the representative dataset to a JSON Lines file on 1
+//! and 2 threads, next to sampling alone on the same threads, and the per-sample `to_json` path
+//! that writing replaces.
+//!
+//! ```sh
+//! cargo bench --bench dataset
+//! ```
+//!
+//! Each iteration handles `N` samples (criterion reports time per iteration and, with the
+//! throughput set, samples per second). The file lives in the system temporary folder, is
+//! created anew by every iteration (the previous one removed outside the timing) and is
+//! removed at the end. `encode_only` samples and encodes the lines into memory, without a
+//! file, to separate encoding from writing.
+
+mod common;
+
+use std::fs::File;
+use std::hint::black_box;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::{Constitution, args, check_representative, principles, representative_workflow};
+use criterion::{BatchSize, Criterion, Throughput};
+use forge::dataset::{self, Header};
+use forge::program::Workflow;
+
+/// Samples per iteration.
+const N: u64 = 4096;
+const SEED: u64 = 7;
+
+fn path() -> PathBuf {
+    std::env::temp_dir().join(format!("forge-bench-dataset-{}.jsonl", std::process::id()))
+}
+
+/// Sampling alone: samples `0..N` on `threads` threads, each sample's bytes touched, nothing
+/// written (batches of 32 indices per turn, like the writer).
+fn sample_only(w: &Workflow, threads: usize) {
+    w.sample_range_batched(
+        SEED,
+        0..N,
+        threads,
+        32,
+        |_| args(),
+        |_, s, total: &mut usize| {
+            *total += black_box(s.text().len());
+            Ok::<(), ()>(())
+        },
+        |_, total| {
+            black_box(*total);
+            Ok(())
+        },
+    )
+    .unwrap();
+}
+
+/// Sampling and encoding the lines into a buffer, without a file.
+fn encode_only(w: &Workflow, threads: usize) {
+    w.sample_range_batched(
+        SEED,
+        0..N,
+        threads,
+        32,
+        |_| args(),
+        |i, s, buf: &mut Vec<u8>| {
+            dataset::encode_sample(i, SEED, s, buf);
+            Ok::<(), ()>(())
+        },
+        |_, buf| {
+            black_box(buf.len());
+            buf.clear();
+            Ok(())
+        },
+    )
+    .unwrap();
+}
+
+/// The dataset file: header and `N` lines on `threads` threads.
+fn write_file(w: &Workflow, header: &Header, threads: usize) {
+    let mut file = File::create(path()).unwrap();
+    file.write_all(header.to_line().as_bytes()).unwrap();
+    dataset::write_range(w, header, 0..N, threads, |_| args(), &mut file, |_| {}).unwrap();
+}
+
+/// What a caller did before: one `sample_seeded` and one pretty `to_json` per sample, written
+/// one after the other.
+fn to_json_per_sample(w: &Workflow) {
+    let mut file = std::io::BufWriter::new(File::create(path()).unwrap());
+    for i in 0..N {
+        let s = w.sample_seeded(args(), SEED.wrapping_add(i)).unwrap();
+        file.write_all(s.to_json().as_bytes()).unwrap();
+        file.write_all(b"\n").unwrap();
+    }
+    file.flush().unwrap();
+}
+
+fn dataset_bench(c: &mut Criterion) {
+    let w = representative_workflow(Constitution::Instance.binding(principles()));
+    check_representative(&w);
+    let header = Header::new(&w, SEED);
+    // The file is the same whatever the thread count (checked before measuring).
+    write_file(&w, &header, 1);
+    let one = std::fs::read(path()).unwrap();
+    write_file(&w, &header, 2);
+    assert!(
+        std::fs::read(path()).unwrap() == one,
+        "1 and 2 threads wrote other bytes"
+    );
+    eprintln!(
+        "dataset: {N} samples, {} bytes ({} bytes per line)",
+        one.len(),
+        one.len() as u64 / N
+    );
+
+    let mut g = c.benchmark_group("dataset");
+    g.throughput(Throughput::Elements(N));
+    g.sample_size(20);
+    g.measurement_time(Duration::from_secs(4));
+    for threads in [1, 2] {
+        g.bench_function(format!("sample_only/{threads}t"), |b| {
+            b.iter(|| sample_only(&w, threads))
+        });
+        g.bench_function(format!("encode_only/{threads}t"), |b| {
+            b.iter(|| encode_only(&w, threads))
+        });
+        // The previous iteration's file is removed untimed: truncating it would add the cost
+        // of freeing its pages, which writing a new dataset does not pay.
+        g.bench_function(format!("write_file/{threads}t"), |b| {
+            b.iter_batched(
+                || {
+                    let _ = std::fs::remove_file(path());
+                },
+                |()| write_file(&w, &header, threads),
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    g.bench_function("to_json_per_sample/1t", |b| {
+        b.iter_batched(
+            || {
+                let _ = std::fs::remove_file(path());
+            },
+            |()| to_json_per_sample(&w),
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+    let _ = std::fs::remove_file(path());
+}
+
+criterion::criterion_group!(benches, dataset_bench);
+criterion::criterion_main!(benches);
