@@ -529,3 +529,44 @@ fn an_interrupted_run_resumes_skipping_the_streams_already_written() {
         "a skipped stream makes no request"
     );
 }
+
+/// Records the streams released.
+struct Releasing {
+    inner: Scripted,
+    released: Vec<StreamId>,
+}
+
+impl Generator for Releasing {
+    type Error = <Scripted as Generator>::Error;
+    fn submit(&mut self, request: Request) {
+        self.inner.submit(request)
+    }
+    fn wait(&mut self, out: &mut Vec<Completion<Self::Error>>) -> Result<(), Self::Error> {
+        self.inner.wait(out)
+    }
+    fn release(&mut self, stream: StreamId) {
+        self.released.push(stream);
+    }
+}
+
+#[test]
+fn every_stream_is_released_once_whether_it_finished_or_failed() {
+    let w = workflow(|p| {
+        p.run("q").unwrap();
+    });
+    let mut g = Releasing {
+        inner: Scripted::new([
+            vec![Output::from(" a [A]")],
+            vec![Output::Fail("boom".into())],
+            vec![Output::from(" c [A]")],
+        ]),
+        released: Vec::new(),
+    };
+    let results = Runner::new(options())
+        .unwrap()
+        .run(&mut g, (0..3).map(|_| sample(&w)))
+        .unwrap();
+    assert!(results[0].is_ok() && results[1].is_err() && results[2].is_ok());
+    g.released.sort();
+    assert_eq!(g.released, [StreamId(0), StreamId(1), StreamId(2)]);
+}
