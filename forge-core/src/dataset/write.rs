@@ -58,60 +58,69 @@ fn push_u64(out: &mut Vec<u8>, mut n: u64) {
 const LOW: u64 = 0x0101_0101_0101_0101;
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
-/// Whether any byte of `w` is a control character (< 0x20), `"` or `\`: the bytes JSON
-/// strings escape. SWAR: a byte `b` is flagged when `b - 0x20`, `b ^ '"'` or `b ^ '\\'`
-/// borrows, i.e. has its high bit set where `b` had not.
-fn needs_escape(w: u64) -> bool {
+/// The bytes of `w` (little-endian) that JSON strings escape — control characters (< 0x20),
+/// `"` and `\\` — as high bits of a mask (SWAR: a byte is flagged when `b - 0x20`,
+/// `b ^ '"'` or `b ^ '\\'` borrows). Borrows only propagate upwards, so the lowest flagged
+/// byte is always a real one; bytes above it may be false positives.
+fn escape_mask(w: u64) -> u64 {
     let zero = |x: u64| x.wrapping_sub(LOW) & !x & HIGH;
     let control = w.wrapping_sub(LOW * 0x20) & !w & HIGH;
-    (control | zero(w ^ (LOW * u64::from(b'"'))) | zero(w ^ (LOW * u64::from(b'\\')))) != 0
+    control | zero(w ^ (LOW * u64::from(b'"'))) | zero(w ^ (LOW * u64::from(b'\\')))
 }
 
-/// Appends `s` as a JSON string. Runs without special bytes are copied whole, found 8 bytes
-/// at a time.
+/// Appends `s` as a JSON string: runs without special bytes are found 8 bytes at a time and
+/// copied whole.
 fn push_str(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     out.push(b'"');
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
-        if i + 8 <= bytes.len() {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(&bytes[i..i + 8]);
-            if !needs_escape(u64::from_le_bytes(word)) {
-                i += 8;
-                continue;
+        let special = match bytes.get(i..i + 8) {
+            Some(chunk) => {
+                let mut word = [0u8; 8];
+                word.copy_from_slice(chunk);
+                let mask = escape_mask(u64::from_le_bytes(word));
+                if mask == 0 {
+                    i += 8;
+                    continue;
+                }
+                i + (mask.trailing_zeros() / 8) as usize
             }
-        }
-        let b = bytes[i];
-        let escaped: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0..=0x1f => b"",
-            _ => {
-                i += 1;
-                continue;
-            }
+            None => match bytes[i..]
+                .iter()
+                .position(|&b| b < 0x20 || b == b'"' || b == b'\\')
+            {
+                Some(j) => i + j,
+                None => break,
+            },
         };
-        out.extend_from_slice(&bytes[start..i]);
-        if escaped.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.extend_from_slice(b"\\u00");
-            out.push(HEX[usize::from(b >> 4)]);
-            out.push(HEX[usize::from(b & 0xf)]);
-        } else {
-            out.extend_from_slice(escaped);
-        }
-        i += 1;
+        out.extend_from_slice(&bytes[start..special]);
+        push_escape(out, bytes[special]);
+        i = special + 1;
         start = i;
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
+}
+
+/// The escape of one special byte, as `serde_json` writes it.
+fn push_escape(out: &mut Vec<u8>, b: u8) {
+    match b {
+        b'"' => out.extend_from_slice(b"\\\""),
+        b'\\' => out.extend_from_slice(b"\\\\"),
+        b'\n' => out.extend_from_slice(b"\\n"),
+        b'\r' => out.extend_from_slice(b"\\r"),
+        b'\t' => out.extend_from_slice(b"\\t"),
+        0x08 => out.extend_from_slice(b"\\b"),
+        0x0c => out.extend_from_slice(b"\\f"),
+        _ => {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(b >> 4)]);
+            out.push(HEX[usize::from(b & 0xf)]);
+        }
+    }
 }
 
 /// Samples in one write to the output (per thread buffer, about 64 KiB for the representative
