@@ -213,9 +213,14 @@ fn progress_bar(count: u64, start: u64) -> ProgressBar {
     }
     let bar = ProgressBar::new(count);
     if let Ok(style) =
-        ProgressStyle::with_template("{wide_bar} {pos}/{len} samples · {per_sec} · ETA {eta}")
+        ProgressStyle::with_template("{wide_bar} {pos}/{len} samples · {rate} · ETA {eta}")
     {
-        bar.set_style(style);
+        bar.set_style(style.with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0} samples/s", state.per_sec());
+            },
+        ));
     }
     bar.set_position(start);
     bar.reset_eta();
