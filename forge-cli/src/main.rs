@@ -5,6 +5,7 @@
 //! forge render [--seed N] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
 //! forge graph [--format dot|mermaid|html] [--seed N] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
 //! forge sample --count N --out FILE [--seed N] [--threads T] [--resume|--force] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
+//! forge run --endpoint URL[,K]... --out FILE [--streams N] [--dialect D] [--max-in-flight K] [--max-zone-tokens N] [--resume|--force] [--seed N] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
 //! ```
 //!
 //! Every option takes its value as `--flag value` or `--flag=value`; `forge --version` prints the
@@ -18,6 +19,7 @@ mod check;
 mod graph;
 mod preview;
 mod render;
+mod run;
 mod sample;
 
 use std::process::ExitCode;
@@ -48,6 +50,7 @@ enum Command {
     Render(render::Args),
     Graph(graph::Args),
     Sample(sample::Args),
+    Run(run::Args),
 }
 
 /// How a subcommand ended; decides the exit code.
@@ -92,6 +95,7 @@ fn main() -> ExitCode {
         Command::Render(args) => render::run(args),
         Command::Graph(args) => graph::run(args),
         Command::Sample(args) => sample::run(args),
+        Command::Run(args) => run::run(args),
     }
     .into()
 }

@@ -74,7 +74,7 @@ enum Source<'a> {
 /// Parse, bind, build the default program, compile and sample. On failure, the error has been
 /// printed and the outcome is returned. `command` names the subcommand, for usage errors.
 pub(crate) fn sample_default(command: &str, opts: &SampleArgs) -> Result<SampledWorkflow, Outcome> {
-    let (workflow, arguments) = build_default(command, opts, Unbound::Markers)?;
+    let (workflow, arguments) = build_default(command, opts, Unbound::Markers, &[])?;
     workflow.sample_seeded(arguments, opts.seed).map_err(|e| {
         eprintln!("error: {e}");
         Outcome::Invalid
@@ -91,13 +91,15 @@ pub(crate) enum Unbound {
     Error,
 }
 
-/// Parse, bind, build the default program and compile it; returns the workflow and the
+/// Parse, bind, build the default program, declare `extractions` (name, tags) and compile it;
+/// returns the workflow and the
 /// argument resources to sample it with. On failure, the error has been printed and the
 /// outcome is returned.
 pub(crate) fn build_default(
     command: &str,
     opts: &SampleArgs,
     unbound_as: Unbound,
+    extractions: &[(String, Vec<String>)],
 ) -> Result<(Workflow, Bindings), Outcome> {
     let mut sources: Vec<(&str, Source)> = Vec::with_capacity(opts.set.len() + opts.list.len());
     for (name, source) in opts_sources(opts) {
@@ -251,6 +253,11 @@ pub(crate) fn build_default(
             }
         }
         if let Err(e) = program.run(call) {
+            return Err(fail(&e));
+        }
+    }
+    for (name, tags) in extractions {
+        if let Err(e) = program.extract(name, tags) {
             return Err(fail(&e));
         }
     }

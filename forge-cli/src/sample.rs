@@ -67,7 +67,7 @@ pub(crate) fn run(args: Args) -> Outcome {
         Ok(g) => g,
         Err(outcome) => return outcome,
     };
-    let (workflow, arguments) = match build_default("sample", &args.sample, Unbound::Error) {
+    let (workflow, arguments) = match build_default("sample", &args.sample, Unbound::Error, &[]) {
         Ok(built) => built,
         Err(outcome) => return outcome,
     };

@@ -1,8 +1,8 @@
 //! The generator: a tokio runtime of its own behind the blocking completion-queue API.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use forge_core::exec::{Completion, Generator, Reply, Request, StreamId};
@@ -49,7 +49,7 @@ pub struct HttpGenerator {
     in_flight: usize,
     capacity: usize,
     /// The endpoint of every stream seen (kept after release, for reporting).
-    pins: HashMap<StreamId, u32>,
+    pins: EndpointTable,
     /// Live streams pinned to each endpoint.
     pinned: Vec<usize>,
     /// First requests of streams, held until `wait` so that a batch of them can share a warm-up.
@@ -65,6 +65,27 @@ impl std::fmt::Debug for HttpGenerator {
             .field("config", &self.shared.config)
             .field("in_flight", &self.in_flight)
             .finish_non_exhaustive()
+    }
+}
+
+/// Which endpoint each stream was pinned to: a handle that stays usable while a runner
+/// borrows the generator ([`HttpGenerator::endpoint_table`]).
+#[derive(Clone, Debug)]
+pub struct EndpointTable {
+    urls: Arc<[String]>,
+    pins: Arc<Mutex<HashMap<StreamId, u32>>>,
+}
+
+impl EndpointTable {
+    /// The base URL of the endpoint `stream` was pinned to, if it made a request.
+    pub fn get(&self, stream: StreamId) -> Option<&str> {
+        let i = *self.lock().get(&stream)?;
+        Some(&self.urls[i as usize])
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<StreamId, u32>> {
+        // A panic while holding the lock leaves the map whole (inserts are atomic).
+        self.pins.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -240,6 +261,10 @@ impl HttpGenerator {
             })
             .collect::<Vec<_>>();
         let pinned = vec![0; endpoints.len()];
+        let pins = EndpointTable {
+            urls: endpoints.iter().map(|e| e.url.clone()).collect(),
+            pins: Arc::default(),
+        };
         let (tx, rx) = mpsc::unbounded_channel();
         Ok(HttpGenerator {
             runtime,
@@ -255,7 +280,7 @@ impl HttpGenerator {
             rx,
             in_flight: 0,
             capacity,
-            pins: HashMap::new(),
+            pins,
             pinned,
             first: Vec::new(),
             failed: 0,
@@ -275,8 +300,12 @@ impl HttpGenerator {
 
     /// The base URL of the endpoint a stream was pinned to, if it made a request.
     pub fn endpoint_of(&self, stream: StreamId) -> Option<&str> {
-        let i = *self.pins.get(&stream)?;
-        Some(&self.shared.endpoints[i as usize].url)
+        self.pins.get(stream)
+    }
+
+    /// A handle on the stream → endpoint table, usable while a runner borrows the generator.
+    pub fn endpoint_table(&self) -> EndpointTable {
+        self.pins.clone()
     }
 
     /// Per-endpoint counters so far.
@@ -296,7 +325,7 @@ impl HttpGenerator {
 
     /// The endpoint of a stream: its pin, or a new pin on the least loaded endpoint.
     fn pin(&mut self, stream: StreamId) -> usize {
-        if let Some(&i) = self.pins.get(&stream) {
+        if let Some(&i) = self.pins.lock().get(&stream) {
             return i as usize;
         }
         let weight = |i: usize| {
@@ -309,7 +338,7 @@ impl HttpGenerator {
             .min_by(|&a, &b| (self.pinned[a] * weight(b)).cmp(&(self.pinned[b] * weight(a))))
             .unwrap_or(0);
         self.pinned[best] += 1;
-        self.pins.insert(stream, best as u32);
+        self.pins.lock().insert(stream, best as u32);
         best
     }
 
@@ -427,7 +456,7 @@ impl Generator for HttpGenerator {
     }
 
     fn release(&mut self, stream: StreamId) {
-        if let Some(&i) = self.pins.get(&stream) {
+        if let Some(&i) = self.pins.lock().get(&stream) {
             let i = i as usize;
             self.pinned[i] = self.pinned[i].saturating_sub(1);
         }

@@ -31,7 +31,7 @@ mod config;
 mod dialect;
 mod error;
 
-pub use client::{EndpointStats, HttpGenerator};
+pub use client::{EndpointStats, EndpointTable, HttpGenerator};
 pub use config::{ApiKey, Config, Endpoint};
 pub use dialect::Dialect;
 pub use error::Error;
