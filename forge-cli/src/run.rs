@@ -3,7 +3,6 @@
 
 mod jsonl;
 
-use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,8 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use forge_core::exec::{
-    Completion, Generator, Request, RunOptions, Runner, StreamId, StreamResult, Transcript,
-    request_seed,
+    Generator, RunOptions, Runner, StreamId, StreamResult, Transcript, request_seed,
 };
 use forge_core::program::{SampledWorkflow, WorkflowMeta};
 use forge_http::{Config, Dialect, Endpoint, HttpGenerator};
@@ -129,9 +127,6 @@ pub(crate) fn run(args: Args) -> Outcome {
             "run",
             "give the model server with --endpoint URL (e.g. http://127.0.0.1:8080)",
         );
-    }
-    if !(args.top_p > 0.0 && args.top_p <= 1.0) || !(args.temperature >= 0.0) {
-        return crate::usage_error("run", "--temperature must be >= 0 and --top-p in (0, 1]");
     }
     let config = Config::new(args.endpoints.iter().cloned())
         .dialect(args.dialect)
@@ -264,6 +259,10 @@ fn prepare(args: &Args) -> Result<Plan, Outcome> {
         retries: 0,
         ..RunOptions::default()
     };
+    // Bad sampling options are usage errors, found before connecting.
+    if let Err(e) = Runner::new(options.clone()) {
+        return Err(crate::usage_error("run", e));
+    }
     let already = (0..args.streams)
         .filter(|s| written.seeds.contains_key(s))
         .count();

@@ -33,7 +33,7 @@ fn bindings(dir: &Path) -> Vec<String> {
     .to_vec()
 }
 
-fn run(dir: &Path, url: &str, streams: u32) -> Run {
+fn run(dir: &Path, url: &str, streams: u32, resume: bool) -> Run {
     let doc = repo().join("examples/representative.toml");
     let mut args = vec![
         "run".to_owned(),
@@ -45,6 +45,9 @@ fn run(dir: &Path, url: &str, streams: u32) -> Run {
         "--seed=7".to_owned(),
         "--out=out.jsonl".to_owned(),
     ];
+    if resume {
+        args.push("--resume".to_owned());
+    }
     args.extend(bindings(dir));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     forge_in(dir, &args)
@@ -90,7 +93,7 @@ fn the_representative_workflow_runs_against_llama_server() {
     let tags = zone_tags(&dir);
     assert!(tags.len() > 10, "{tags:?}");
 
-    let first = run(&dir, &url, 8);
+    let first = run(&dir, &url, 8, false);
     assert_eq!(first.code, 0, "{first:#?}");
     eprintln!("{}", first.stderr.trim());
     assert!(first.stderr.contains("8 finished, 0 failed"), "{first:#?}");
@@ -150,9 +153,14 @@ fn the_representative_workflow_runs_against_llama_server() {
         }
     }
 
+    // An existing file is not touched without --resume (or --force).
+    let refused = run(&dir, &url, 10, false);
+    assert_eq!(refused.code, 2, "{refused:#?}");
+    assert!(refused.stderr.contains("pass --resume"), "{refused:#?}");
+
     // Resume: the finished streams are skipped and kept byte for byte.
     let before = std::fs::read_to_string(dir.join("out.jsonl")).unwrap();
-    let second = run(&dir, &url, 10);
+    let second = run(&dir, &url, 10, true);
     assert_eq!(second.code, 0, "{second:#?}");
     assert!(
         second
@@ -167,7 +175,7 @@ fn the_representative_workflow_runs_against_llama_server() {
     // A torn last line (a crash mid-write) is cut off and its stream runs again.
     let torn = &after[..after.len() - 40];
     std::fs::write(dir.join("out.jsonl"), torn).unwrap();
-    let third = run(&dir, &url, 10);
+    let third = run(&dir, &url, 10, true);
     assert_eq!(third.code, 0, "{third:#?}");
     assert!(third.stderr.contains("torn line"), "{third:#?}");
     assert!(
