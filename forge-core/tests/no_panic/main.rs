@@ -15,7 +15,7 @@ use forge_core::udpl::{self, Error, Parsed};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
-/// The representative document of `/work/shared/bench` (3 zones, 5 sequences, 12 blocks).
+/// The representative document of the shared benchmark workload (3 zones, 5 sequences, 12 blocks).
 const REPRESENTATIVE: &str = include_str!("../../../examples/representative.toml");
 /// Blocks × zones of [`REPRESENTATIVE`].
 const REPRESENTATIVE_ZONES: usize = 36;
