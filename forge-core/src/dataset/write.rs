@@ -58,47 +58,47 @@ fn push_u64(out: &mut Vec<u8>, mut n: u64) {
 const LOW: u64 = 0x0101_0101_0101_0101;
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
-/// The bytes of `w` (little-endian) that JSON strings escape — control characters (< 0x20),
-/// `"` and `\\` — as high bits of a mask (SWAR: a byte is flagged when `b - 0x20`,
-/// `b ^ '"'` or `b ^ '\\'` borrows). Borrows only propagate upwards, so the lowest flagged
-/// byte is always a real one; bytes above it may be false positives.
-fn escape_mask(w: u64) -> u64 {
-    let zero = |x: u64| x.wrapping_sub(LOW) & !x & HIGH;
-    let control = w.wrapping_sub(LOW * 0x20) & !w & HIGH;
-    control | zero(w ^ (LOW * u64::from(b'"'))) | zero(w ^ (LOW * u64::from(b'\\')))
+const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+
+/// A mask with the high bit of every byte of `w` that is zero, exactly (no carry crosses
+/// bytes).
+fn zero_bytes(w: u64) -> u64 {
+    !(((w & LOW7) + LOW7) | w | LOW7)
 }
 
-/// Appends `s` as a JSON string: runs without special bytes are found 8 bytes at a time and
-/// copied whole.
+/// The bytes of `w` (little-endian) that JSON strings escape — control characters (< 0x20),
+/// `"` and `\\` — as the high bit of each such byte, exactly.
+fn escape_mask(w: u64) -> u64 {
+    let control = !(((w & LOW7) + LOW * (0x80 - 0x20)) | w) & HIGH;
+    control | zero_bytes(w ^ (LOW * u64::from(b'"'))) | zero_bytes(w ^ (LOW * u64::from(b'\\')))
+}
+
+/// Appends `s` as a JSON string: the bytes to escape are found 8 at a time, and the runs
+/// between them copied whole.
 fn push_str(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     out.push(b'"');
     let mut start = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        let special = match bytes.get(i..i + 8) {
-            Some(chunk) => {
-                let mut word = [0u8; 8];
-                word.copy_from_slice(chunk);
-                let mask = escape_mask(u64::from_le_bytes(word));
-                if mask == 0 {
-                    i += 8;
-                    continue;
-                }
-                i + (mask.trailing_zeros() / 8) as usize
-            }
-            None => match bytes[i..]
-                .iter()
-                .position(|&b| b < 0x20 || b == b'"' || b == b'\\')
-            {
-                Some(j) => i + j,
-                None => break,
-            },
-        };
-        out.extend_from_slice(&bytes[start..special]);
-        push_escape(out, bytes[special]);
-        i = special + 1;
-        start = i;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let mut mask = escape_mask(u64::from_le_bytes(word));
+        while mask != 0 {
+            let j = i + (mask.trailing_zeros() / 8) as usize;
+            out.extend_from_slice(&bytes[start..j]);
+            push_escape(out, bytes[j]);
+            start = j + 1;
+            mask &= mask - 1;
+        }
+        i += 8;
+    }
+    for (j, &b) in bytes.iter().enumerate().skip(i) {
+        if b < 0x20 || b == b'"' || b == b'\\' {
+            out.extend_from_slice(&bytes[start..j]);
+            push_escape(out, b);
+            start = j + 1;
+        }
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
@@ -197,6 +197,16 @@ mod tests {
                     "x".repeat(pad),
                     b as char,
                     "y".repeat(9 - pad)
+                ));
+            }
+        }
+        // Multi-byte characters (bytes >= 0x80) next to escapes at every offset.
+        for special in ['"', '\\', '\n', '\u{1}', 'a'] {
+            for pad in 0..9 {
+                cases.push(format!(
+                    "{}{special}é🦀{special}{}",
+                    "é".repeat(pad),
+                    "∑".repeat(pad)
                 ));
             }
         }
