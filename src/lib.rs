@@ -9,6 +9,11 @@ pub use forge_core::{dataset, exec, program, resources, typed, udpl};
 #[cfg(feature = "http")]
 pub use forge_http as http;
 
+/// The in-process engine (the `local` feature): a [`Generator`](exec::Generator) running a
+/// llama-architecture GGUF model on the CPU.
+#[cfg(feature = "local")]
+pub use forge_local as local;
+
 /// Parse and lint a UDPL file or folder at compile time and generate typed items for it.
 ///
 /// The path is relative to the directory of the calling crate's `Cargo.toml`; a folder path
