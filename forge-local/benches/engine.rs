@@ -1,0 +1,97 @@
+//! Throughput of the in-process engine on the real model (path in `FORGE_MODEL`), in the
+//! shape of llama.cpp's `llama-batched-bench -npp 128 -ntg 64 -npl 1,4,16`:
+//!
+//! - `prefill/N`: N streams each read a 128-token prompt into an empty cache, in one batched
+//!   forward pass (tokens/s = N × 128 / time);
+//! - `decode/N`: one decode step of N streams whose caches hold 160 tokens (the middle of a
+//!   64-token generation after a 128-token prompt): tokens/s = N / time;
+//! - `decode_1_thread/16`: the same on one thread, to show what the second core adds.
+//!
+//! ```sh
+//! eval "$(bash .ci/engines.sh model)"; FORGE_MODEL=$FORGE_MODEL cargo bench -p forge-local
+//! ```
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput};
+use forge_local::{KvCache, LocalModel, Segment};
+
+const PROMPT: usize = 128;
+const CONTEXT: usize = 160;
+
+fn prompt_tokens(model: &LocalModel, stream: usize) -> Vec<u32> {
+    let text = include_str!("../../examples/representative.toml");
+    let tokens = model.tokenizer.encode(text).expect("tokenize");
+    tokens[stream * 7..stream * 7 + CONTEXT].to_vec()
+}
+
+fn bench(c: &mut Criterion, model: &LocalModel) {
+    let llama = &model.llama;
+    let two = rayon::ThreadPoolBuilder::new().build().unwrap();
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let mut group = c.benchmark_group("engine");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
+    for streams in [1usize, 4, 16] {
+        let prompts: Vec<Vec<u32>> = (0..streams).map(|s| prompt_tokens(model, s)).collect();
+        group.throughput(Throughput::Elements((streams * PROMPT) as u64));
+        group.bench_function(format!("prefill/{streams}"), |b| {
+            b.iter(|| {
+                let mut caches: Vec<KvCache> = prompts.iter().map(|_| KvCache::new()).collect();
+                let mut segments: Vec<Segment<'_>> = caches
+                    .iter_mut()
+                    .zip(&prompts)
+                    .map(|(cache, p)| Segment {
+                        cache,
+                        tokens: &p[..PROMPT],
+                    })
+                    .collect();
+                black_box(two.install(|| llama.forward(&mut segments)).unwrap());
+            })
+        });
+        let mut caches: Vec<KvCache> = prompts.iter().map(|_| KvCache::new()).collect();
+        for (cache, p) in caches.iter_mut().zip(&prompts) {
+            let segment = Segment {
+                cache,
+                tokens: &p[..CONTEXT - 1],
+            };
+            llama.forward(&mut [segment]).unwrap();
+        }
+        let mut step = |pool: &rayon::ThreadPool| {
+            let mut segments: Vec<Segment<'_>> = caches
+                .iter_mut()
+                .zip(&prompts)
+                .map(|(cache, p)| {
+                    cache.truncate(CONTEXT - 1);
+                    Segment {
+                        cache,
+                        tokens: &p[CONTEXT - 1..],
+                    }
+                })
+                .collect();
+            black_box(pool.install(|| llama.forward(&mut segments)).unwrap());
+        };
+        group.throughput(Throughput::Elements(streams as u64));
+        group.bench_function(format!("decode/{streams}"), |b| b.iter(|| step(&two)));
+        if streams == 16 {
+            group.bench_function(format!("decode_1_thread/{streams}"), |b| {
+                b.iter(|| step(&one))
+            });
+        }
+    }
+    group.finish();
+}
+
+fn main() {
+    let Some(path) = std::env::var_os("FORGE_MODEL") else {
+        eprintln!("skipped: FORGE_MODEL is not set; run `eval \"$(bash .ci/engines.sh model)\"`");
+        return;
+    };
+    let model = LocalModel::load(&path).expect("FORGE_MODEL loads");
+    let mut c = Criterion::default().configure_from_args();
+    bench(&mut c, &model);
+    c.final_summary();
+}
