@@ -29,7 +29,10 @@ fn prompt_tokens(model: &LocalModel, stream: usize) -> Vec<u32> {
 fn bench(c: &mut Criterion, model: &LocalModel) {
     let llama = &model.llama;
     let two = rayon::ThreadPoolBuilder::new().build().unwrap();
-    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
     let mut group = c.benchmark_group("engine");
     group
         .sample_size(10)
