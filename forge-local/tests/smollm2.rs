@@ -3,6 +3,10 @@
 
 use std::sync::Arc;
 
+use forge_core::exec::{RunOptions, Runner, SpanKind, Transcript, ZoneEnd};
+use forge_core::program::{Call, Program, SampledWorkflow, Workflow};
+use forge_core::resources::{Bindings, ListSampler};
+use forge_core::udpl;
 use forge_local::{
     Completion, End, Generator, LocalGenerator, LocalModel, Options, Request, RequestId, StreamId,
 };
@@ -136,4 +140,164 @@ fn greedy_text_matches_llama_cpp() {
         16,
     );
     assert_eq!(reply.text, "\n\nA: \"The Sea of the Sea\"\n\nA: \"");
+}
+
+/// `examples/representative.toml`'s default program, as `forge run` builds it: every sequence
+/// once, in `config.sequences` order, one extraction per valid tag. (No loop: a greedy small
+/// model may never write the control pattern that leaves one.)
+fn representative() -> Workflow {
+    let source = include_str!("../../examples/representative.toml");
+    let doc = udpl::parse_str(source, "representative.toml")
+        .expect("the example parses")
+        .document;
+    let principles: Vec<String> = (0..50)
+        .map(|i| format!("Principle {i}: be helpful, honest and harmless in situation {i}."))
+        .collect();
+    let mut standard = Bindings::new();
+    standard.insert("constitution", ListSampler::new(principles).unwrap());
+    let sequences = doc.config.sequences.clone();
+    let tags = doc.config.valid_tags.clone();
+    let mut program = Program::new(doc, standard).unwrap();
+    for sequence in &sequences {
+        let call = match sequence.as_str() {
+            "loop_control" => Call::new("loop_control").with("min", "2").with("max", "5"),
+            other => Call::new(other),
+        };
+        program.run(call).unwrap();
+    }
+    for tag in &tags {
+        program.extract(tag, &[tag]).unwrap();
+    }
+    program.compile().unwrap()
+}
+
+/// Every structural property of EXECUTION.md that a finished transcript shows.
+fn check_structure(sample: &SampledWorkflow, t: &Transcript, cap: u32) {
+    let who = format!("stream {}", t.stream.0);
+    let config = sample.config();
+    // Spans tile the text, in order, each inside its visit; visits tile it too.
+    let mut at = 0;
+    for s in &t.spans {
+        assert_eq!(s.start, at, "{who}: spans leave a gap");
+        let v = &t.visits[s.visit as usize];
+        assert!(
+            v.start <= s.start && s.end <= v.end_byte,
+            "{who}: span outside its visit"
+        );
+        at = s.end;
+    }
+    assert_eq!(at, t.text.len(), "{who}: spans do not reach the end");
+    let mut at = 0;
+    for v in &t.visits {
+        assert_eq!(v.start, at, "{who}: visits leave a gap");
+        at = v.end_byte;
+    }
+    assert_eq!(at, t.text.len());
+    // The path follows the graph from the entry zone to the end.
+    let mut expected = Some(sample.entry());
+    for (i, v) in t.visits.iter().enumerate() {
+        let zone = sample.zone(v.zone);
+        assert_eq!(
+            Some(zone.index),
+            expected,
+            "{who}: visit {i} is off the graph"
+        );
+        expected = if v.end.jumped() {
+            zone.jump.as_ref().expect("a jump needs a jump edge").target
+        } else {
+            zone.next
+        };
+        let text = t.visit_text(i);
+        let spans: Vec<_> = t.spans().filter(|s| s.visit == i as u32).collect();
+        // Entering a zone forces its text; every span carries the zone's tags.
+        assert!(
+            text.starts_with(zone.text()),
+            "{who}: visit {i} lacks its zone text"
+        );
+        assert_eq!(&*v.tags, &*zone.tags, "{who}: visit {i} tags");
+        for s in &spans {
+            assert_eq!(s.tags, &*zone.tags);
+        }
+        let budget = zone.max_gen_tokens.min(u64::from(cap)) as u32;
+        assert!(
+            v.tokens <= budget,
+            "{who}: visit {i} used {} tokens",
+            v.tokens
+        );
+        let last = spans.last().expect("a visit has a span");
+        match v.end {
+            ZoneEnd::Pattern => {
+                assert!(text.ends_with(&*zone.advance), "{who}: visit {i}: {text:?}");
+                assert_eq!(last.kind, SpanKind::Generated);
+            }
+            ZoneEnd::Jump => {
+                assert!(
+                    text.ends_with(config.control_pattern.as_str()),
+                    "{who}: {text:?}"
+                );
+            }
+            ZoneEnd::Limit | ZoneEnd::Eos => {
+                assert_eq!(last.kind, SpanKind::ForcedClose);
+                assert_eq!(last.text, &*zone.advance);
+                if v.end == ZoneEnd::Limit {
+                    assert_eq!(v.tokens, budget, "{who}: visit {i} ended early");
+                }
+            }
+            ZoneEnd::Forced => assert!(zone.input || zone.text().ends_with(&*zone.advance)),
+            ZoneEnd::Unfinished => panic!("{who}: a finished stream has an unfinished visit"),
+        }
+    }
+    assert_eq!(expected, None, "{who}: the stream stopped before the end");
+    // Extractions: one text per visit of a tagged zone, in visit order.
+    for e in sample.extractions() {
+        let texts: Vec<&str> = (0..t.visits.len())
+            .filter(|&i| e.zones.iter().any(|z| z.get() == t.visits[i].zone))
+            .map(|i| t.visit_text(i))
+            .collect();
+        assert_eq!(
+            t.extraction(&e.name).unwrap(),
+            texts,
+            "{who}: extraction {}",
+            e.name
+        );
+    }
+    // The engine stopped where the runtime did: nothing to correct.
+    assert!(t.corrections.is_empty(), "{who}: {:?}", t.corrections);
+}
+
+#[test]
+fn representative_workflow_runs_end_to_end_and_reproducibly() {
+    let Some(model) = model() else { return };
+    let workflow = representative();
+    let samples: Vec<SampledWorkflow> = (0..4)
+        .map(|s| {
+            let mut args = Bindings::new();
+            args.insert("prompt", "How do I keep a sourdough starter alive?");
+            workflow.sample_seeded(args, s).unwrap()
+        })
+        .collect();
+    const CAP: u32 = 8;
+    let run = || {
+        let runner = Runner::new(RunOptions {
+            temperature: 0.0,
+            max_tokens: Some(CAP),
+            seed: 11,
+            ..RunOptions::default()
+        })
+        .unwrap();
+        let mut generator = LocalGenerator::new(Arc::clone(&model), Options::default()).unwrap();
+        runner
+            .run(&mut generator, samples.clone())
+            .expect("no fatal error")
+            .into_iter()
+            .map(|r| r.expect("every stream finishes"))
+            .collect::<Vec<Transcript>>()
+    };
+    let first = run();
+    assert_eq!(first.len(), 4);
+    for (sample, t) in samples.iter().zip(&first) {
+        check_structure(sample, t, CAP);
+        assert!(t.tokens() > 0);
+    }
+    assert_eq!(run(), first, "the same seed gives the same transcripts");
 }

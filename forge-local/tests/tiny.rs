@@ -469,6 +469,16 @@ fn stops_match_across_tokens_and_eos_is_reported() {
     assert_eq!(reply[0].end, End::Stop(1));
     assert_eq!(reply[0].text, text[..first + stop.len()]);
     assert!(reply[0].tokens <= long[0].tokens && reply[0].tokens >= 1);
+    // A stop that starts in the context and ends in the reply.
+    let head = (2..).find(|&i| text.is_char_boundary(i)).unwrap();
+    let stop = format!("e]\n{}", &text[..head]);
+    assert!(PROMPTS[0].ends_with("e]\n") && !text[..head].contains("e]\n"));
+    let reply = run(
+        &mut generator(&model),
+        vec![request(0, 0, PROMPTS[0], 0, &[&stop], 12, greedy())],
+    );
+    assert_eq!(reply[0].end, End::Stop(0));
+    assert_eq!(reply[0].text, text[..head]);
 
     // With a later greedy token as EOS, a reply ends right before it.
     let steps = run(
