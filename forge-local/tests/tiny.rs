@@ -421,7 +421,12 @@ fn a_continued_stream_equals_a_fresh_run_of_its_context() {
     let first = run(&mut g, vec![request(0, 0, PROMPTS[2], 0, &[], 6, greedy())]);
     // The runtime keeps only part of the reply (a pattern ended the zone inside the last
     // token), then appends forced text.
-    let kept = &first[0].text[..first[0].text.len() - 1];
+    let text = &first[0].text;
+    let cut = (0..text.len())
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap();
+    let kept = &text[..cut];
     let context = format!("{}{kept} [Answer] and then", PROMPTS[2]);
     let second = run(
         &mut g,
@@ -471,8 +476,8 @@ fn stops_match_across_tokens_and_eos_is_reported() {
     assert!(reply[0].tokens <= long[0].tokens && reply[0].tokens >= 1);
     // A stop that starts in the context and ends in the reply.
     let head = (2..).find(|&i| text.is_char_boundary(i)).unwrap();
-    let stop = format!("e]\n{}", &text[..head]);
-    assert!(PROMPTS[0].ends_with("e]\n") && !text[..head].contains("e]\n"));
+    let stop = format!("\"]\n{}", &text[..head]);
+    assert!(PROMPTS[0].ends_with("\"]\n"));
     let reply = run(
         &mut generator(&model),
         vec![request(0, 0, PROMPTS[0], 0, &[&stop], 12, greedy())],
