@@ -2,6 +2,7 @@
 //! one JSON line per finished stream.
 
 mod jsonl;
+mod local;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -44,6 +45,9 @@ pub(crate) struct Args {
     /// (repeatable: replicas; each stream stays on one)
     #[arg(long = "endpoint", value_name = "URL[,K]", value_parser = parse_endpoint)]
     endpoints: Vec<Endpoint>,
+    /// Run a llama-architecture GGUF model in process instead of calling a server
+    #[arg(long, value_name = "PATH.gguf", conflicts_with = "endpoints")]
+    model: Option<PathBuf>,
     /// The server's API: auto (probe), vllm, sglang, llama.cpp or openai
     #[arg(long, value_name = "DIALECT", default_value = "auto", value_parser = parse_dialect)]
     dialect: Dialect,
@@ -123,9 +127,13 @@ fn sample_seed(run_seed: u64, stream: u32) -> u64 {
 
 pub(crate) fn run(args: Args) -> Outcome {
     if args.endpoints.is_empty() {
+        if let Some(model) = &args.model {
+            return local::run(&args, model);
+        }
         return crate::usage_error(
             "run",
-            "give the model server with --endpoint URL (e.g. http://127.0.0.1:8080)",
+            "give the model server with --endpoint URL (e.g. http://127.0.0.1:8080), \
+             or a GGUF model file to run in process with --model PATH.gguf",
         );
     }
     let config = Config::new(args.endpoints.iter().cloned())

@@ -154,6 +154,18 @@ fn optional_f32(content: &gguf_file::Content, key: &str, default: f32) -> Result
     }
 }
 
+/// A weight matrix as dense f32 for candle's `gemm` kernels, which pick the CPU's vector
+/// instructions at run time. candle's quantized dot products only use AVX2 when the whole
+/// build targets it (`-C target-feature`), and without it they are several times slower than
+/// the dense product even for one token, so the weights are dequantized once at load time
+/// (SmolLM2-135M: about 540 MB instead of 98 MB).
+fn dense(t: &QTensor, name: &str) -> Result<QMatMul, Error> {
+    let w = t
+        .dequantize(&Device::Cpu)
+        .map_err(|e| tensor_error(name, e))?;
+    Ok(QMatMul::Tensor(w))
+}
+
 fn tensor_error(name: &str, e: candle_core::Error) -> Error {
     Error::format(format!("tensor `{name}`: {e}"))
 }
@@ -179,7 +191,7 @@ impl<R: Read + Seek> Loader<'_, R> {
                 t.shape().dims()
             )));
         }
-        QMatMul::from_qtensor(t).map_err(|e| tensor_error(name, e))
+        dense(&t, name)
     }
 
     fn vector(&mut self, name: &str, len: usize) -> Result<Tensor, Error> {
@@ -281,7 +293,7 @@ impl Llama {
             load.matrix("output.weight", vocab, dim)?
         } else {
             // Tied embeddings: the output projection is the embedding matrix.
-            QMatMul::from_qtensor(token_embd).map_err(|e| tensor_error("token_embd.weight", e))?
+            QMatMul::Tensor(embeddings.clone())
         };
         let (cos, sin) = rope_tables(&config)?;
         Ok(Llama {
