@@ -1,0 +1,63 @@
+//! `forge run --model`: the in-process engine's command-line errors.
+
+use std::process::Command;
+
+fn forge(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_forge"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("forge runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_missing_model_file_is_named_and_fails() {
+    let dir = std::env::temp_dir().join(format!("forge-run-local-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("runs.jsonl");
+    let missing = dir.join("no-such-model.gguf");
+    let (code, stderr) = forge(&[
+        "run",
+        "--model",
+        missing.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--set",
+        "prompt=Why?",
+        "--set",
+        "min=2",
+        "--set",
+        "max=5",
+        "--list",
+        "constitution=../examples/representative.toml",
+        "../examples/representative.toml",
+    ]);
+    std::fs::remove_dir_all(&dir).ok();
+    // An I/O error: exit status 2, as for every subcommand.
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("cannot open") && stderr.contains("no-such-model.gguf"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn model_and_endpoint_exclude_each_other() {
+    let (code, stderr) = forge(&[
+        "run",
+        "--model",
+        "m.gguf",
+        "--endpoint",
+        "http://127.0.0.1:9",
+        "../examples/representative.toml",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("--model") && stderr.contains("--endpoint"),
+        "{stderr}"
+    );
+}
