@@ -1,4 +1,4 @@
-//! Run the representative workflow on a local GGUF model with the in-process engine and print
+//! Run the representative workflow (every sequence once) on a local GGUF model with the in-process engine and print
 //! each stream's transcript, its spans coloured by kind on a terminal (forced text plain,
 //! generated green, fed cyan, closes the runtime forced yellow).
 //!
@@ -64,22 +64,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut program = prompts::builder()
         .constitution(ListSampler::new(principles)?)
         .build()?;
+    // Every sequence once, as `forge run` does: a greedy small model may never write the
+    // control pattern that would leave a loop.
     program.run(prompts::Setup)?;
-    program.loop_(prompts::LoopControl { min: 2, max: 5 }, |body| {
-        body.run(prompts::Reason)?;
-        Ok(())
-    })?;
-    program.when(
-        prompts::Decide,
-        |then| {
-            then.run(prompts::Reason)?;
-            Ok(())
-        },
-        |otherwise| {
-            otherwise.run(prompts::Conclude)?;
-            Ok(())
-        },
-    )?;
+    program.run(prompts::Reason)?;
+    program.run(prompts::LoopControl { min: 2, max: 5 })?;
+    program.run(prompts::Decide)?;
     program.run(prompts::Conclude)?;
     program.extract("final", &[prompts::Tag::Final, prompts::Tag::Correct])?;
     let workflow = program.compile()?;
