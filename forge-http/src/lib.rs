@@ -30,6 +30,7 @@ mod client;
 mod config;
 mod dialect;
 mod error;
+mod probe;
 
 pub use client::{EndpointStats, EndpointTable, HttpGenerator};
 pub use config::{ApiKey, Config, Endpoint};
