@@ -131,7 +131,7 @@ impl SampleContext {
             return false;
         }
         let draw = stream::Draw {
-            key: stream::stream_key(self.seed, s as u32),
+            key: cursor.key(self.seed, s as u32),
             n,
             layout,
             position: u128::from(self.index) * u128::from(layout.per_sample())

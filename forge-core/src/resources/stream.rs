@@ -80,6 +80,8 @@ impl StreamLayout {
 pub(crate) struct Cursor {
     /// Positions taken so far in this sample.
     pub taken: u64,
+    /// The stream's key in this sample's dataset, computed on the sample's first fill.
+    key: Option<u64>,
     /// The cycle drawn from last, kept across the samples of a context (it depends on the
     /// stream key and the cycle only).
     current: Option<CycleCache>,
@@ -98,6 +100,13 @@ struct CycleCache {
 impl Cursor {
     pub(crate) fn reset(&mut self) {
         self.taken = 0;
+        self.key = None;
+    }
+
+    /// The key of stream `id` in the dataset with `seed` ([`stream_key`]), computed once per
+    /// sample (the cursor is [`reset`](Self::reset) for each sample).
+    pub(crate) fn key(&mut self, seed: u64, id: u32) -> u64 {
+        *self.key.get_or_insert_with(|| stream_key(seed, id))
     }
 }
 
@@ -125,6 +134,8 @@ fn cycle_key(stream: u64, cycle: u128) -> u64 {
 }
 
 const ROUNDS: usize = 4;
+// `Perm::at` writes the four rounds out.
+const _: () = assert!(ROUNDS == 4);
 
 /// A pseudo-random permutation of `0..n` (see the module docs).
 #[derive(Debug)]
@@ -132,7 +143,11 @@ struct Perm {
     n: u64,
     half: u32,
     mask: u64,
+    /// `64 - half`: the shift taking a round product's top `half` bits.
+    shift: u32,
+    /// The round keys, and each round's multiplier `GOLDEN ^ key` (computed once per cycle).
     keys: [u64; ROUNDS],
+    mults: [u64; ROUNDS],
 }
 
 impl Perm {
@@ -147,7 +162,9 @@ impl Perm {
             n,
             half,
             mask: (1u64 << half) - 1,
+            shift: 64 - half,
             keys,
+            mults: keys.map(|k| GOLDEN ^ k),
         }
     }
 
@@ -159,12 +176,18 @@ impl Perm {
         let mut x = q;
         // Cycle-walking: the network permutes 0..2^(2·half) ⊇ 0..n, so iterating from a point
         // of 0..n returns into it; fewer than 4 steps on average.
+        // The rounds are written out (four, fixed) so the loop is not re-entered per round.
+        let round = |r: usize, half: u64, other: u64| {
+            half ^ ((other ^ self.keys[r]).wrapping_mul(self.mults[r]) >> self.shift)
+        };
         loop {
-            let (mut l, mut r) = (x >> self.half, x & self.mask);
-            for &k in &self.keys {
-                let f = (r ^ k).wrapping_mul(GOLDEN ^ k) >> (64 - self.half);
-                (l, r) = (r, l ^ f);
-            }
+            let (l, r) = (x >> self.half, x & self.mask);
+            let l = round(0, l, r);
+            let r = round(1, r, l);
+            let l = round(2, l, r);
+            let r = round(3, r, l);
+            // Each line computes the next half from the two before it, as the swapping loop
+            // `(l, r) = (r, l ^ f(r))` would: `l` ends with the left half, `r` the right.
             x = (l << self.half) | r;
             if x < self.n {
                 return x;
@@ -184,6 +207,7 @@ pub(crate) struct Draw<'a> {
 
 impl Draw<'_> {
     /// Calls `emit` with the item index of each position, in order.
+    #[inline]
     pub(crate) fn run(&self, cursor: &mut Cursor, mut emit: impl FnMut(usize)) {
         let mut p = self.position;
         let end = p + u128::from(self.k);
@@ -254,8 +278,8 @@ impl Draw<'_> {
         while let Some((before, h, _)) = self.straddle(c) {
             chain.push((c, before, h));
             match &known {
-                Some((kc, items)) if *kc == c - 1 => {
-                    prev_head = Some(items.clone());
+                Some((kc, _)) if *kc == c - 1 => {
+                    prev_head = known.map(|(_, items)| items);
                     break;
                 }
                 _ => {}
@@ -332,6 +356,35 @@ mod tests {
             }
         }
         out
+    }
+
+    /// The Feistel network as a loop over the rounds, swapping the halves after each: the
+    /// definition `Perm::at` unrolls (the values of every dataset depend on it).
+    fn at_by_rounds(p: &Perm, q: u64) -> u64 {
+        let mut x = q;
+        loop {
+            let (mut l, mut r) = (x >> p.half, x & p.mask);
+            for &k in &p.keys {
+                let f = (r ^ k).wrapping_mul(GOLDEN ^ k) >> (64 - p.half);
+                (l, r) = (r, l ^ f);
+            }
+            x = (l << p.half) | r;
+            if x < p.n {
+                return x;
+            }
+        }
+    }
+
+    #[test]
+    fn unrolled_rounds_equal_the_round_loop() {
+        for n in [2u64, 3, 50, 64, 65, 1000, 1 << 20, u64::MAX / 3] {
+            for key in [0u64, 7, 0xdead_beef, u64::MAX] {
+                let p = Perm::new(key, n);
+                for q in (0..200u64).map(|i| i.wrapping_mul(0x9e37_79b9) % n) {
+                    assert_eq!(p.at(q), at_by_rounds(&p, q), "n={n} key={key} q={q}");
+                }
+            }
+        }
     }
 
     #[test]
