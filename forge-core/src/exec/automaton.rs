@@ -157,6 +157,16 @@ impl Automaton {
         Some(ZoneRef::new(self.zone, info))
     }
 
+    /// End the zone at `exit`: by its jump, or else by `end` (how a non-jump exit ends it).
+    fn leave_by(&mut self, exit: ZoneExit, end: ZoneEnd) {
+        let end = if exit.jump { ZoneEnd::Jump } else { end };
+        self.phase = Phase::Leave {
+            jump: exit.jump,
+            end,
+            pattern_start: exit.pattern_start,
+        };
+    }
+
     /// Advance through everything that needs no outside input and say what is needed next.
     pub fn step(&mut self) -> Step<'_> {
         loop {
@@ -225,16 +235,7 @@ impl Automaton {
         v.tokens += counted;
         v.requests += 1;
         if let Some(exit) = self.append(&reply.text, SpanKind::Generated) {
-            let end = if exit.jump {
-                ZoneEnd::Jump
-            } else {
-                ZoneEnd::Pattern
-            };
-            self.phase = Phase::Leave {
-                jump: exit.jump,
-                end,
-                pattern_start: exit.pattern_start,
-            };
+            self.leave_by(exit, ZoneEnd::Pattern);
             return;
         }
         let spent = self.used >= self.plan.limits[self.zone as usize];
@@ -351,32 +352,14 @@ impl Automaton {
         let sample = self.sample.clone();
         let exit = self.append(sample.zone(z).text(), SpanKind::Forced);
         if let Some(exit) = exit {
-            let end = if exit.jump {
-                ZoneEnd::Jump
-            } else {
-                ZoneEnd::Forced
-            };
-            self.phase = Phase::Leave {
-                jump: exit.jump,
-                end,
-                pattern_start: exit.pattern_start,
-            };
+            self.leave_by(exit, ZoneEnd::Forced);
         } else if self.plan.meta.zones[z as usize].input {
             let fed = self.tool_result.take().unwrap_or_default();
             let exit = self.append(&fed, SpanKind::Fed);
             self.tool_result = Some(fed);
             match exit {
                 Some(exit) => {
-                    let end = if exit.jump {
-                        ZoneEnd::Jump
-                    } else {
-                        ZoneEnd::Forced
-                    };
-                    self.phase = Phase::Leave {
-                        jump: exit.jump,
-                        end,
-                        pattern_start: exit.pattern_start,
-                    };
+                    self.leave_by(exit, ZoneEnd::Forced);
                 }
                 None => self.close(ZoneEnd::Forced),
             }
