@@ -9,8 +9,10 @@
 //! Each iteration handles `N` samples (criterion reports time per iteration and, with the
 //! throughput set, samples per second). The file lives in the system temporary folder, is
 //! created anew by every iteration (the previous one removed outside the timing) and is
-//! removed at the end. `encode_only` samples and encodes the lines into memory, without a
-//! file, to separate encoding from writing.
+//! removed at the end. `encode_only` is `write_range` into `std::io::sink()`, without a file, to separate
+//! encoding from writing; `sample_then_encode` encodes each `SampledWorkflow` after sampling it
+//! (`encode_sample`), the path `write_range` replaces by filling the escaped line directly.
+//! `write_file_texts` writes lines that repeat the extraction texts.
 
 mod common;
 
@@ -54,8 +56,14 @@ fn sample_only(w: &Workflow, threads: usize) {
     .unwrap();
 }
 
-/// Sampling and encoding the lines into a buffer, without a file.
-fn encode_only(w: &Workflow, threads: usize) {
+/// The lines encoded, each batch handed to `std::io::sink()` instead of a file.
+fn encode_only(w: &Workflow, header: &Header, threads: usize) {
+    let mut out = std::io::sink();
+    dataset::write_range(w, header, 0..N, threads, |_| args(), &mut out, |_| {}).unwrap();
+}
+
+/// Sampling each `SampledWorkflow`, then encoding its line into a per-thread buffer.
+fn sample_then_encode(w: &Workflow, header: &Header, threads: usize) {
     w.sample_range_batched(
         SEED,
         0..N,
@@ -63,7 +71,7 @@ fn encode_only(w: &Workflow, threads: usize) {
         32,
         |_| args(),
         |i, s, buf: &mut Vec<u8>| {
-            dataset::encode_sample(i, SEED, s, buf);
+            dataset::encode_sample(header, i, s, buf);
             Ok::<(), ()>(())
         },
         |_, buf| {
@@ -98,19 +106,29 @@ fn dataset_bench(c: &mut Criterion) {
     let w = representative_workflow(Constitution::Instance.binding(principles()));
     check_representative(&w);
     let header = Header::new(&w, SEED);
-    // The file is the same whatever the thread count (checked before measuring).
-    write_file(&w, &header, 1);
-    let one = std::fs::read(path()).unwrap();
-    write_file(&w, &header, 2);
-    assert!(
-        std::fs::read(path()).unwrap() == one,
-        "1 and 2 threads wrote other bytes"
-    );
-    eprintln!(
-        "dataset: {N} samples, {} bytes ({} bytes per line)",
-        one.len(),
-        one.len() as u64 / N
-    );
+    let texts = Header::new(&w, SEED).with_extraction_texts(true);
+    // The file is the same whatever the thread count, and its lines are those `encode_sample`
+    // makes of each sample (checked before measuring).
+    for (h, name) in [(&header, "zone texts"), (&texts, "with extraction texts")] {
+        write_file(&w, h, 1);
+        let one = std::fs::read(path()).unwrap();
+        write_file(&w, h, 2);
+        assert!(
+            std::fs::read(path()).unwrap() == one,
+            "1 and 2 threads wrote other bytes"
+        );
+        let mut lines = h.to_line().into_bytes();
+        for i in 0..N {
+            let s = w.sample_at(args(), SEED, i).unwrap();
+            dataset::encode_sample(h, i, &s, &mut lines);
+        }
+        assert!(lines == one, "write_range and encode_sample differ");
+        eprintln!(
+            "dataset ({name}): {N} samples, {} bytes ({} bytes per line)",
+            one.len(),
+            one.len() as u64 / N
+        );
+    }
 
     let mut g = c.benchmark_group("dataset");
     g.throughput(Throughput::Elements(N));
@@ -121,7 +139,10 @@ fn dataset_bench(c: &mut Criterion) {
             b.iter(|| sample_only(&w, threads))
         });
         g.bench_function(format!("encode_only/{threads}t"), |b| {
-            b.iter(|| encode_only(&w, threads))
+            b.iter(|| encode_only(&w, &header, threads))
+        });
+        g.bench_function(format!("sample_then_encode/{threads}t"), |b| {
+            b.iter(|| sample_then_encode(&w, &header, threads))
         });
         // The previous iteration's file is removed untimed: truncating it would add the cost
         // of freeing its pages, which writing a new dataset does not pay.
@@ -135,6 +156,15 @@ fn dataset_bench(c: &mut Criterion) {
             )
         });
     }
+    g.bench_function("write_file_texts/1t", |b| {
+        b.iter_batched(
+            || {
+                let _ = std::fs::remove_file(path());
+            },
+            |()| write_file(&w, &texts, 1),
+            BatchSize::PerIteration,
+        )
+    });
     g.bench_function("to_json_per_sample/1t", |b| {
         b.iter_batched(
             || {

@@ -367,15 +367,260 @@ fn a_header_of_another_dataset_is_rejected_with_the_first_difference() {
     assert!(err.contains("not a forge dataset"), "{err}");
     let newer = String::from_utf8(file.clone())
         .unwrap()
-        .replace("\"version\":1", "\"version\":2");
+        .replace("\"version\":2", "\"version\":3");
     let err = DatasetReader::new(newer.as_bytes())
         .err()
         .unwrap()
         .to_string();
     assert_eq!(
         err,
-        "line 1: format version 2, but this forge reads version 1: upgrade forge to read it"
+        "line 1: format version 3, but this forge reads versions 1 to 2: upgrade forge to read it"
     );
+}
+
+/// Lines hold the zone texts; extraction texts only when the header asks for them, and then
+/// they are the texts of the zones the header lists. A reader holds a file to what its header
+/// says.
+#[test]
+fn extraction_texts_are_on_lines_only_when_the_header_says_so() {
+    let w = instance();
+    let plain = Header::new(&w, 9);
+    let texts = Header::new(&w, 9).with_extraction_texts(true);
+    let mut a = plain.to_line().into_bytes();
+    a.extend(write(&w, &plain, 0..20, 2));
+    let mut b = texts.to_line().into_bytes();
+    b.extend(write(&w, &texts, 0..20, 2));
+    let lines = |f: &[u8]| -> Vec<serde_json::Value> {
+        f.split(|&c| c == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).unwrap())
+            .collect()
+    };
+    let (la, lb) = (lines(&a), lines(&b));
+    assert_eq!(la[0]["extraction_texts"], false);
+    assert_eq!(lb[0]["extraction_texts"], true);
+    // The header lists each extraction's zones, so the texts can be found without workflow logic.
+    let final_zones = la[0]["workflow"]["extractions"][1]["zones"].clone();
+    assert_eq!(la[0]["workflow"]["extractions"][1]["name"], "final");
+    for (i, (x, y)) in la[1..].iter().zip(&lb[1..]).enumerate() {
+        assert!(x.get("extractions").is_none(), "line {i}: {x}");
+        assert_eq!(x["zones"], y["zones"]);
+        let from_zones: Vec<&serde_json::Value> = final_zones
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|z| &x["zones"][z.as_u64().unwrap() as usize])
+            .collect();
+        let listed: Vec<&serde_json::Value> = y["extractions"]["final"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(from_zones, listed, "line {i}");
+        assert!(!listed.is_empty());
+    }
+    assert!(a.len() < b.len());
+    // Both read back to the same samples, with their extractions.
+    for (x, y) in DatasetReader::new(&a[..])
+        .unwrap()
+        .zip(DatasetReader::new(&b[..]).unwrap())
+    {
+        let (x, y) = (x.unwrap(), y.unwrap());
+        assert_eq!(x, y);
+        assert_eq!(
+            x.sample.extraction_texts("final"),
+            w.sample_at(args(x.index), 9, x.index)
+                .unwrap()
+                .extraction_texts("final")
+        );
+    }
+    // A line that does not match its header's promise is rejected.
+    let line_of = |f: &[u8], n: usize| -> Vec<u8> {
+        let mut out = Vec::new();
+        for (i, l) in f.split_inclusive(|&c| c == b'\n').enumerate() {
+            if i == 0 || i == n {
+                out.extend_from_slice(l);
+            }
+        }
+        out
+    };
+    let mut mixed = plain.to_line().into_bytes();
+    mixed.extend_from_slice(&line_of(&b, 1)[texts.to_line().len()..]);
+    let err = DatasetReader::new(&mixed[..])
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "line 2: `extractions` on a line, but the header says lines do not carry them"
+    );
+    let mut mixed = texts.to_line().into_bytes();
+    mixed.extend_from_slice(&line_of(&a, 1)[plain.to_line().len()..]);
+    let err = DatasetReader::new(&mixed[..])
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "line 2: no `extractions`, but the header says every line carries them"
+    );
+}
+
+/// Files of the first format version (always with extraction texts, no `extraction_texts`
+/// field) are still read; resuming one asks for a new file.
+#[test]
+fn version_1_files_are_read_and_not_appended_to() {
+    let w = instance();
+    let texts = Header::new(&w, 9).with_extraction_texts(true);
+    let mut v2 = texts.to_line().into_bytes();
+    v2.extend(write(&w, &texts, 0..5, 1));
+    let v1 = String::from_utf8(v2).unwrap().replacen(
+        "\"version\":2,\"seed\":9,\"extraction_texts\":true,",
+        "\"version\":1,\"seed\":9,",
+        1,
+    );
+    assert!(v1.starts_with("{\"format\":\"forge-dataset\",\"version\":1,\"seed\":9,\"workflow\""));
+    let reader = DatasetReader::new(v1.as_bytes()).unwrap();
+    assert_eq!(reader.header().version(), 1);
+    assert!(reader.header().extraction_texts);
+    let rows: Vec<_> = reader.map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 5);
+    assert_eq!(rows[3].sample, w.sample_at(args(3), 9, 3).unwrap());
+    // Its header round-trips byte for byte.
+    let header = DatasetReader::new(v1.as_bytes()).unwrap().header().clone();
+    assert_eq!(
+        header.to_line(),
+        v1.lines().next().unwrap().to_owned() + "\n"
+    );
+    let err = resume_point(v1.as_bytes(), &texts).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "line 1: this file is in dataset format version 1, and version 2 is expected: write the \
+         dataset again into a new file"
+    );
+    // A version 1 header with the version 2 field is malformed.
+    let bad = v1.replacen("\"seed\":9,", "\"seed\":9,\"extraction_texts\":false,", 1);
+    let err = DatasetReader::new(bad.as_bytes())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("`extraction_texts` is a version 2 field"),
+        "{err}"
+    );
+}
+
+/// The lines `write_range` fills directly (literal text escaped once, list items escaped once
+/// per list) are the bytes `encode_sample` makes of each `SampledWorkflow`, whatever the text
+/// holds and however the resources are bound.
+#[test]
+fn written_lines_are_the_encoded_samples_for_every_kind_of_fill() {
+    let doc = forge::udpl::parse_str(
+        r#"
+[config]
+zone_patterns = ["[P]", "[A]"]
+required_patterns = ["[P]"]
+valid_tags = ["T"]
+default_max_token_length = 10
+sequences = ["s", "t"]
+control_pattern = "[J]"
+escape_patterns = ["[E]", "[/E]"]
+[[s]]
+text = """[P] "quoted" \\ back\tslash é ∑ 🦀 {pick} and {pick} again, {every}
+{fixed} {arg} {none} {pool} {factory} {{braces}}[A]"""
+tags = [["T"]]
+[s.pick]
+name = "items"
+arguments = { num_samples = 2 }
+[s.every]
+name = "items"
+arguments = { num_samples = "all" }
+[s.fixed]
+name = "fixed"
+[s.arg]
+name = "question"
+type = "argument"
+[s.none]
+name = "items"
+arguments = { num_samples = 0 }
+[s.pool]
+name = "pooled"
+arguments = { num_samples = 3 }
+[s.factory]
+name = "made"
+arguments = { num_samples = 1 }
+[[t]]
+text = "[P]{pick}"
+tags = [[]]
+[t.pick]
+name = "items"
+arguments = { num_samples = 1 }
+"#,
+        "s.toml",
+    )
+    .unwrap()
+    .document;
+    let items = [
+        "plain",
+        "a \"quote\"",
+        "new\nline",
+        "back\\slash",
+        "\u{1}ctl\t",
+        "🦀 crab",
+        "long item that is longer than eight bytes",
+    ];
+    let mut standard = Bindings::new();
+    standard
+        .insert("items", ListSampler::new(items).unwrap())
+        .insert("fixed", "fix \"ed\"\n")
+        .insert("pooled", ListSampler::new(items).unwrap().per_sample())
+        .insert(
+            "made",
+            Binding::cached_factory(move || ListSampler::new(items).unwrap()),
+        );
+    let mut program = Program::new(doc, standard).unwrap();
+    program.run("s").unwrap();
+    program.run("t").unwrap();
+    program.run("s").unwrap();
+    program.extract("tagged", &["T"]).unwrap();
+    let w = program.compile().unwrap();
+    let question = |i: u64| {
+        let mut b = Bindings::new();
+        b.insert("question", format!("q{i} \"why\"?\n\\"));
+        b
+    };
+    for header in [
+        Header::new(&w, 3),
+        Header::new(&w, 3).with_extraction_texts(true),
+    ] {
+        for threads in [1, 3] {
+            let mut written = Vec::new();
+            dataset::write_range(&w, &header, 5..60, threads, question, &mut written, |_| {})
+                .unwrap();
+            let mut encoded = Vec::new();
+            for i in 5..60 {
+                let sample = w.sample_at(question(i), 3, i).unwrap();
+                dataset::encode_sample(&header, i, &sample, &mut encoded);
+            }
+            assert_eq!(
+                String::from_utf8(written).unwrap(),
+                String::from_utf8(encoded).unwrap()
+            );
+        }
+    }
+    // And the lines parse back to the samples.
+    let header = Header::new(&w, 3);
+    let mut file = header.to_line().into_bytes();
+    dataset::write_range(&w, &header, 0..10, 2, question, &mut file, |_| {}).unwrap();
+    for row in DatasetReader::new(&file[..]).unwrap() {
+        let row = row.unwrap();
+        assert_eq!(
+            row.sample,
+            w.sample_at(question(row.index), 3, row.index).unwrap()
+        );
+    }
 }
 
 #[test]

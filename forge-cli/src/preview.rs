@@ -10,7 +10,7 @@
 
 use std::collections::HashSet;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use forge_core::diagnostics::{Format, render_all};
 use forge_core::program::{Call, Program, SampledWorkflow, Workflow};
@@ -374,5 +374,43 @@ pub(crate) fn emit(text: &str) -> Outcome {
             eprintln!("error: cannot write to stdout: {e}");
             Outcome::Failed
         }
+    }
+}
+
+/// Parses `--extract NAME=TAG[,TAG...]`.
+pub(crate) fn parse_extract(value: &str) -> Result<(String, Vec<String>), String> {
+    let Some((name, tags)) = value.split_once('=') else {
+        return Err("expected NAME=TAG[,TAG...]".into());
+    };
+    let tags: Vec<String> = tags
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if name.is_empty() || tags.is_empty() {
+        return Err("expected NAME=TAG[,TAG...] with a name and at least one tag".into());
+    }
+    Ok((name.to_owned(), tags))
+}
+
+/// The extractions `--extract` declared, or by default one per valid tag of the document at
+/// `path`, named after it (none when the document does not parse: building it reports that).
+pub(crate) fn default_extractions(
+    path: &Path,
+    declared: &[(String, Vec<String>)],
+) -> Vec<(String, Vec<String>)> {
+    if !declared.is_empty() {
+        return declared.to_vec();
+    }
+    match forge_core::udpl::parse_path(path) {
+        Ok(parsed) => parsed
+            .document
+            .config
+            .valid_tags
+            .iter()
+            .map(|t| (t.to_string(), vec![t.to_string()]))
+            .collect(),
+        Err(_) => Vec::new(),
     }
 }

@@ -18,7 +18,7 @@ use forge_http::{Config, Dialect, Endpoint, HttpGenerator};
 use serde::Serialize;
 
 use crate::Outcome;
-use crate::preview::{SampleArgs, Unbound, build_default};
+use crate::preview::{SampleArgs, Unbound, build_default, default_extractions};
 use jsonl::Jsonl;
 
 /// Run the document's default program against a model server, one stream per sampled workflow.
@@ -80,7 +80,7 @@ pub(crate) struct Args {
     error_budget: u64,
     /// Declare the extraction NAME of the zones carrying any of TAGS (repeatable; default: one
     /// per valid tag, named after it)
-    #[arg(long = "extract", value_name = "NAME=TAG[,TAG...]", value_parser = parse_extract)]
+    #[arg(long = "extract", value_name = "NAME=TAG[,TAG...]", value_parser = crate::preview::parse_extract)]
     extract: Vec<(String, Vec<String>)>,
     /// The JSON Lines file to write, one line per finished stream
     #[arg(long, value_name = "FILE")]
@@ -100,22 +100,6 @@ fn parse_endpoint(value: &str) -> Result<Endpoint, String> {
 fn parse_dialect(value: &str) -> Result<Dialect, String> {
     Dialect::parse(value)
         .ok_or_else(|| "expected auto, vllm, sglang, llama.cpp or openai".to_owned())
-}
-
-fn parse_extract(value: &str) -> Result<(String, Vec<String>), String> {
-    let Some((name, tags)) = value.split_once('=') else {
-        return Err("expected NAME=TAG[,TAG...]".into());
-    };
-    let tags: Vec<String> = tags
-        .split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
-        .collect();
-    if name.is_empty() || tags.is_empty() {
-        return Err("expected NAME=TAG[,TAG...] with a name and at least one tag".into());
-    }
-    Ok((name.to_owned(), tags))
 }
 
 /// The seed stream `stream`'s workflow is sampled with.
@@ -186,21 +170,7 @@ pub(crate) struct Plan {
 /// Builds the default program, opens the output (resuming it), samples the streams not yet
 /// written. On failure, the error has been printed.
 fn prepare(args: &Args) -> Result<Plan, Outcome> {
-    let extract = if args.extract.is_empty() {
-        // One extraction per valid tag, named after it.
-        match forge_core::udpl::parse_path(&args.sample.path) {
-            Ok(parsed) => parsed
-                .document
-                .config
-                .valid_tags
-                .iter()
-                .map(|t| (t.to_string(), vec![t.to_string()]))
-                .collect(),
-            Err(_) => Vec::new(), // reported by default_program below
-        }
-    } else {
-        args.extract.clone()
-    };
+    let extract = default_extractions(&args.sample.path, &args.extract);
     let (workflow, arguments) = build_default("run", &args.sample, Unbound::Error, &extract)?;
     let exists = std::fs::metadata(&args.out).is_ok_and(|m| m.len() > 0);
     if exists && !args.resume && !args.force {

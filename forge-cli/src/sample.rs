@@ -11,15 +11,16 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
 use crate::Outcome;
-use crate::preview::{SampleArgs, Unbound, build_default};
+use crate::preview::{SampleArgs, Unbound, build_default, default_extractions};
 
 /// Write samples 0..N of the document's default program to a JSON Lines dataset file.
 ///
 /// Sample i is a pure function of the seed and i: the file's bytes are the same for any
 /// --threads and on every run, and an interrupted run continues with --resume (a line cut by
 /// the interruption is detected and written again). The first line is a header with the
-/// workflow's shape, the seed and the resource options; each further line is one sample:
-/// {"index":I,"seed":S,"zones":[...],"extractions":{...}}. Every resource the document declares
+/// workflow's shape (with the zones of every extraction), the seed and the resource options;
+/// each further line is one sample: {"index":I,"seed":S,"zones":[...]}, plus
+/// "extractions":{...} with --extraction-texts. Every resource the document declares
 /// must be bound (--set a fixed text, --list a list sampler whose cycles span the samples) or
 /// have a `default` text.
 /// A progress bar is drawn on a terminal only; a summary line ends the run (stderr).
@@ -44,6 +45,14 @@ pub(crate) struct Args {
     /// Overwrite FILE if it exists
     #[arg(long)]
     force: bool,
+    /// Declare the extraction NAME of the zones carrying any of TAGS (repeatable; default: one
+    /// per valid tag, named after it); the header lists the zones of each
+    #[arg(long = "extract", value_name = "NAME=TAG[,TAG...]", value_parser = crate::preview::parse_extract)]
+    extract: Vec<(String, Vec<String>)>,
+    /// Repeat the texts of every extraction on each line (under "extractions"), for consumers
+    /// that read lines without the header; the file is about twice as large
+    #[arg(long)]
+    extraction_texts: bool,
 }
 
 const SAMPLE_EXIT_STATUS: &str = "\
@@ -67,11 +76,15 @@ pub(crate) fn run(args: Args) -> Outcome {
         Ok(g) => g,
         Err(outcome) => return outcome,
     };
-    let (workflow, arguments) = match build_default("sample", &args.sample, Unbound::Error, &[]) {
-        Ok(built) => built,
-        Err(outcome) => return outcome,
-    };
-    let header = Header::new(&workflow, args.sample.seed).with_generator(generator);
+    let extract = default_extractions(&args.sample.path, &args.extract);
+    let (workflow, arguments) =
+        match build_default("sample", &args.sample, Unbound::Error, &extract) {
+            Ok(built) => built,
+            Err(outcome) => return outcome,
+        };
+    let header = Header::new(&workflow, args.sample.seed)
+        .with_extraction_texts(args.extraction_texts)
+        .with_generator(generator);
 
     let point = if args.resume && out.exists() {
         match resume(out, &header) {

@@ -81,7 +81,10 @@ fn the_file_is_byte_identical_for_any_thread_count_and_across_runs() {
     );
     let text = String::from_utf8(files[0].clone()).unwrap();
     assert_eq!(text.lines().count(), 501);
-    assert!(text.starts_with("{\"format\":\"forge-dataset\",\"version\":1,\"seed\":11,"));
+    assert!(text.starts_with(
+        "{\"format\":\"forge-dataset\",\"version\":2,\"seed\":11,\"extraction_texts\":false,"
+    ));
+    assert!(!text.lines().nth(1).unwrap().contains("\"extractions\""));
     assert!(
         text.lines()
             .nth(1)
@@ -97,6 +100,53 @@ fn the_file_is_byte_identical_for_any_thread_count_and_across_runs() {
         .collect();
     assert_eq!(forge_in(&fixtures(), &args).code, 0);
     assert_ne!(read(&other), files[0]);
+
+    // --extraction-texts: the same zones, each line also carrying the texts of the declared
+    // extractions (by default one per valid tag), for any thread count.
+    let mut with_texts = Vec::new();
+    for threads in ["1", "2"] {
+        let out = dir.join(format!("texts-{threads}.jsonl"));
+        let run = sample(
+            &out,
+            50,
+            &[
+                "--threads",
+                threads,
+                "--extraction-texts",
+                "--extract",
+                "both=Training,Final",
+            ],
+        );
+        assert_eq!(run.code, 0, "{run:#?}");
+        with_texts.push(read(&out));
+    }
+    assert!(with_texts[0] == with_texts[1], "thread counts differ");
+    let text = String::from_utf8(with_texts.swap_remove(0)).unwrap();
+    let mut lines = text.lines();
+    let header: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(header["extraction_texts"], true);
+    let extraction = &header["workflow"]["extractions"][0];
+    assert_eq!(extraction["name"], "both");
+    let zones: Vec<usize> = extraction["zones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|z| z.as_u64().unwrap() as usize)
+        .collect();
+    assert!(!zones.is_empty());
+    let plain: Vec<&str> = std::str::from_utf8(&files[0]).unwrap().lines().collect();
+    for (i, line) in lines.enumerate() {
+        let line: serde_json::Value = serde_json::from_str(line).unwrap();
+        let same: serde_json::Value = serde_json::from_str(plain[i + 1]).unwrap();
+        assert_eq!(line["zones"], same["zones"], "sample {i}");
+        let texts: Vec<&serde_json::Value> = zones.iter().map(|&z| &line["zones"][z]).collect();
+        let listed: Vec<&serde_json::Value> = line["extractions"]["both"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(texts, listed, "sample {i}");
+    }
 }
 
 #[test]

@@ -29,6 +29,8 @@ pub mod diagnostics;
 #[cfg(feature = "runtime")]
 pub mod exec;
 #[cfg(feature = "runtime")]
+mod json;
+#[cfg(feature = "runtime")]
 pub mod program;
 #[cfg(feature = "runtime")]
 pub mod resources;

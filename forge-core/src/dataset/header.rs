@@ -12,14 +12,21 @@ use crate::udpl::Config;
 /// The header of a dataset file: the dataset seed, the workflow's shape, and what the writer
 /// recorded about how it made the samples. See the [module docs](super) for the format.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Header {
     /// The dataset seed.
     pub seed: u64,
     /// The workflow's shape (without texts).
     pub workflow: Arc<WorkflowMeta>,
+    /// Whether each sample line repeats the texts of every extraction (`"extractions"`), for
+    /// consumers that read lines without the header; `false` by default
+    /// ([`with_extraction_texts`](Self::with_extraction_texts)).
+    pub extraction_texts: bool,
     /// Free-form data the writer recorded (e.g. the resource options of `forge sample`);
     /// compared like the rest by [`DatasetReader::expect`](super::DatasetReader::expect).
     pub generator: Option<Value>,
+    /// The format version of the file it was read from ([`VERSION`] for a new header).
+    version: u32,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -28,6 +35,9 @@ struct HeaderWire {
     format: String,
     version: u32,
     seed: u64,
+    /// Absent in version 1, whose lines always carry the extraction texts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    extraction_texts: Option<bool>,
     workflow: ShapeWire,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     generator: Option<Value>,
@@ -60,13 +70,34 @@ struct ZoneWire {
 }
 
 impl Header {
-    /// The header of the dataset `(workflow, seed)`, without generator data.
+    /// The header of the dataset `(workflow, seed)`: lines without extraction texts, no
+    /// generator data.
     pub fn new(workflow: &Workflow, seed: u64) -> Self {
         Header {
             seed,
             workflow: Arc::clone(workflow.meta_arc()),
+            extraction_texts: false,
             generator: None,
+            version: VERSION,
         }
+    }
+
+    /// This header with sample lines that repeat the texts of every extraction, or not.
+    ///
+    /// Without them (the default) a line holds the zone texts only, and an extraction's texts
+    /// are the texts of the zones the header lists for it (the reader's
+    /// [`SampledWorkflow::extractions`](crate::program::SampledWorkflow::extractions) does
+    /// this). With them, a consumer that reads lines alone (e.g. `jq`) finds each
+    /// extraction's texts under `"extractions"`, at the cost of writing those texts twice.
+    pub fn with_extraction_texts(mut self, yes: bool) -> Self {
+        self.extraction_texts = yes;
+        self
+    }
+
+    /// The format version of the file this header was read from, or [`VERSION`] for a new
+    /// one.
+    pub fn version(&self) -> u32 {
+        self.version
     }
 
     /// This header with `generator` data recorded.
@@ -79,8 +110,9 @@ impl Header {
         let m = &*self.workflow;
         HeaderWire {
             format: FORMAT.to_owned(),
-            version: VERSION,
+            version: self.version,
             seed: self.seed,
+            extraction_texts: (self.version >= 2).then_some(self.extraction_texts),
             workflow: ShapeWire {
                 config: m.config.clone(),
                 entry: m.entry,
@@ -138,10 +170,10 @@ impl Header {
             }
         }
         match value.get("version").and_then(Value::as_u64) {
-            Some(v) if v == u64::from(VERSION) => {}
+            Some(v) if (1..=u64::from(VERSION)).contains(&v) => {}
             Some(v) => {
                 return Err(err(format!(
-                    "format version {v}, but this forge reads version {VERSION}{}",
+                    "format version {v}, but this forge reads versions 1 to {VERSION}{}",
                     if v > u64::from(VERSION) {
                         ": upgrade forge to read it"
                     } else {
@@ -153,6 +185,18 @@ impl Header {
         }
         let wire: HeaderWire =
             serde_json::from_value(value).map_err(|e| err(format!("bad header: {e}")))?;
+        let extraction_texts = match (wire.version, wire.extraction_texts) {
+            (1, None) => true,
+            (1, Some(_)) => {
+                return Err(err(
+                    "bad header: `extraction_texts` is a version 2 field (version 1 lines always \
+                     carry the extraction texts)"
+                        .into(),
+                ));
+            }
+            (_, Some(yes)) => yes,
+            (_, None) => return Err(err("bad header: missing field `extraction_texts`".into())),
+        };
         let n = wire.workflow.zones.len();
         let in_range = |t: Option<ZoneId>| t.is_none_or(|t| t.index() < n);
         if n == 0 || wire.workflow.entry.index() >= n {
@@ -202,7 +246,9 @@ impl Header {
                 entry: wire.workflow.entry,
                 extractions: wire.workflow.extractions,
             }),
+            extraction_texts,
             generator: wire.generator,
+            version: wire.version,
         })
     }
 
@@ -212,6 +258,16 @@ impl Header {
     pub fn check(&self, expected: &Header) -> Result<(), DatasetError> {
         if self == expected {
             return Ok(());
+        }
+        if self.version != expected.version {
+            return Err(DatasetError::invalid(
+                1,
+                format!(
+                    "this file is in dataset format version {}, and version {} is expected: \
+                     write the dataset again into a new file",
+                    self.version, expected.version
+                ),
+            ));
         }
         let a = serde_json::to_value(self.wire()).expect("a header always serializes");
         let b = serde_json::to_value(expected.wire()).expect("a header always serializes");

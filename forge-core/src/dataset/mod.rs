@@ -6,27 +6,41 @@
 //! the arguments given for `i`), so a dataset can be regenerated, diffed, extended, split across
 //! machines or resumed, and its bytes do not depend on the number of threads that wrote it.
 //!
-//! # File format (version 1)
+//! # File format (version 2)
 //!
 //! UTF-8 JSON Lines: every line is one compact JSON object followed by `\n`.
 //!
 //! The **first line** is the header, written once: the format name and version, the dataset
-//! seed, the workflow's shape (its config, entry zone, extractions, and for each zone its
-//! sequence, block, instance, zone index, advance pattern, tags, token limit, input/output flags,
-//! tool, next zone and jump edge), and an optional `generator` object in which the writer may
-//! record how the samples were made (the command-line tool records its resource options there).
+//! seed, whether sample lines carry extraction texts, the workflow's shape (its config, entry
+//! zone, extractions with the zones each selects, and for each zone its sequence, block,
+//! instance, zone index, advance pattern, tags, token limit, input/output flags, tool, next zone
+//! and jump edge), and an optional `generator` object in which the writer may record how the
+//! samples were made (the command-line tool records its resource options there).
 //!
 //! ```text
-//! {"format":"forge-dataset","version":1,"seed":7,"workflow":{"config":{…},"entry":0,"extractions":[…],"zones":[{"sequence":"setup","block":0,…},…]}}
+//! {"format":"forge-dataset","version":2,"seed":7,"extraction_texts":false,"workflow":{"config":{…},"entry":0,"extractions":[{"name":"final","tags":["Final"],"zones":[68]},…],"zones":[{"sequence":"setup","block":0,…},…]}}
 //! ```
 //!
-//! **Every further line** is one sample, in index order from 0: its index, the dataset seed,
-//! the zone texts in zone order, and the texts of each extraction (the zones it selects, in
-//! order; the same text as in `zones`, repeated so a consumer needs no workflow logic):
+//! **Every further line** is one sample, in index order from 0: its index, the dataset seed and
+//! the zone texts in zone order:
 //!
 //! ```text
-//! {"index":0,"seed":7,"zones":["[Prompt] The user is asking…","…"],"extractions":{"training":["…"],"final":["…"]}}
+//! {"index":0,"seed":7,"zones":["[Prompt] The user is asking…","…"]}
 //! ```
+//!
+//! An extraction's texts are the texts of the zones the header lists for it: the same for
+//! every sample, so they are written once, and the reader's
+//! [`SampledWorkflow::extractions`](crate::program::SampledWorkflow::extractions) gives them.
+//! For consumers that read lines without the header, a header made
+//! [`with_extraction_texts`](Header::with_extraction_texts) (`forge sample
+//! --extraction-texts`) has every line repeat them after the zones, at about twice the size:
+//!
+//! ```text
+//! {"index":0,"seed":7,"zones":["…","…"],"extractions":{"training":["…"],"final":["…"]}}
+//! ```
+//!
+//! Version 1 (the first format) had no `extraction_texts` field and always wrote the
+//! extraction texts; it is still read.
 //!
 //! [`DatasetReader`] loads a file back into [`SampledWorkflow`](crate::program::SampledWorkflow)s and rejects a header of another
 //! format, a newer version, or (with [`DatasetReader::expect`]) another workflow or seed, naming
@@ -86,8 +100,8 @@ use std::fmt;
 /// The `format` field of the header.
 pub const FORMAT: &str = "forge-dataset";
 
-/// The format version this forge writes and reads.
-pub const VERSION: u32 = 1;
+/// The format version this forge writes; it reads this one and every earlier one.
+pub const VERSION: u32 = 2;
 
 /// A dataset file could not be read, or does not belong to the expected dataset.
 #[derive(Debug)]

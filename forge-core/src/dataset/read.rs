@@ -24,13 +24,13 @@ struct LineWire<'a> {
     seed: u64,
     #[serde(borrow)]
     zones: Vec<std::borrow::Cow<'a, str>>,
-    #[serde(borrow)]
-    extractions: BTreeMap<std::borrow::Cow<'a, str>, Vec<std::borrow::Cow<'a, str>>>,
+    #[serde(borrow, default)]
+    extractions: Option<BTreeMap<std::borrow::Cow<'a, str>, Vec<std::borrow::Cow<'a, str>>>>,
 }
 
 /// Reads a dataset file: the header first ([`DatasetReader::new`]), then the samples as an
-/// iterator of [`DatasetSample`]s, each checked against the header (seed, zone count,
-/// extraction texts) and expected in index order from 0.
+/// iterator of [`DatasetSample`]s, each checked against the header (seed, zone count, and the
+/// extraction texts when the header says lines carry them) and expected in index order from 0.
 pub struct DatasetReader<R> {
     input: R,
     header: Header,
@@ -122,24 +122,40 @@ impl<R: BufRead> DatasetReader<R> {
             std::sync::Arc::clone(meta),
             wire.zones.iter().map(|z| z.as_ref()),
         );
-        if wire.extractions.len() != meta.extractions.len() {
-            return Err(bad(format!(
-                "{} extractions, but the workflow declares {}",
-                wire.extractions.len(),
-                meta.extractions.len()
-            )));
-        }
-        for e in &meta.extractions {
-            let texts = wire
-                .extractions
-                .get(e.name.as_str())
-                .ok_or_else(|| bad(format!("the extraction `{}` is missing", e.name)))?;
-            let expected = sample.extraction_texts(&e.name).unwrap_or_default();
-            if texts.len() != expected.len() || texts.iter().zip(&expected).any(|(a, b)| a != b) {
+        let extractions = match (wire.extractions, self.header.extraction_texts) {
+            (None, false) => BTreeMap::new(),
+            (Some(x), true) => x,
+            (None, true) => {
+                return Err(bad(
+                    "no `extractions`, but the header says every line carries them".into(),
+                ));
+            }
+            (Some(_), false) => {
+                return Err(bad(
+                    "`extractions` on a line, but the header says lines do not carry them".into(),
+                ));
+            }
+        };
+        if self.header.extraction_texts {
+            if extractions.len() != meta.extractions.len() {
                 return Err(bad(format!(
-                    "the texts of extraction `{}` are not the texts of its zones {:?}",
-                    e.name, e.zones
+                    "{} extractions, but the workflow declares {}",
+                    extractions.len(),
+                    meta.extractions.len()
                 )));
+            }
+            for e in &meta.extractions {
+                let texts = extractions
+                    .get(e.name.as_str())
+                    .ok_or_else(|| bad(format!("the extraction `{}` is missing", e.name)))?;
+                let expected = sample.extraction_texts(&e.name).unwrap_or_default();
+                if texts.len() != expected.len() || texts.iter().zip(&expected).any(|(a, b)| a != b)
+                {
+                    return Err(bad(format!(
+                        "the texts of extraction `{}` are not the texts of its zones {:?}",
+                        e.name, e.zones
+                    )));
+                }
             }
         }
         self.next_index += 1;

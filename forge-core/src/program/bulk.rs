@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::error::SampleError;
 use super::graph::{Instance, Slot};
-use super::workflow::{SampledWorkflow, Workflow};
+use super::workflow::{SampledWorkflow, Sampler, Workflow};
 use crate::resources::{Bindings, StreamLayout};
 
 /// The dataset stream of every instance bound at setup or invocation that draws from one, with
@@ -115,14 +115,27 @@ fn wait_turn(turn: &AtomicU64, abort: &AtomicBool, b: u64) -> bool {
     }
 }
 
+/// Sample `i` of the dataset `seed` with `args(i)`, into `sampler`.
+fn sample_step<'s, B: Into<Bindings>, E>(
+    sampler: &'s mut Sampler,
+    args: &(dyn Fn(u64) -> B + Sync),
+    seed: u64,
+    i: u64,
+) -> Result<&'s SampledWorkflow, RangeError<E>> {
+    sampler
+        .sample_at_with(&args(i).into(), seed, i)
+        .map_err(|error| RangeError::Sample { index: i, error })
+}
+
 /// Work of one batch before delivery: how far it got and why it stopped.
 type Prepared<E> = (u64, Option<RangeError<E>>);
 
-/// Per-sample work on the sampling thread.
-type Prepare<'a, T, E> = dyn Fn(u64, &SampledWorkflow, &mut T) -> Result<(), E> + Sync + 'a;
+/// Sampling index `i` and its per-sample work, on the sampling thread.
+pub(crate) type Step<'a, T, E> =
+    dyn Fn(&mut Sampler, u64, &mut T) -> Result<(), RangeError<E>> + Sync + 'a;
 
 /// In-order delivery of a batch (with the thread's last sample).
-type Deliver<'a, T, E> =
+pub(crate) type Deliver<'a, T, E> =
     dyn FnMut(Range<u64>, &SampledWorkflow, &mut T) -> Result<(), E> + Send + 'a;
 
 impl Workflow {
@@ -193,12 +206,10 @@ impl Workflow {
         E: Send,
     {
         self.run_range(
-            seed,
             range,
             threads,
             1,
-            &args,
-            &|_, _, _: &mut ()| Ok(()),
+            &|sampler, i, _: &mut ()| sample_step(sampler, &args, seed, i).map(drop),
             &mut |r: Range<u64>, sample: &SampledWorkflow, _: &mut ()| each(r.start, sample),
         )
     }
@@ -232,29 +243,28 @@ impl Workflow {
         E: Send,
     {
         self.run_range(
-            seed,
             range,
             threads,
             batch,
-            &args,
-            &prepare,
+            &|sampler, i, buf: &mut T| {
+                let sample = sample_step(sampler, &args, seed, i)?;
+                prepare(i, sample, buf).map_err(|error| RangeError::Callback { index: i, error })
+            },
             &mut |r: Range<u64>, _: &SampledWorkflow, buf: &mut T| deliver(r, buf),
         )
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn run_range<B, T, E>(
+    /// The engine of the range methods: `step(sampler, i, buffer)` for every index of a batch
+    /// on the batch's thread, then `deliver` in batch order.
+    pub(crate) fn run_range<T, E>(
         &self,
-        seed: u64,
         range: Range<u64>,
         threads: usize,
         batch: u64,
-        args: &(dyn Fn(u64) -> B + Sync),
-        prepare: &Prepare<'_, T, E>,
+        step: &Step<'_, T, E>,
         deliver: &mut Deliver<'_, T, E>,
     ) -> Result<(), RangeError<E>>
     where
-        B: Into<Bindings>,
         T: Default,
         E: Send,
     {
@@ -278,15 +288,8 @@ impl Workflow {
                 let hi = (lo + batch).min(range.end);
                 let (done, failed): Prepared<E> = 'prep: {
                     for i in lo..hi {
-                        let bindings = args(i).into();
-                        let sample = match sampler.sample_at_with(&bindings, seed, i) {
-                            Ok(s) => s,
-                            Err(error) => {
-                                break 'prep (i, Some(RangeError::Sample { index: i, error }));
-                            }
-                        };
-                        if let Err(error) = prepare(i, sample, &mut buffer) {
-                            break 'prep (i, Some(RangeError::Callback { index: i, error }));
+                        if let Err(e) = step(&mut sampler, i, &mut buffer) {
+                            break 'prep (i, Some(e));
                         }
                     }
                     (hi, None)

@@ -65,6 +65,7 @@
 
 mod bulk;
 mod error;
+mod fill;
 mod graph;
 mod render;
 mod shared_str;

@@ -4,19 +4,16 @@
 //! graph that passed the invariants of [`Program::compile`](super::Program::compile); they are
 //! `#[non_exhaustive]`, so other crates read them but cannot forge one.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
 use super::SharedStr;
 use super::error::{ProgramError, SampleError};
-use super::graph::{ArgSite, Instance, Jump, Node, Slot, ZoneId, check_invariants};
-use super::stage::check_names;
-use crate::resources::{
-    BindError, Bindings, FillError, FillerInner, PlaceholderSite, SampleContext, Site, StreamLayout,
-};
-use crate::udpl::{Config, Document, ResourceKind, Segment};
+use super::graph::{ArgSite, Instance, Jump, Node, ZoneId, check_invariants};
+use crate::resources::{Bindings, PlaceholderSite, SampleContext, Site, StreamLayout};
+use crate::udpl::{Config, Document, ResourceKind};
 
 /// A jump edge: where the zone goes when the model emits the control pattern.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,25 +84,27 @@ pub struct WorkflowMeta {
 /// Tags of each zone of one block instance.
 type ZoneTags = Vec<Arc<[String]>>;
 
-struct Compiled {
-    doc: Arc<Document>,
-    instances: Vec<Instance>,
-    arg_sites: Vec<ArgSite>,
+pub(super) struct Compiled {
+    pub(super) doc: Arc<Document>,
+    pub(super) instances: Vec<Instance>,
+    pub(super) arg_sites: Vec<ArgSite>,
     /// Owned descriptions of `arg_sites`, shared by the fillers of every sample.
-    arg_site_info: Vec<Arc<PlaceholderSite>>,
+    pub(super) arg_site_info: Vec<Arc<PlaceholderSite>>,
     /// The document's argument resource names.
-    arg_names: Vec<String>,
-    meta: Arc<WorkflowMeta>,
+    pub(super) arg_names: Vec<String>,
+    pub(super) meta: Arc<WorkflowMeta>,
     /// Dataset streams of the instances bound at setup or invocation, in first-fill order.
-    streams: Option<Arc<[StreamLayout]>>,
-    text_hint: AtomicUsize,
+    pub(super) streams: Option<Arc<[StreamLayout]>>,
+    pub(super) text_hint: AtomicUsize,
+    /// The literal text segments in fill order, JSON-escaped: made on the first dataset line.
+    pub(super) json_texts: OnceLock<Box<[Box<str>]>>,
 }
 
 /// A compiled program: a frozen graph of zones, ready to be sampled any number of times, from
 /// any number of threads. Cheap to clone (shared).
 #[derive(Clone)]
 pub struct Workflow {
-    inner: Arc<Compiled>,
+    pub(super) inner: Arc<Compiled>,
 }
 
 impl std::fmt::Debug for Workflow {
@@ -232,6 +231,7 @@ impl Workflow {
                 meta: Arc::new(meta),
                 streams,
                 text_hint: AtomicUsize::new(0),
+                json_texts: OnceLock::new(),
             }),
         })
     }
@@ -349,112 +349,8 @@ impl Workflow {
                 ends: Vec::new(),
             },
             cx: SampleContext::new(0),
+            zone_ranges: Vec::new(),
             workflow: self.clone(),
-        }
-    }
-
-    /// Sample `index` of dataset `seed` into `text` and `ends` (cleared first), with `cx`
-    /// (restarted here).
-    fn fill(
-        &self,
-        args: &Bindings,
-        seed: u64,
-        index: u64,
-        cx: &mut SampleContext,
-        text: &mut String,
-        ends: &mut Vec<usize>,
-    ) -> Result<(), SampleError> {
-        let c = &*self.inner;
-        text.clear();
-        ends.clear();
-        let arg_fillers = self.bind_arguments(args)?;
-        cx.restart(seed, index, c.streams.as_ref());
-        let cx = &mut *cx;
-        // Where each placeholder value of the current block instance stands in `text`.
-        // Placeholders are numbered in order of first appearance, so a value is sampled where
-        // it first appears (in slot order, keeping the RNG draws in a fixed order), written
-        // straight into the output, and copied from there for later occurrences.
-        let mut ranges: Vec<(usize, usize)> = Vec::with_capacity(8);
-        for inst in &c.instances {
-            ranges.clear();
-            let block = &c.doc.sequences[inst.seq as usize].blocks[inst.block as usize];
-            for zone in &block.zones {
-                for seg in &zone.segments {
-                    match *seg {
-                        Segment::Text(ref t) => text.push_str(t),
-                        Segment::Placeholder(i) => match ranges.get(i) {
-                            Some(&(a, b)) => text.extend_from_within(a..b),
-                            None => {
-                                let slot = inst
-                                    .slots
-                                    .get(i)
-                                    .filter(|_| i == ranges.len())
-                                    .ok_or(SampleError::Internal("placeholder order"))?;
-                                let start = text.len();
-                                match slot {
-                                    Slot::Bound(f) => f.fill_into(cx, text)?,
-                                    Slot::Argument(a) => {
-                                        let info = &c.arg_site_info[*a as usize];
-                                        arg_fillers[*a as usize]
-                                            .fill_into(&info.resource, cx, text)
-                                            .map_err(|e| FillError::new(Arc::clone(info), e))?;
-                                    }
-                                }
-                                ranges.push((start, text.len()));
-                            }
-                        },
-                    }
-                }
-                ends.push(text.len());
-            }
-        }
-        // Written only when it grows, so threads sampling the same workflow don't keep
-        // invalidating each other's cache line.
-        if text.len() > c.text_hint.load(Ordering::Relaxed) {
-            c.text_hint.fetch_max(text.len(), Ordering::Relaxed);
-        }
-        Ok(())
-    }
-
-    fn bind_arguments(&self, args: &Bindings) -> Result<Vec<FillerInner>, SampleError> {
-        let c = &*self.inner;
-        let doc = &c.doc;
-        // Fast check first; the full one explains what is missing or unexpected.
-        if args.len() != c.arg_names.len() || !c.arg_names.iter().all(|n| args.contains(n)) {
-            check_names(
-                doc,
-                ResourceKind::Argument,
-                c.arg_names.iter().map(String::as_str).collect(),
-                args,
-                "sampling".to_owned(),
-            )
-            .map_err(SampleError::Arguments)?;
-        }
-        let mut fillers = Vec::with_capacity(c.arg_sites.len());
-        let mut errors = Vec::new();
-        for site in &c.arg_sites {
-            let seq = &doc.sequences[site.seq as usize];
-            let block = &seq.blocks[site.block as usize];
-            let placeholder = &block.placeholders[site.placeholder as usize];
-            let s = Site {
-                sequence: &seq.name.name,
-                block: block.index,
-                placeholder,
-            };
-            let bound = match (args.get(&placeholder.resource), &placeholder.default) {
-                (Some(binding), _) => binding.bind_inner(&s),
-                (None, Some(text)) => Ok(FillerInner::Static(Arc::clone(text))),
-                (None, None) => Err(BindError::unbound(&s)),
-            };
-            match bound {
-                Ok(f) => fillers.push(f),
-                Err(e) => errors.push(e),
-            }
-        }
-        if errors.is_empty() {
-            Ok(fillers)
-        } else {
-            Err(SampleError::Bind(errors))
         }
     }
 }
@@ -492,9 +388,11 @@ impl Workflow {
 /// ```
 #[derive(Debug)]
 pub struct Sampler {
-    workflow: Workflow,
-    out: SampledWorkflow,
-    cx: SampleContext,
+    pub(super) workflow: Workflow,
+    pub(super) out: SampledWorkflow,
+    pub(super) cx: SampleContext,
+    /// Where each zone's escaped text stands in the line being encoded.
+    pub(super) zone_ranges: Vec<(usize, usize)>,
 }
 
 impl Sampler {

@@ -6,9 +6,10 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::{
-    BindError, FillError, NoArgs, PlaceholderSite, Resource, ResourceError, SampleContext,
-    StaticString,
+    BindError, FillError, ListArgs, ListSampler, NoArgs, PlaceholderSite, Resource, ResourceError,
+    SampleContext, StaticString,
 };
+use crate::json;
 use crate::udpl::Placeholder;
 
 /// How long a bound resource object lives (RESOURCES.md §3).
@@ -70,6 +71,15 @@ pub(crate) trait ErasedFiller: Send + Sync {
         resource: &str,
         cx: &mut SampleContext,
         out: &mut String,
+    ) -> Result<(), ResourceError>;
+    /// Like `fill_into`, appended to `out` as the contents of a JSON string (`scratch` is
+    /// working space).
+    fn fill_json(
+        &self,
+        resource: &str,
+        cx: &mut SampleContext,
+        out: &mut Vec<u8>,
+        scratch: &mut String,
     ) -> Result<(), ResourceError>;
 }
 
@@ -197,6 +207,28 @@ impl<R: Resource> ErasedFiller for TypedFiller<R> {
                 })
             }
         }
+    }
+
+    fn fill_json(
+        &self,
+        resource: &str,
+        cx: &mut SampleContext,
+        out: &mut Vec<u8>,
+        scratch: &mut String,
+    ) -> Result<(), ResourceError> {
+        // A list sampler instance writes its items escaped once per list (the common case of
+        // a dataset: most of a line is list items); anything else is escaped per fill.
+        if let Source::Instance(r) = &self.source
+            && let Some(list) = (r.as_ref() as &dyn Any).downcast_ref::<ListSampler>()
+            && let Some(args) = (&self.args as &dyn Any).downcast_ref::<ListArgs>()
+            && list.sample_json_into(args, cx, out)
+        {
+            return Ok(());
+        }
+        scratch.clear();
+        self.fill_into(resource, cx, scratch)?;
+        json::push_escaped(out, scratch);
+        Ok(())
     }
 }
 
@@ -424,6 +456,24 @@ impl FillerInner {
             FillerInner::Erased(f) => f.fill_into(resource, cx, out),
         }
     }
+
+    /// Like [`fill_into`](Self::fill_into), appended to `out` as the contents of a JSON
+    /// string (`scratch` is working space).
+    pub(crate) fn fill_json(
+        &self,
+        resource: &str,
+        cx: &mut SampleContext,
+        out: &mut Vec<u8>,
+        scratch: &mut String,
+    ) -> Result<(), ResourceError> {
+        match self {
+            FillerInner::Static(text) => {
+                json::push_escaped(out, text);
+                Ok(())
+            }
+            FillerInner::Erased(f) => f.fill_json(resource, cx, out, scratch),
+        }
+    }
 }
 
 /// A resource bound to one placeholder, arguments converted: call [`Filler::fill`] once per
@@ -463,6 +513,19 @@ impl Filler {
     pub fn fill_into(&self, cx: &mut SampleContext, out: &mut String) -> Result<(), FillError> {
         self.inner
             .fill_into(&self.site.resource, cx, out)
+            .map_err(|error| FillError::new(Arc::clone(&self.site), error))
+    }
+
+    /// Like [`fill_into`](Self::fill_into), appended to `out` as the contents of a JSON
+    /// string (`scratch` is working space).
+    pub(crate) fn fill_json(
+        &self,
+        cx: &mut SampleContext,
+        out: &mut Vec<u8>,
+        scratch: &mut String,
+    ) -> Result<(), FillError> {
+        self.inner
+            .fill_json(&self.site.resource, cx, out, scratch)
             .map_err(|error| FillError::new(Arc::clone(&self.site), error))
     }
 

@@ -2,12 +2,13 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
 use super::{NoArgs, Resource, ResourceError, SampleContext, SampleRng, random_below};
+use crate::json;
 
 /// Locks `m`, recovering from poisoning.
 ///
@@ -248,11 +249,22 @@ impl Resource for StaticString {
 /// assert!(ListSampler::new(Vec::<String>::new()).is_err());
 /// # Ok::<(), forge::resources::ResourceError>(())
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ListSampler {
     items: Arc<[String]>,
     /// Never draw from a dataset stream (see [`ListSampler::per_sample`]).
     per_sample: bool,
+    /// The items escaped for JSON, made on the first dataset line written (shared by clones).
+    escaped: Arc<OnceLock<Box<[Box<str>]>>>,
+}
+
+impl fmt::Debug for ListSampler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ListSampler")
+            .field("items", &self.items)
+            .field("per_sample", &self.per_sample)
+            .finish()
+    }
 }
 
 impl ListSampler {
@@ -271,6 +283,7 @@ impl ListSampler {
         Ok(ListSampler {
             items,
             per_sample: false,
+            escaped: Arc::default(),
         })
     }
 
@@ -313,6 +326,47 @@ impl ListSampler {
     /// Whether this sampler keeps its cycle per sample ([`per_sample`](Self::per_sample)).
     pub fn is_per_sample(&self) -> bool {
         self.per_sample
+    }
+
+    /// What [`sample_into`](Resource::sample_into) appends, appended to `out` as the contents
+    /// of a JSON string, with each item escaped once per list rather than per draw; `false`
+    /// (nothing drawn, nothing written) for a draw from a per-sample pool, which only
+    /// `sample_into` makes.
+    pub(crate) fn sample_json_into(
+        &self,
+        args: &ListArgs,
+        cx: &mut SampleContext,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        let n = self.items.len();
+        let escaped = || {
+            self.escaped
+                .get_or_init(|| self.items.iter().map(|i| json::escaped(i)).collect())
+        };
+        match args.num_samples {
+            NumSamples::All => {
+                for (i, item) in escaped().iter().enumerate() {
+                    if i > 0 {
+                        out.extend_from_slice(b"\\n");
+                    }
+                    out.extend_from_slice(item.as_bytes());
+                }
+                true
+            }
+            NumSamples::Count(0) => true,
+            NumSamples::Count(_) if self.per_sample => false,
+            NumSamples::Count(k) => {
+                let items = escaped();
+                let mut first = true;
+                cx.draw_from_stream(self, n, k.min(n), |i| {
+                    if !first {
+                        out.extend_from_slice(b"\\n");
+                    }
+                    first = false;
+                    out.extend_from_slice(items[i].as_bytes());
+                })
+            }
+        }
     }
 
     /// The items, in list order.
