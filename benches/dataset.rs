@@ -28,7 +28,7 @@ use forge::dataset::{self, Header};
 use forge::program::Workflow;
 
 /// Samples per iteration.
-const N: u64 = 4096;
+const N: u64 = 16384;
 const SEED: u64 = 7;
 
 fn path() -> PathBuf {

@@ -286,6 +286,112 @@ fn a_range_stops_at_the_first_failure_in_index_order() {
     ));
 }
 
+/// Buffers made by `sample_range_batched` (through `Default`).
+static BUFFERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+struct Batch(Vec<u64>);
+
+impl Default for Batch {
+    fn default() -> Self {
+        BUFFERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Batch(Vec::new())
+    }
+}
+
+/// Batches that finish out of order (some indices are slow to prepare) are delivered in index
+/// order, each with its own indices, by whichever thread's turn it is, with a bounded number of
+/// buffers; failures and panics stop the range without losing order or hanging.
+#[test]
+fn batches_arrive_in_index_order_whatever_finishes_first() {
+    use std::sync::atomic::Ordering;
+    let w = instance();
+    let slow = |i: u64| {
+        if i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 61 == 0 {
+            std::thread::sleep(std::time::Duration::from_micros(300));
+        }
+    };
+    for threads in [2, 5] {
+        BUFFERS.store(0, Ordering::Relaxed);
+        let mut seen = Vec::new();
+        w.sample_range_batched(
+            3,
+            0..400,
+            threads,
+            4,
+            args,
+            |i, s, buf: &mut Batch| {
+                slow(i);
+                assert_eq!(s.text(), w.sample_at(args(i), 3, i).unwrap().text());
+                buf.0.push(i);
+                Ok::<(), ()>(())
+            },
+            |r, buf| {
+                assert_eq!(buf.0, r.collect::<Vec<_>>());
+                seen.append(&mut buf.0);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, (0..400).collect::<Vec<_>>(), "{threads} threads");
+        let made = BUFFERS.load(Ordering::Relaxed);
+        assert!(
+            made <= 3 * threads + 1,
+            "{threads} threads made {made} buffers"
+        );
+    }
+    // `prepare` fails at 57: the indices before it are delivered (56 in its own batch), not
+    // one after it.
+    let mut seen = Vec::new();
+    let err = w
+        .sample_range_batched(
+            3,
+            0..400,
+            3,
+            4,
+            args,
+            |i, _, buf: &mut Vec<u64>| {
+                slow(i);
+                if i == 57 {
+                    return Err("bad");
+                }
+                buf.push(i);
+                Ok(())
+            },
+            |_, buf| {
+                seen.append(buf);
+                Ok(())
+            },
+        )
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        RangeError::Callback {
+            index: 57,
+            error: "bad"
+        }
+    ));
+    assert_eq!(seen, (0..57).collect::<Vec<_>>());
+    // A panic while delivering reaches the caller; the other threads stop.
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        w.sample_range_batched(
+            3,
+            0..400,
+            3,
+            4,
+            args,
+            |i, _, _: &mut ()| {
+                slow(i);
+                Ok::<(), ()>(())
+            },
+            |r, _| {
+                assert!(r.start < 40, "boom");
+                Ok(())
+            },
+        )
+    }));
+    assert!(panicked.is_err());
+}
+
 fn write(w: &Workflow, header: &Header, range: std::ops::Range<u64>, threads: usize) -> Vec<u8> {
     let mut out = Vec::new();
     dataset::write_range(w, header, range, threads, args, &mut out, |_| {}).unwrap();

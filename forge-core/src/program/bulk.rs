@@ -84,8 +84,8 @@ impl<E: std::error::Error + 'static> std::error::Error for RangeError<E> {
     }
 }
 
-/// Sets the flag when dropped during a panic, so the other threads stop waiting for a turn
-/// that will never come (the panic is then propagated by the thread scope).
+/// Sets the flag when dropped during a panic, so the other threads stop waiting for batches
+/// that will never be delivered (the panic is then propagated by the thread scope).
 struct AbortOnPanic<'a>(&'a AtomicBool);
 
 impl Drop for AbortOnPanic<'_> {
@@ -96,11 +96,11 @@ impl Drop for AbortOnPanic<'_> {
     }
 }
 
-/// Waits until batch `b` may be delivered; `false` if the range was aborted meanwhile.
-fn wait_turn(turn: &AtomicU64, abort: &AtomicBool, b: u64) -> bool {
+/// Waits until `ok()`; `false` if the range was aborted meanwhile.
+fn wait_until(abort: &AtomicBool, ok: impl Fn() -> bool) -> bool {
     let mut spins = 0u32;
     loop {
-        if turn.load(Ordering::Acquire) == b {
+        if ok() {
             return true;
         }
         if abort.load(Ordering::Acquire) {
@@ -112,6 +112,42 @@ fn wait_turn(turn: &AtomicU64, abort: &AtomicBool, b: u64) -> bool {
         } else {
             std::thread::yield_now();
         }
+    }
+}
+
+/// A prepared batch waiting for its turn.
+struct Ready<T, E> {
+    batch: u64,
+    /// The thread that prepared it, which gets the buffer back (it stays in that core's cache).
+    owner: usize,
+    /// First index of the batch.
+    lo: u64,
+    /// End of the indices prepared (`lo..done`).
+    done: u64,
+    /// Why preparing stopped at `done`, if it did.
+    failed: Option<RangeError<E>>,
+    buffer: T,
+}
+
+/// The batches prepared out of turn, and who delivers.
+struct Queue<T, E> {
+    /// The next batch to deliver.
+    next: u64,
+    ready: Vec<Ready<T, E>>,
+    /// Delivered buffers, to reuse, per thread that prepared them. A buffer is made only when
+    /// all are empty, so at most `window + threads + 1` exist.
+    free: Vec<Vec<T>>,
+    /// A thread is delivering: the others hand their batches over and go on sampling.
+    delivering: bool,
+    /// What stopped the range, in index order.
+    error: Option<RangeError<E>>,
+}
+
+/// A delivered buffer for thread `me`: its own (still in its core's cache), else any.
+fn take_free<T, E>(q: &mut Queue<T, E>, me: usize) -> Option<T> {
+    match q.free[me].pop() {
+        Some(t) => Some(t),
+        None => q.free.iter_mut().find_map(Vec::pop),
     }
 }
 
@@ -127,26 +163,22 @@ fn sample_step<'s, B: Into<Bindings>, E>(
         .map_err(|error| RangeError::Sample { index: i, error })
 }
 
-/// Work of one batch before delivery: how far it got and why it stopped.
-type Prepared<E> = (u64, Option<RangeError<E>>);
-
 /// Sampling index `i` and its per-sample work, on the sampling thread.
 pub(crate) type Step<'a, T, E> =
     dyn Fn(&mut Sampler, u64, &mut T) -> Result<(), RangeError<E>> + Sync + 'a;
 
-/// In-order delivery of a batch (with the thread's last sample).
-pub(crate) type Deliver<'a, T, E> =
-    dyn FnMut(Range<u64>, &SampledWorkflow, &mut T) -> Result<(), E> + Send + 'a;
+/// In-order delivery of a batch.
+pub(crate) type Deliver<'a, T, E> = dyn FnMut(Range<u64>, &mut T) -> Result<(), E> + Send + 'a;
 
 impl Workflow {
     /// Samples indices `range` of the dataset `(self, seed)` on `threads` threads (at least
     /// one), calling `each(i, &sample)` for every index **in index order**. Sample `i` is
     /// [`sample_at`](Self::sample_at)`(args(i), seed, i)`, so the samples do not depend on the
-    /// number of threads or their scheduling. Each thread samples into one reusable buffer (a
-    /// [`Sampler`](super::Sampler)); `each` runs on the sampling threads, one call at a time,
-    /// while the thread that sampled waits for its turn, so keep it short (for heavy per-sample
-    /// work such as serialization, [`sample_range_batched`](Self::sample_range_batched) runs it
-    /// in parallel).
+    /// number of threads or their scheduling. Each thread samples into reusable buffers (a
+    /// [`Sampler`](super::Sampler)); `each` runs on one sampling thread at a time, in index
+    /// order, while the others go on sampling, so keep it short (for heavy per-sample work such
+    /// as serialization, [`sample_range_batched`](Self::sample_range_batched) runs it in
+    /// parallel).
     ///
     /// Stops at the first failing sample or callback error (in index order): every sample
     /// before it has been delivered, none after. A panic in a callback stops the other threads
@@ -209,18 +241,33 @@ impl Workflow {
             range,
             threads,
             1,
-            &|sampler, i, _: &mut ()| sample_step(sampler, &args, seed, i).map(drop),
-            &mut |r: Range<u64>, sample: &SampledWorkflow, _: &mut ()| each(r.start, sample),
+            &|sampler, i, slot: &mut Option<SampledWorkflow>| {
+                sample_step(sampler, &args, seed, i)?;
+                // The sample travels to whichever thread delivers it; buffers are swapped, not
+                // copied, once every thread's slot holds one.
+                match slot {
+                    Some(s) => sampler.swap_current(s),
+                    None => *slot = Some(sampler.current().clone()),
+                }
+                Ok(())
+            },
+            &mut |r: Range<u64>, slot: &mut Option<SampledWorkflow>| match slot {
+                Some(sample) => each(r.start, sample),
+                None => Ok(()),
+            },
         )
     }
 
     /// Samples indices `range` of the dataset `(self, seed)` on `threads` threads in batches of
-    /// `batch` consecutive indices (at least one): each thread owns one buffer `T` (created
-    /// with `T::default()` and reused), calls `prepare(i, &sample, &mut buffer)` for every
-    /// index of its batch **in parallel with the other threads**, then, when every earlier batch
-    /// has been delivered, `deliver(batch_range, &mut buffer)`: batches arrive in index order.
-    /// The buffer is not cleared between batches; `deliver` usually drains it. An error from
-    /// `deliver` is reported at the batch's first index.
+    /// `batch` consecutive indices (at least one). A thread takes the next batch and a buffer
+    /// `T` (created with `T::default()` when none is free, reused after delivery: at most
+    /// `3 × threads + 1` are made), calls `prepare(i, &sample, &mut buffer)` for every index of its batch **in
+    /// parallel with the other threads**, and hands the buffer over; `deliver(batch_range, &mut
+    /// buffer)` is then called for each batch **in index order**, one call at a time, by
+    /// whichever thread finds the batch's turn has come, while the others go on sampling. No
+    /// thread waits for a turn unless it is `2 × threads` batches ahead of delivery (which
+    /// bounds the buffers held). A buffer is not cleared between batches; `deliver` usually
+    /// drains it. An error from `deliver` is reported at the batch's first index.
     ///
     /// This is how a dataset file is written: `prepare` encodes a sample's line into a byte
     /// buffer, `deliver` writes the batch's bytes. Errors and panics stop the range as in
@@ -239,7 +286,7 @@ impl Workflow {
     ) -> Result<(), RangeError<E>>
     where
         B: Into<Bindings>,
-        T: Default,
+        T: Default + Send,
         E: Send,
     {
         self.run_range(
@@ -250,7 +297,7 @@ impl Workflow {
                 let sample = sample_step(sampler, &args, seed, i)?;
                 prepare(i, sample, buf).map_err(|error| RangeError::Callback { index: i, error })
             },
-            &mut |r: Range<u64>, _: &SampledWorkflow, buf: &mut T| deliver(r, buf),
+            &mut |r: Range<u64>, buf: &mut T| deliver(r, buf),
         )
     }
 
@@ -265,7 +312,7 @@ impl Workflow {
         deliver: &mut Deliver<'_, T, E>,
     ) -> Result<(), RangeError<E>>
     where
-        T: Default,
+        T: Default + Send,
         E: Send,
     {
         if range.is_empty() {
@@ -274,60 +321,111 @@ impl Workflow {
         let batch = batch.max(1);
         let batches = (range.end - range.start).div_ceil(batch);
         let threads = (threads.max(1) as u64).min(batches);
-        let turn = AtomicU64::new(0);
+        // Batches may be prepared this far ahead of the one being delivered: a slow batch
+        // holds back at most this many buffers.
+        let window = 2 * threads;
+        let claim = AtomicU64::new(0);
+        let delivered = AtomicU64::new(0);
         let abort = AtomicBool::new(false);
-        let shared = Mutex::new((deliver, None::<RangeError<E>>));
+        let queue = Mutex::new(Queue::<T, E> {
+            next: 0,
+            ready: Vec::new(),
+            free: (0..threads).map(|_| Vec::new()).collect(),
+            delivering: false,
+            error: None,
+        });
+        let deliver = Mutex::new(deliver);
+        let lock = || queue.lock().unwrap_or_else(|p| p.into_inner());
 
-        let worker = |first: u64| {
+        let worker = |me: usize| {
             let _guard = AbortOnPanic(&abort);
             let mut sampler = self.sampler();
-            let mut buffer = T::default();
-            let mut b = first;
-            while b < batches && !abort.load(Ordering::Acquire) {
+            let mut spare: Option<T> = None;
+            loop {
+                if abort.load(Ordering::Acquire) {
+                    return;
+                }
+                let b = claim.fetch_add(1, Ordering::Relaxed);
+                if b >= batches
+                    || !wait_until(&abort, || b < delivered.load(Ordering::Acquire) + window)
+                {
+                    return;
+                }
+                let buffer = match spare.take() {
+                    Some(t) => t,
+                    None => take_free(&mut lock(), me).unwrap_or_default(),
+                };
                 let lo = range.start + b * batch;
                 let hi = (lo + batch).min(range.end);
-                let (done, failed): Prepared<E> = 'prep: {
-                    for i in lo..hi {
-                        if let Err(e) = step(&mut sampler, i, &mut buffer) {
-                            break 'prep (i, Some(e));
-                        }
-                    }
-                    (hi, None)
+                let mut ready = Ready {
+                    batch: b,
+                    owner: me,
+                    lo,
+                    done: hi,
+                    failed: None,
+                    buffer,
                 };
-                if !wait_turn(&turn, &abort, b) {
-                    return;
+                for i in lo..hi {
+                    if let Err(e) = step(&mut sampler, i, &mut ready.buffer) {
+                        ready.done = i;
+                        ready.failed = Some(e);
+                        break;
+                    }
                 }
-                let mut guard = shared.lock().unwrap_or_else(|p| p.into_inner());
-                let (deliver, error) = &mut *guard;
-                if done > lo
-                    && let Err(e) = deliver(lo..done, sampler.current(), &mut buffer)
-                {
-                    // Reported at the batch's first index: what comes before it was delivered.
-                    *error = Some(RangeError::Callback {
-                        index: lo,
-                        error: e,
-                    });
-                    abort.store(true, Ordering::Release);
-                    return;
+                // Hand the batch over; deliver it and whatever follows it when no other
+                // thread is delivering. The check and the release of `delivering` happen
+                // under one lock, so no batch is left behind.
+                let mut q = lock();
+                q.ready.push(ready);
+                spare = take_free(&mut q, me);
+                if q.delivering {
+                    continue;
                 }
-                if let Some(f) = failed {
-                    *error = Some(f);
-                    abort.store(true, Ordering::Release);
-                    return;
+                q.delivering = true;
+                while !abort.load(Ordering::Acquire) {
+                    let next = q.next;
+                    let Some(at) = q.ready.iter().position(|r| r.batch == next) else {
+                        break;
+                    };
+                    let mut r = q.ready.swap_remove(at);
+                    drop(q);
+                    let outcome = if r.done > r.lo {
+                        let mut deliver = deliver.lock().unwrap_or_else(|p| p.into_inner());
+                        (*deliver)(r.lo..r.done, &mut r.buffer)
+                    } else {
+                        Ok(())
+                    };
+                    q = lock();
+                    let stop = match outcome {
+                        // Reported at the batch's first index: what comes before it was
+                        // delivered.
+                        Err(error) => Some(RangeError::Callback { index: r.lo, error }),
+                        Ok(()) => r.failed.take(),
+                    };
+                    if let Some(e) = stop {
+                        q.error = Some(e);
+                        abort.store(true, Ordering::Release);
+                        break;
+                    }
+                    if r.owner == me && spare.is_none() {
+                        spare = Some(r.buffer);
+                    } else {
+                        q.free[r.owner].push(r.buffer);
+                    }
+                    q.next += 1;
+                    delivered.store(q.next, Ordering::Release);
                 }
-                drop(guard);
-                turn.store(b + 1, Ordering::Release);
-                b += threads;
+                q.delivering = false;
             }
         };
         std::thread::scope(|scope| {
-            for t in 1..threads {
+            for t in 1..threads as usize {
                 let worker = &worker;
                 scope.spawn(move || worker(t));
             }
             worker(0);
         });
-        match shared.into_inner().unwrap_or_else(|p| p.into_inner()).1 {
+        match queue.into_inner().unwrap_or_else(|p| p.into_inner()).error {
             Some(e) => Err(e),
             None => Ok(()),
         }
