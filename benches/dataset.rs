@@ -12,7 +12,9 @@
 //! removed at the end. `encode_only` is `write_range` into `std::io::sink()`, without a file, to separate
 //! encoding from writing; `sample_then_encode` encodes each `SampledWorkflow` after sampling it
 //! (`encode_sample`), the path `write_range` replaces by filling the escaped line directly.
-//! `write_file_texts` writes lines that repeat the extraction texts.
+//! `write_file_texts` writes lines that repeat the extraction texts; `write_bytes_only` writes
+//! the dataset's bytes, encoded beforehand, as `write_file` writes them: what the file system
+//! alone costs.
 
 mod common;
 
@@ -28,7 +30,7 @@ use forge::dataset::{self, Header};
 use forge::program::Workflow;
 
 /// Samples per iteration.
-const N: u64 = 16384;
+const N: u64 = 4096;
 const SEED: u64 = 7;
 
 fn path() -> PathBuf {
@@ -90,6 +92,15 @@ fn write_file(w: &Workflow, header: &Header, threads: usize) {
     dataset::write_range(w, header, 0..N, threads, |_| args(), &mut file, |_| {}).unwrap();
 }
 
+/// The floor: the dataset's bytes (already encoded) written to a new file in 256 KiB writes,
+/// no sampling.
+fn write_bytes_only(bytes: &[u8]) {
+    let mut file = File::create(path()).unwrap();
+    for chunk in bytes.chunks(256 * 1024) {
+        file.write_all(chunk).unwrap();
+    }
+}
+
 /// What a caller did before: one `sample_seeded` and one pretty `to_json` per sample, written
 /// one after the other.
 fn to_json_per_sample(w: &Workflow) {
@@ -130,6 +141,9 @@ fn dataset_bench(c: &mut Criterion) {
         );
     }
 
+    write_file(&w, &header, 1);
+    let bytes = std::fs::read(path()).unwrap();
+
     let mut g = c.benchmark_group("dataset");
     g.throughput(Throughput::Elements(N));
     g.sample_size(20);
@@ -156,6 +170,15 @@ fn dataset_bench(c: &mut Criterion) {
             )
         });
     }
+    g.bench_function("write_bytes_only/1t", |b| {
+        b.iter_batched(
+            || {
+                let _ = std::fs::remove_file(path());
+            },
+            |()| write_bytes_only(&bytes),
+            BatchSize::PerIteration,
+        )
+    });
     g.bench_function("write_file_texts/1t", |b| {
         b.iter_batched(
             || {

@@ -10,7 +10,7 @@
 
 use std::collections::HashSet;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use forge_core::diagnostics::{Format, render_all};
 use forge_core::program::{Call, Program, SampledWorkflow, Workflow};
@@ -74,7 +74,7 @@ enum Source<'a> {
 /// Parse, bind, build the default program, compile and sample. On failure, the error has been
 /// printed and the outcome is returned. `command` names the subcommand, for usage errors.
 pub(crate) fn sample_default(command: &str, opts: &SampleArgs) -> Result<SampledWorkflow, Outcome> {
-    let (workflow, arguments) = build_default(command, opts, Unbound::Markers, &[])?;
+    let (workflow, arguments) = build_default(command, opts, Unbound::Markers, Extract::Nothing)?;
     workflow.sample_seeded(arguments, opts.seed).map_err(|e| {
         eprintln!("error: {e}");
         Outcome::Invalid
@@ -99,8 +99,32 @@ pub(crate) fn build_default(
     command: &str,
     opts: &SampleArgs,
     unbound_as: Unbound,
-    extractions: &[(String, Vec<String>)],
+    extractions: Extract<'_>,
 ) -> Result<(Workflow, Bindings), Outcome> {
+    build_default_with_lists(command, opts, unbound_as, extractions).map(|b| (b.0, b.1))
+}
+
+/// Which extractions the default program declares.
+#[derive(Clone, Copy)]
+pub(crate) enum Extract<'a> {
+    /// None (a preview).
+    Nothing,
+    /// Those `--extract` declared, or when it declared none, one per valid tag of the
+    /// document, named after it.
+    DeclaredOrPerTag(&'a [(String, Vec<String>)]),
+}
+
+/// The items of each `--list NAME=FILE`, as read once (a file may be a pipe).
+pub(crate) type Lists = Vec<(String, Vec<String>)>;
+
+/// [`build_default`], also returning the items each `--list` file gave.
+pub(crate) fn build_default_with_lists(
+    command: &str,
+    opts: &SampleArgs,
+    unbound_as: Unbound,
+    extractions: Extract<'_>,
+) -> Result<(Workflow, Bindings, Lists), Outcome> {
+    let mut lists = Lists::new();
     let mut sources: Vec<(&str, Source)> = Vec::with_capacity(opts.set.len() + opts.list.len());
     for (name, source) in opts_sources(opts) {
         if sources.iter().any(|(n, _)| *n == name) {
@@ -127,6 +151,16 @@ pub(crate) fn build_default(
         eprintln!("{}", render_all(&parsed.warnings, Format::Human));
     }
     let doc = parsed.document;
+    let extractions: Vec<(String, Vec<String>)> = match extractions {
+        Extract::Nothing => Vec::new(),
+        Extract::DeclaredOrPerTag(declared) if !declared.is_empty() => declared.to_vec(),
+        Extract::DeclaredOrPerTag(_) => doc
+            .config
+            .valid_tags
+            .iter()
+            .map(|t| (t.to_string(), vec![t.to_string()]))
+            .collect(),
+    };
 
     // Build every binding first: a list file that cannot be read is an I/O error.
     let mut bound: Vec<(&str, Binding)> = Vec::with_capacity(sources.len());
@@ -141,7 +175,12 @@ pub(crate) fn build_default(
                         return Err(Outcome::Failed);
                     }
                 };
-                let items: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+                let items: Vec<String> = text
+                    .lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                lists.push((name.to_owned(), items.clone()));
                 match ListSampler::new(items) {
                     Ok(s) => Binding::instance(s),
                     Err(_) => {
@@ -256,13 +295,13 @@ pub(crate) fn build_default(
             return Err(fail(&e));
         }
     }
-    for (name, tags) in extractions {
+    for (name, tags) in &extractions {
         if let Err(e) = program.extract(name, tags) {
             return Err(fail(&e));
         }
     }
     match program.compile() {
-        Ok(w) => Ok((w, arguments)),
+        Ok(w) => Ok((w, arguments, lists)),
         Err(e) => Err(fail(&e)),
     }
 }
@@ -392,25 +431,4 @@ pub(crate) fn parse_extract(value: &str) -> Result<(String, Vec<String>), String
         return Err("expected NAME=TAG[,TAG...] with a name and at least one tag".into());
     }
     Ok((name.to_owned(), tags))
-}
-
-/// The extractions `--extract` declared, or by default one per valid tag of the document at
-/// `path`, named after it (none when the document does not parse: building it reports that).
-pub(crate) fn default_extractions(
-    path: &Path,
-    declared: &[(String, Vec<String>)],
-) -> Vec<(String, Vec<String>)> {
-    if !declared.is_empty() {
-        return declared.to_vec();
-    }
-    match forge_core::udpl::parse_path(path) {
-        Ok(parsed) => parsed
-            .document
-            .config
-            .valid_tags
-            .iter()
-            .map(|t| (t.to_string(), vec![t.to_string()]))
-            .collect(),
-        Err(_) => Vec::new(),
-    }
 }

@@ -18,7 +18,7 @@ use forge_http::{Config, Dialect, Endpoint, HttpGenerator};
 use serde::Serialize;
 
 use crate::Outcome;
-use crate::preview::{SampleArgs, Unbound, build_default, default_extractions};
+use crate::preview::{Extract, SampleArgs, Unbound, build_default};
 use jsonl::Jsonl;
 
 /// Run the document's default program against a model server, one stream per sampled workflow.
@@ -170,8 +170,8 @@ pub(crate) struct Plan {
 /// Builds the default program, opens the output (resuming it), samples the streams not yet
 /// written. On failure, the error has been printed.
 fn prepare(args: &Args) -> Result<Plan, Outcome> {
-    let extract = default_extractions(&args.sample.path, &args.extract);
-    let (workflow, arguments) = build_default("run", &args.sample, Unbound::Error, &extract)?;
+    let extract = Extract::DeclaredOrPerTag(&args.extract);
+    let (workflow, arguments) = build_default("run", &args.sample, Unbound::Error, extract)?;
     let exists = std::fs::metadata(&args.out).is_ok_and(|m| m.len() > 0);
     if exists && !args.resume && !args.force {
         eprintln!(

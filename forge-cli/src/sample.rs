@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
 use crate::Outcome;
-use crate::preview::{SampleArgs, Unbound, build_default, default_extractions};
+use crate::preview::{Extract, Lists, SampleArgs, Unbound, build_default_with_lists};
 
 /// Write samples 0..N of the document's default program to a JSON Lines dataset file.
 ///
@@ -72,16 +72,13 @@ pub(crate) fn run(args: Args) -> Outcome {
         );
         return Outcome::Failed;
     }
-    let generator = match generator(&args.sample) {
-        Ok(g) => g,
-        Err(outcome) => return outcome,
-    };
-    let extract = default_extractions(&args.sample.path, &args.extract);
-    let (workflow, arguments) =
-        match build_default("sample", &args.sample, Unbound::Error, &extract) {
+    let extract = Extract::DeclaredOrPerTag(&args.extract);
+    let (workflow, arguments, lists) =
+        match build_default_with_lists("sample", &args.sample, Unbound::Error, extract) {
             Ok(built) => built,
             Err(outcome) => return outcome,
         };
+    let generator = generator(&args.sample, &lists);
     let header = Header::new(&workflow, args.sample.seed)
         .with_extraction_texts(args.extraction_texts)
         .with_generator(generator);
@@ -156,33 +153,24 @@ pub(crate) fn run(args: Args) -> Outcome {
 /// What the header records about the resources: `--set` values, and for `--list` the number
 /// of items and a hash of them (FNV-1a 64 over the items, each followed by `\n`), so a resumed
 /// run with other resources is refused.
-fn generator(opts: &SampleArgs) -> Result<Value, Outcome> {
+fn generator(opts: &SampleArgs, lists: &Lists) -> Value {
     let mut resources = serde_json::Map::new();
     for (name, value) in &opts.set {
         resources.insert(name.clone(), json!({ "set": value }));
     }
-    for (name, file) in &opts.list {
-        let text = match std::fs::read_to_string(file) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("error: cannot read `{file}` (for `--list {name}`): {e}");
-                return Err(Outcome::Failed);
-            }
-        };
+    for (name, items) in lists {
         let mut hash = 0xcbf2_9ce4_8422_2325u64;
-        let mut items = 0u64;
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            items += 1;
-            for b in line.bytes().chain([b'\n']) {
+        for item in items {
+            for b in item.bytes().chain([b'\n']) {
                 hash = (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
             }
         }
         resources.insert(
             name.clone(),
-            json!({ "list": { "items": items, "fnv1a64": format!("{hash:016x}") } }),
+            json!({ "list": { "items": items.len(), "fnv1a64": format!("{hash:016x}") } }),
         );
     }
-    Ok(json!({ "command": "forge sample", "resources": resources }))
+    json!({ "command": "forge sample", "resources": resources })
 }
 
 /// Where the existing file stops; prints the error and returns the outcome when it cannot be

@@ -337,3 +337,40 @@ fn unbound_resources_and_usage_errors_have_their_exit_codes() {
         .collect();
     assert_eq!(forge_in(&fixtures(), &args).code, 2);
 }
+
+/// A `--list` file is read once, so it may be a pipe (`--list name=<(command)` in a shell):
+/// the dataset is the one the same items in a regular file give.
+#[test]
+fn a_list_file_may_be_a_pipe() {
+    let dir = scratch("sample", "pipe");
+    let from_file = dir.join("file.jsonl");
+    assert_eq!(sample(&from_file, 20, &[]).code, 0);
+    let from_pipe = dir.join("pipe.jsonl");
+    let args: Vec<String> = sample_args(&from_pipe, 20, &[])
+        .into_iter()
+        .map(|a| {
+            if a == "constitution=principles.txt" {
+                "constitution=/dev/stdin".into()
+            } else {
+                a
+            }
+        })
+        .collect();
+    let mut child = Command::new(FORGE)
+        .args(&args)
+        .current_dir(fixtures())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let principles = std::fs::read(fixtures().join("principles.txt")).unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &principles).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(read(&from_pipe) == read(&from_file));
+}
