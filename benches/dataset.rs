@@ -101,6 +101,12 @@ fn write_bytes_only(bytes: &[u8]) {
     }
 }
 
+/// Removes the previous iteration's file, untimed: truncating it would add the cost of freeing
+/// its pages, which writing a new dataset does not pay.
+fn fresh_file() {
+    let _ = std::fs::remove_file(path());
+}
+
 /// What a caller did before: one `sample_seeded` and one pretty `to_json` per sample, written
 /// one after the other.
 fn to_json_per_sample(w: &Workflow) {
@@ -158,13 +164,9 @@ fn dataset_bench(c: &mut Criterion) {
         g.bench_function(format!("sample_then_encode/{threads}t"), |b| {
             b.iter(|| sample_then_encode(&w, &header, threads))
         });
-        // The previous iteration's file is removed untimed: truncating it would add the cost
-        // of freeing its pages, which writing a new dataset does not pay.
         g.bench_function(format!("write_file/{threads}t"), |b| {
             b.iter_batched(
-                || {
-                    let _ = std::fs::remove_file(path());
-                },
+                fresh_file,
                 |()| write_file(&w, &header, threads),
                 BatchSize::PerIteration,
             )
@@ -172,27 +174,21 @@ fn dataset_bench(c: &mut Criterion) {
     }
     g.bench_function("write_bytes_only/1t", |b| {
         b.iter_batched(
-            || {
-                let _ = std::fs::remove_file(path());
-            },
+            fresh_file,
             |()| write_bytes_only(&bytes),
             BatchSize::PerIteration,
         )
     });
     g.bench_function("write_file_texts/1t", |b| {
         b.iter_batched(
-            || {
-                let _ = std::fs::remove_file(path());
-            },
+            fresh_file,
             |()| write_file(&w, &texts, 1),
             BatchSize::PerIteration,
         )
     });
     g.bench_function("to_json_per_sample/1t", |b| {
         b.iter_batched(
-            || {
-                let _ = std::fs::remove_file(path());
-            },
+            fresh_file,
             |()| to_json_per_sample(&w),
             BatchSize::PerIteration,
         )
