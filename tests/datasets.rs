@@ -550,26 +550,19 @@ fn extraction_texts_are_on_lines_only_when_the_header_says_so() {
         }
         out
     };
-    let mut mixed = plain.to_line().into_bytes();
-    mixed.extend_from_slice(&line_of(&b, 1)[texts.to_line().len()..]);
-    let err = DatasetReader::new(&mixed[..])
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap_err();
+    // The first sample line of `file` (written with `written`) under the header `claimed`.
+    let read_under = |claimed: &Header, file: &[u8], written: &Header| {
+        let mut mixed = claimed.to_line().into_bytes();
+        mixed.extend_from_slice(&line_of(file, 1)[written.to_line().len()..]);
+        let reader = DatasetReader::new(&mixed[..]).unwrap();
+        reader.into_iter().next().unwrap().unwrap_err().to_string()
+    };
     assert_eq!(
-        err.to_string(),
+        read_under(&plain, &b, &texts),
         "line 2: `extractions` on a line, but the header says lines do not carry them"
     );
-    let mut mixed = texts.to_line().into_bytes();
-    mixed.extend_from_slice(&line_of(&a, 1)[plain.to_line().len()..]);
-    let err = DatasetReader::new(&mixed[..])
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap_err();
     assert_eq!(
-        err.to_string(),
+        read_under(&texts, &a, &plain),
         "line 2: no `extractions`, but the header says every line carries them"
     );
 }
