@@ -12,6 +12,8 @@
 //! removed at the end. `encode_only` is `write_range` into `std::io::sink()`, without a file, to separate
 //! encoding from writing; `sample_then_encode` encodes each `SampledWorkflow` after sampling it
 //! (`encode_sample`), the path `write_range` replaces by filling the escaped line directly.
+//! `write_file` writes as `forge sample` does (`write_range_to_file`, space reserved ahead of
+//! the writes), `write_file_unreserved` with `write_range` to the file;
 //! `write_file_texts` writes lines that repeat the extraction texts; `write_bytes_only` writes
 //! the dataset's bytes, encoded beforehand, as `write_file` writes them: what the file system
 //! alone costs.
@@ -30,7 +32,7 @@ use forge::dataset::{self, Header};
 use forge::program::Workflow;
 
 /// Samples per iteration.
-const N: u64 = 4096;
+const N: u64 = 16384;
 const SEED: u64 = 7;
 
 fn path() -> PathBuf {
@@ -85,8 +87,16 @@ fn sample_then_encode(w: &Workflow, header: &Header, threads: usize) {
     .unwrap();
 }
 
-/// The dataset file: header and `N` lines on `threads` threads.
+/// The dataset file as `forge sample` writes it: header and `N` lines on `threads` threads,
+/// with space reserved ahead of the writes (`write_range_to_file`).
 fn write_file(w: &Workflow, header: &Header, threads: usize) {
+    let mut file = File::create(path()).unwrap();
+    file.write_all(header.to_line().as_bytes()).unwrap();
+    dataset::write_range_to_file(w, header, 0..N, threads, |_| args(), &file, |_| {}).unwrap();
+}
+
+/// The same with `write_range` to the file: nothing reserved.
+fn write_file_unreserved(w: &Workflow, header: &Header, threads: usize) {
     let mut file = File::create(path()).unwrap();
     file.write_all(header.to_line().as_bytes()).unwrap();
     dataset::write_range(w, header, 0..N, threads, |_| args(), &mut file, |_| {}).unwrap();
@@ -168,6 +178,13 @@ fn dataset_bench(c: &mut Criterion) {
             b.iter_batched(
                 fresh_file,
                 |()| write_file(&w, &header, threads),
+                BatchSize::PerIteration,
+            )
+        });
+        g.bench_function(format!("write_file_unreserved/{threads}t"), |b| {
+            b.iter_batched(
+                fresh_file,
+                |()| write_file_unreserved(&w, &header, threads),
                 BatchSize::PerIteration,
             )
         });

@@ -465,6 +465,27 @@ fn a_header_of_another_dataset_is_rejected_with_the_first_difference() {
         err.contains("`workflow.extractions length` is 2, the expected one 0"),
         "{err}"
     );
+    // Writing with another workflow's header is refused before anything is written.
+    let mut out = Vec::new();
+    let err = dataset::write_range(&w, &Header::new(&other, 9), 0..3, 2, args, &mut out, |_| {})
+        .unwrap_err();
+    assert!(
+        matches!(&err, RangeError::Callback { index: 0, error }
+            if error.kind() == std::io::ErrorKind::InvalidInput),
+        "{err}"
+    );
+    assert!(out.is_empty());
+    // Encoding a sample under a header whose extractions select zones it lacks does not panic:
+    // the line stays JSON (and a reader rejects it).
+    let mut line = Vec::new();
+    let sample = other.sample_at(args(0), 9, 0).unwrap();
+    dataset::encode_sample(
+        &Header::new(&w, 9).with_extraction_texts(true),
+        0,
+        &sample,
+        &mut line,
+    );
+    serde_json::from_slice::<serde_json::Value>(&line).unwrap();
     // Other formats and versions.
     let err = DatasetReader::new(&b"{\"format\":\"other\",\"version\":1}\n"[..])
         .err()
@@ -796,4 +817,40 @@ fn a_reused_sampler_gives_the_samples_of_fresh_ones_across_seeds_and_indices() {
             "seed {seed} index {i}"
         );
     }
+}
+
+/// `write_range_to_file` writes the bytes `write_range` writes, after what the file holds, and
+/// releases the space it reserved ahead of the writes.
+#[test]
+fn files_get_the_bytes_of_write_range_and_no_space_is_left_reserved() {
+    let w = instance();
+    let header = Header::new(&w, 9);
+    let mut expected = header.to_line().into_bytes();
+    expected.extend(write(&w, &header, 0..300, 1));
+    let path =
+        std::env::temp_dir().join(format!("forge-test-dataset-{}.jsonl", std::process::id()));
+    // Written whole on 1 thread, and in two calls on 2 threads (a resumed run).
+    for (threads, cut) in [(1, 300), (2, 120)] {
+        let mut file = std::fs::File::create(&path).unwrap();
+        std::io::Write::write_all(&mut file, header.to_line().as_bytes()).unwrap();
+        for part in [0..cut, cut..300] {
+            dataset::write_range_to_file(&w, &header, part, threads, args, &file, |_| {}).unwrap();
+        }
+        drop(file);
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(bytes == expected, "{threads} threads");
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::unix::fs::MetadataExt;
+            // 512-byte blocks in use: the data (rounded to the file system's blocks), not the
+            // 64 MiB reserved while writing.
+            let used = std::fs::metadata(&path).unwrap().blocks() * 512;
+            assert!(
+                used < bytes.len() as u64 + 1024 * 1024,
+                "{used} bytes in use for a {}-byte file",
+                bytes.len()
+            );
+        }
+    }
+    std::fs::remove_file(&path).unwrap();
 }

@@ -95,7 +95,7 @@ pub(crate) fn run(args: Args) -> Outcome {
             torn: false,
         }
     };
-    let mut file = match open(out, &header, point) {
+    let file = match open(out, &header, point) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("error: cannot write `{}`: {e}", out.display());
@@ -115,13 +115,13 @@ pub(crate) fn run(args: Args) -> Outcome {
 
     let bar = progress_bar(args.count, start);
     let began = Instant::now();
-    let written = dataset::write_range(
+    let written = dataset::write_range_to_file(
         &workflow,
         &header,
         start..args.count,
         threads,
         |_| arguments.clone(),
-        &mut file,
+        &file,
         |done| bar.set_position(start + done),
     );
     bar.finish_and_clear();

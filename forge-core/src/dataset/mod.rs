@@ -93,7 +93,7 @@ mod write;
 
 pub use header::Header;
 pub use read::{DatasetReader, DatasetSample, ResumePoint, resume_point};
-pub use write::{encode_sample, write_range};
+pub use write::{encode_sample, write_range, write_range_to_file};
 
 use std::fmt;
 

@@ -84,8 +84,8 @@ impl<E: std::error::Error + 'static> std::error::Error for RangeError<E> {
     }
 }
 
-/// Sets the flag when dropped during a panic, so the other threads stop waiting for batches
-/// that will never be delivered (the panic is then propagated by the thread scope).
+/// Sets the flag when dropped during a panic, so the other threads stop waiting for a turn
+/// that will never come (the panic is then propagated by the thread scope).
 struct AbortOnPanic<'a>(&'a AtomicBool);
 
 impl Drop for AbortOnPanic<'_> {
@@ -96,11 +96,11 @@ impl Drop for AbortOnPanic<'_> {
     }
 }
 
-/// Waits until `ok()`; `false` if the range was aborted meanwhile.
-fn wait_until(abort: &AtomicBool, ok: impl Fn() -> bool) -> bool {
+/// Waits until batch `b` may be delivered; `false` if the range was aborted meanwhile.
+fn wait_turn(turn: &AtomicU64, abort: &AtomicBool, b: u64) -> bool {
     let mut spins = 0u32;
     loop {
-        if ok() {
+        if turn.load(Ordering::Acquire) == b {
             return true;
         }
         if abort.load(Ordering::Acquire) {
@@ -115,41 +115,8 @@ fn wait_until(abort: &AtomicBool, ok: impl Fn() -> bool) -> bool {
     }
 }
 
-/// A prepared batch waiting for its turn.
-struct Ready<T, E> {
-    batch: u64,
-    /// The thread that prepared it, which gets the buffer back (it stays in that core's cache).
-    owner: usize,
-    /// First index of the batch.
-    lo: u64,
-    /// End of the indices prepared (`lo..done`).
-    done: u64,
-    /// Why preparing stopped at `done`, if it did.
-    failed: Option<RangeError<E>>,
-    buffer: T,
-}
-
-/// The batches prepared out of turn, and who delivers.
-struct Queue<T, E> {
-    /// The next batch to deliver.
-    next: u64,
-    ready: Vec<Ready<T, E>>,
-    /// Delivered buffers, to reuse, per thread that prepared them. A buffer is made only when
-    /// all are empty, so at most `window + threads + 1` exist.
-    free: Vec<Vec<T>>,
-    /// A thread is delivering: the others hand their batches over and go on sampling.
-    delivering: bool,
-    /// What stopped the range, in index order.
-    error: Option<RangeError<E>>,
-}
-
-/// A delivered buffer for thread `me`: its own (still in its core's cache), else any.
-fn take_free<T, E>(q: &mut Queue<T, E>, me: usize) -> Option<T> {
-    match q.free[me].pop() {
-        Some(t) => Some(t),
-        None => q.free.iter_mut().find_map(Vec::pop),
-    }
-}
+/// Work of one batch before delivery: how far it got and why it stopped.
+type Prepared<E> = (u64, Option<RangeError<E>>);
 
 /// Sample `i` of the dataset `seed` with `args(i)`, into `sampler`.
 fn sample_step<'s, B: Into<Bindings>, E>(
@@ -175,10 +142,10 @@ impl Workflow {
     /// one), calling `each(i, &sample)` for every index **in index order**. Sample `i` is
     /// [`sample_at`](Self::sample_at)`(args(i), seed, i)`, so the samples do not depend on the
     /// number of threads or their scheduling. Each thread samples into reusable buffers (a
-    /// [`Sampler`](super::Sampler)); `each` runs on one sampling thread at a time, in index
-    /// order, while the others go on sampling, so keep it short (for heavy per-sample work such
-    /// as serialization, [`sample_range_batched`](Self::sample_range_batched) runs it in
-    /// parallel).
+    /// [`Sampler`](super::Sampler)); `each` runs on the sampling threads, one call at a time,
+    /// while the thread that sampled waits for its turn, so keep it short (for heavy per-sample
+    /// work such as serialization, [`sample_range_batched`](Self::sample_range_batched) runs it
+    /// in parallel).
     ///
     /// Stops at the first failing sample or callback error (in index order): every sample
     /// before it has been delivered, none after. A panic in a callback stops the other threads
@@ -243,8 +210,8 @@ impl Workflow {
             1,
             &|sampler, i, slot: &mut Option<SampledWorkflow>| {
                 sample_step(sampler, &args, seed, i)?;
-                // The sample travels to whichever thread delivers it; buffers are swapped, not
-                // copied, once every thread's slot holds one.
+                // The sample waits in the thread's slot for its turn; buffers are swapped, not
+                // copied, once the slot holds one.
                 match slot {
                     Some(s) => sampler.swap_current(s),
                     None => *slot = Some(sampler.current().clone()),
@@ -259,15 +226,13 @@ impl Workflow {
     }
 
     /// Samples indices `range` of the dataset `(self, seed)` on `threads` threads in batches of
-    /// `batch` consecutive indices (at least one). A thread takes the next batch and a buffer
-    /// `T` (created with `T::default()` when none is free, reused after delivery: at most
-    /// `3 × threads + 1` are made), calls `prepare(i, &sample, &mut buffer)` for every index of its batch **in
-    /// parallel with the other threads**, and hands the buffer over; `deliver(batch_range, &mut
-    /// buffer)` is then called for each batch **in index order**, one call at a time, by
-    /// whichever thread finds the batch's turn has come, while the others go on sampling. No
-    /// thread waits for a turn unless it is `2 × threads` batches ahead of delivery (which
-    /// bounds the buffers held). A buffer is not cleared between batches; `deliver` usually
-    /// drains it. An error from `deliver` is reported at the batch's first index.
+    /// `batch` consecutive indices (at least one): thread `t` of `n` takes batches `t`, `t + n`,
+    /// `t + 2n`, …, owns one buffer `T` (created with `T::default()` and reused), calls
+    /// `prepare(i, &sample, &mut buffer)` for every index of its batch **in parallel with the
+    /// other threads**, then, when every earlier batch has been delivered, `deliver(batch_range,
+    /// &mut buffer)` on its own buffer, still in its core's cache: batches arrive in index order.
+    /// The buffer is not cleared between batches; `deliver` usually drains it. An error from
+    /// `deliver` is reported at the batch's first index.
     ///
     /// This is how a dataset file is written: `prepare` encodes a sample's line into a byte
     /// buffer, `deliver` writes the batch's bytes. Errors and panics stop the range as in
@@ -286,7 +251,7 @@ impl Workflow {
     ) -> Result<(), RangeError<E>>
     where
         B: Into<Bindings>,
-        T: Default + Send,
+        T: Default,
         E: Send,
     {
         self.run_range(
@@ -312,7 +277,7 @@ impl Workflow {
         deliver: &mut Deliver<'_, T, E>,
     ) -> Result<(), RangeError<E>>
     where
-        T: Default + Send,
+        T: Default,
         E: Send,
     {
         if range.is_empty() {
@@ -321,111 +286,60 @@ impl Workflow {
         let batch = batch.max(1);
         let batches = (range.end - range.start).div_ceil(batch);
         let threads = (threads.max(1) as u64).min(batches);
-        // Batches may be prepared this far ahead of the one being delivered: a slow batch
-        // holds back at most this many buffers.
-        let window = 2 * threads;
-        let claim = AtomicU64::new(0);
-        let delivered = AtomicU64::new(0);
+        let turn = AtomicU64::new(0);
         let abort = AtomicBool::new(false);
-        let queue = Mutex::new(Queue::<T, E> {
-            next: 0,
-            ready: Vec::new(),
-            free: (0..threads).map(|_| Vec::new()).collect(),
-            delivering: false,
-            error: None,
-        });
-        let deliver = Mutex::new(deliver);
-        let lock = || queue.lock().unwrap_or_else(|p| p.into_inner());
+        let shared = Mutex::new((deliver, None::<RangeError<E>>));
 
-        let worker = |me: usize| {
+        let worker = |first: u64| {
             let _guard = AbortOnPanic(&abort);
             let mut sampler = self.sampler();
-            let mut spare: Option<T> = None;
-            loop {
-                if abort.load(Ordering::Acquire) {
-                    return;
-                }
-                let b = claim.fetch_add(1, Ordering::Relaxed);
-                if b >= batches
-                    || !wait_until(&abort, || b < delivered.load(Ordering::Acquire) + window)
-                {
-                    return;
-                }
-                let buffer = match spare.take() {
-                    Some(t) => t,
-                    None => take_free(&mut lock(), me).unwrap_or_default(),
-                };
+            let mut buffer = T::default();
+            let mut b = first;
+            while b < batches && !abort.load(Ordering::Acquire) {
                 let lo = range.start + b * batch;
                 let hi = (lo + batch).min(range.end);
-                let mut ready = Ready {
-                    batch: b,
-                    owner: me,
-                    lo,
-                    done: hi,
-                    failed: None,
-                    buffer,
+                let (done, failed): Prepared<E> = 'prep: {
+                    for i in lo..hi {
+                        if let Err(e) = step(&mut sampler, i, &mut buffer) {
+                            break 'prep (i, Some(e));
+                        }
+                    }
+                    (hi, None)
                 };
-                for i in lo..hi {
-                    if let Err(e) = step(&mut sampler, i, &mut ready.buffer) {
-                        ready.done = i;
-                        ready.failed = Some(e);
-                        break;
-                    }
+                if !wait_turn(&turn, &abort, b) {
+                    return;
                 }
-                // Hand the batch over; deliver it and whatever follows it when no other
-                // thread is delivering. The check and the release of `delivering` happen
-                // under one lock, so no batch is left behind.
-                let mut q = lock();
-                q.ready.push(ready);
-                spare = take_free(&mut q, me);
-                if q.delivering {
-                    continue;
+                let mut guard = shared.lock().unwrap_or_else(|p| p.into_inner());
+                let (deliver, error) = &mut *guard;
+                if done > lo
+                    && let Err(e) = (*deliver)(lo..done, &mut buffer)
+                {
+                    // Reported at the batch's first index: what comes before it was delivered.
+                    *error = Some(RangeError::Callback {
+                        index: lo,
+                        error: e,
+                    });
+                    abort.store(true, Ordering::Release);
+                    return;
                 }
-                q.delivering = true;
-                while !abort.load(Ordering::Acquire) {
-                    let next = q.next;
-                    let Some(at) = q.ready.iter().position(|r| r.batch == next) else {
-                        break;
-                    };
-                    let mut r = q.ready.swap_remove(at);
-                    drop(q);
-                    let outcome = if r.done > r.lo {
-                        let mut deliver = deliver.lock().unwrap_or_else(|p| p.into_inner());
-                        (*deliver)(r.lo..r.done, &mut r.buffer)
-                    } else {
-                        Ok(())
-                    };
-                    q = lock();
-                    let stop = match outcome {
-                        // Reported at the batch's first index: what comes before it was
-                        // delivered.
-                        Err(error) => Some(RangeError::Callback { index: r.lo, error }),
-                        Ok(()) => r.failed.take(),
-                    };
-                    if let Some(e) = stop {
-                        q.error = Some(e);
-                        abort.store(true, Ordering::Release);
-                        break;
-                    }
-                    if r.owner == me && spare.is_none() {
-                        spare = Some(r.buffer);
-                    } else {
-                        q.free[r.owner].push(r.buffer);
-                    }
-                    q.next += 1;
-                    delivered.store(q.next, Ordering::Release);
+                if let Some(f) = failed {
+                    *error = Some(f);
+                    abort.store(true, Ordering::Release);
+                    return;
                 }
-                q.delivering = false;
+                drop(guard);
+                turn.store(b + 1, Ordering::Release);
+                b += threads;
             }
         };
         std::thread::scope(|scope| {
-            for t in 1..threads as usize {
+            for t in 1..threads {
                 let worker = &worker;
                 scope.spawn(move || worker(t));
             }
             worker(0);
         });
-        match queue.into_inner().unwrap_or_else(|p| p.into_inner()).error {
+        match shared.into_inner().unwrap_or_else(|p| p.into_inner()).1 {
             Some(e) => Err(e),
             None => Ok(()),
         }
