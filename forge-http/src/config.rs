@@ -239,8 +239,8 @@ impl Config {
     }
 
     /// The backoff before retry `n` (from 0) is `base · 2ⁿ`, capped at `max`, with jitter: a
-    /// uniform draw in its upper half. A `Retry-After` header (in seconds) raises it to the
-    /// server's figure (honoured up to an hour; an HTTP date is ignored).
+    /// uniform draw in its upper half. A `Retry-After` header (seconds, or an HTTP date: the
+    /// time until then) raises it to the server's figure (honoured up to an hour).
     pub fn backoff(mut self, base: Duration, max: Duration) -> Config {
         self.backoff_base = base;
         self.backoff_max = max.max(base);
