@@ -2,6 +2,7 @@
 //! one JSON line per finished stream.
 
 mod jsonl;
+#[cfg(feature = "local")]
 mod local;
 
 use std::io::IsTerminal;
@@ -112,7 +113,18 @@ fn sample_seed(run_seed: u64, stream: u32) -> u64 {
 pub(crate) fn run(args: Args) -> Outcome {
     if args.endpoints.is_empty() {
         if let Some(model) = &args.model {
+            #[cfg(feature = "local")]
             return local::run(&args, model);
+            #[cfg(not(feature = "local"))]
+            return crate::usage_error(
+                "run",
+                format!(
+                    "--model {}: this forge was built without the in-process engine; rebuild \
+                     forge-cli with its `local` feature (on by default), or serve the model \
+                     with llama-server and pass --endpoint URL",
+                    model.display()
+                ),
+            );
         }
         return crate::usage_error(
             "run",

@@ -1,4 +1,5 @@
 //! `forge run --model`: the in-process engine's command-line errors.
+#![cfg(feature = "local")]
 
 use std::process::Command;
 
