@@ -74,7 +74,8 @@ enum Source<'a> {
 /// Parse, bind, build the default program, compile and sample. On failure, the error has been
 /// printed and the outcome is returned. `command` names the subcommand, for usage errors.
 pub(crate) fn sample_default(command: &str, opts: &SampleArgs) -> Result<SampledWorkflow, Outcome> {
-    let (workflow, arguments) = build_default(command, opts, Unbound::Markers, Extract::Nothing)?;
+    let (workflow, arguments, _) =
+        build_default(command, opts, Unbound::Markers, Extract::Nothing)?;
     workflow.sample_seeded(arguments, opts.seed).map_err(|e| {
         eprintln!("error: {e}");
         Outcome::Invalid
@@ -91,19 +92,6 @@ pub(crate) enum Unbound {
     Error,
 }
 
-/// Parse, bind, build the default program, declare `extractions` (name, tags) and compile it;
-/// returns the workflow and the
-/// argument resources to sample it with. On failure, the error has been printed and the
-/// outcome is returned.
-pub(crate) fn build_default(
-    command: &str,
-    opts: &SampleArgs,
-    unbound_as: Unbound,
-    extractions: Extract<'_>,
-) -> Result<(Workflow, Bindings), Outcome> {
-    build_default_with_lists(command, opts, unbound_as, extractions).map(|b| (b.0, b.1))
-}
-
 /// Which extractions the default program declares.
 #[derive(Clone, Copy)]
 pub(crate) enum Extract<'a> {
@@ -117,8 +105,10 @@ pub(crate) enum Extract<'a> {
 /// The items of each `--list NAME=FILE`, as read once (a file may be a pipe).
 pub(crate) type Lists = Vec<(String, Vec<String>)>;
 
-/// [`build_default`], also returning the items each `--list` file gave.
-pub(crate) fn build_default_with_lists(
+/// Parse, bind, build the default program, declare its `extractions` and compile it; returns
+/// the workflow, the argument resources to sample it with, and the items each `--list` file
+/// gave. On failure, the error has been printed and the outcome is returned.
+pub(crate) fn build_default(
     command: &str,
     opts: &SampleArgs,
     unbound_as: Unbound,

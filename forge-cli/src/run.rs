@@ -183,7 +183,7 @@ pub(crate) struct Plan {
 /// written. On failure, the error has been printed.
 fn prepare(args: &Args) -> Result<Plan, Outcome> {
     let extract = Extract::DeclaredOrPerTag(&args.extract);
-    let (workflow, arguments) = build_default("run", &args.sample, Unbound::Error, extract)?;
+    let (workflow, arguments, _) = build_default("run", &args.sample, Unbound::Error, extract)?;
     let exists = std::fs::metadata(&args.out).is_ok_and(|m| m.len() > 0);
     if exists && !args.resume && !args.force {
         eprintln!(

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
 use crate::Outcome;
-use crate::preview::{Extract, Lists, SampleArgs, Unbound, build_default_with_lists};
+use crate::preview::{Extract, Lists, SampleArgs, Unbound, build_default};
 
 /// Write samples 0..N of the document's default program to a JSON Lines dataset file.
 ///
@@ -74,7 +74,7 @@ pub(crate) fn run(args: Args) -> Outcome {
     }
     let extract = Extract::DeclaredOrPerTag(&args.extract);
     let (workflow, arguments, lists) =
-        match build_default_with_lists("sample", &args.sample, Unbound::Error, extract) {
+        match build_default("sample", &args.sample, Unbound::Error, extract) {
             Ok(built) => built,
             Err(outcome) => return outcome,
         };

@@ -148,7 +148,7 @@ where
             line_end(buf, header, sampler.zone_ranges());
             Ok(())
         },
-        &mut |batch, buf| {
+        &mut |batch, _, buf| {
             let written = out.write_all(buf);
             buf.clear();
             written?;

@@ -134,14 +134,15 @@ fn sample_step<'s, B: Into<Bindings>, E>(
 pub(crate) type Step<'a, T, E> =
     dyn Fn(&mut Sampler, u64, &mut T) -> Result<(), RangeError<E>> + Sync + 'a;
 
-/// In-order delivery of a batch.
-pub(crate) type Deliver<'a, T, E> = dyn FnMut(Range<u64>, &mut T) -> Result<(), E> + Send + 'a;
+/// In-order delivery of a batch (with the thread's last sample).
+pub(crate) type Deliver<'a, T, E> =
+    dyn FnMut(Range<u64>, &SampledWorkflow, &mut T) -> Result<(), E> + Send + 'a;
 
 impl Workflow {
     /// Samples indices `range` of the dataset `(self, seed)` on `threads` threads (at least
     /// one), calling `each(i, &sample)` for every index **in index order**. Sample `i` is
     /// [`sample_at`](Self::sample_at)`(args(i), seed, i)`, so the samples do not depend on the
-    /// number of threads or their scheduling. Each thread samples into reusable buffers (a
+    /// number of threads or their scheduling. Each thread samples into one reusable buffer (a
     /// [`Sampler`](super::Sampler)); `each` runs on the sampling threads, one call at a time,
     /// while the thread that sampled waits for its turn, so keep it short (for heavy per-sample
     /// work such as serialization, [`sample_range_batched`](Self::sample_range_batched) runs it
@@ -208,20 +209,8 @@ impl Workflow {
             range,
             threads,
             1,
-            &|sampler, i, slot: &mut Option<SampledWorkflow>| {
-                sample_step(sampler, &args, seed, i)?;
-                // The sample waits in the thread's slot for its turn; buffers are swapped, not
-                // copied, once the slot holds one.
-                match slot {
-                    Some(s) => sampler.swap_current(s),
-                    None => *slot = Some(sampler.current().clone()),
-                }
-                Ok(())
-            },
-            &mut |r: Range<u64>, slot: &mut Option<SampledWorkflow>| match slot {
-                Some(sample) => each(r.start, sample),
-                None => Ok(()),
-            },
+            &|sampler, i, _: &mut ()| sample_step(sampler, &args, seed, i).map(drop),
+            &mut |r: Range<u64>, sample: &SampledWorkflow, _: &mut ()| each(r.start, sample),
         )
     }
 
@@ -262,7 +251,7 @@ impl Workflow {
                 let sample = sample_step(sampler, &args, seed, i)?;
                 prepare(i, sample, buf).map_err(|error| RangeError::Callback { index: i, error })
             },
-            &mut |r: Range<u64>, buf: &mut T| deliver(r, buf),
+            &mut |r: Range<u64>, _: &SampledWorkflow, buf: &mut T| deliver(r, buf),
         )
     }
 
@@ -312,7 +301,7 @@ impl Workflow {
                 let mut guard = shared.lock().unwrap_or_else(|p| p.into_inner());
                 let (deliver, error) = &mut *guard;
                 if done > lo
-                    && let Err(e) = (*deliver)(lo..done, &mut buffer)
+                    && let Err(e) = (*deliver)(lo..done, sampler.current(), &mut buffer)
                 {
                     // Reported at the batch's first index: what comes before it was delivered.
                     *error = Some(RangeError::Callback {

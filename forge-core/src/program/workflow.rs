@@ -440,12 +440,6 @@ impl Sampler {
         &self.out
     }
 
-    /// Exchanges the last sample drawn with `other` (a sample of the same workflow), buffers
-    /// and all: the next sample reuses `other`'s.
-    pub(crate) fn swap_current(&mut self, other: &mut SampledWorkflow) {
-        std::mem::swap(&mut self.out, other);
-    }
-
     /// Like [`Workflow::sample`], into this sampler's buffers.
     pub fn sample(&mut self, args: impl Into<Bindings>) -> Result<&SampledWorkflow, SampleError> {
         self.sample_seeded(args, rand::random())
