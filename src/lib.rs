@@ -1,8 +1,19 @@
+// The README links to the specification in `docs/`; in rustdoc those links lead to the
+// `spec` module instead (the first definition of a link label wins).
+#![doc = "[docs/README.md]: crate::spec"]
+#![doc = "[docs/udpl.md]: crate::spec::udpl"]
+#![doc = "[docs/resources.md]: crate::spec::resources"]
+#![doc = "[docs/programs.md]: crate::spec::programs"]
+#![doc = "[docs/execution.md]: crate::spec::execution"]
+#![doc = "[docs/datasets.md]: crate::spec::datasets"]
+#![doc = "[docs/runs.md]: crate::spec::runs"]
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
 pub use forge_core::diagnostics;
 pub use forge_core::{dataset, exec, program, resources, typed, udpl};
+
+pub mod spec;
 
 /// Model servers over HTTP (the `http` feature): a [`Generator`](exec::Generator) for vLLM,
 /// SGLang, llama.cpp's server and OpenAI-compatible completions endpoints.

@@ -88,3 +88,160 @@ fn a_parse_error_returned_from_main_prints_the_diagnostics() {
     let boxed: Box<dyn std::error::Error> = Box::new(err);
     assert_eq!(format!("Error: {boxed:?}"), format!("Error: {rendered}"));
 }
+
+/// The GitHub anchor of a Markdown heading: lowercase, punctuation dropped, spaces as `-`.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// The anchors of every heading of a Markdown file (outside code blocks).
+fn anchors(text: &str) -> Vec<String> {
+    let mut in_code = false;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+        } else if !in_code && line.starts_with('#') {
+            out.push(anchor(line.trim_start_matches('#')));
+        }
+    }
+    out
+}
+
+/// Every link target of a Markdown file outside code blocks and code spans: inline
+/// `[text](target)` and reference definitions `[label]: target`.
+fn link_targets(text: &str) -> Vec<String> {
+    let mut in_code = false;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        if in_code {
+            continue;
+        }
+        // Drop code spans: `[x](y)` inside backticks is not a link.
+        let prose: String = line.split('`').step_by(2).collect::<Vec<_>>().join(" ");
+        if let Some(rest) = prose.strip_prefix('[')
+            && let Some((_, target)) = rest.split_once("]: ")
+        {
+            out.push(target.trim().to_string());
+            continue;
+        }
+        let mut rest = prose.as_str();
+        while let Some(at) = rest.find("](") {
+            rest = &rest[at + 2..];
+            let end = rest.find(')').unwrap_or(rest.len());
+            out.push(rest[..end].to_string());
+            rest = &rest[end..];
+        }
+    }
+    out
+}
+
+/// Every relative link of README.md and docs/*.md leads to a file of the repository and, with
+/// a `#fragment`, to a heading of that file: what GitHub shows works, and the specification
+/// the code cites is there.
+#[test]
+fn readme_and_spec_links_resolve() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![root.join("README.md")];
+    for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "md") {
+            files.push(path);
+        }
+    }
+    assert!(files.len() >= 7, "docs/ holds the specification: {files:?}");
+    let mut links = 0;
+    let mut broken = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for target in link_targets(&text) {
+            if target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            links += 1;
+            let (path, fragment) = target.split_once('#').unwrap_or((&target, ""));
+            let resolved = if path.is_empty() {
+                file.clone()
+            } else {
+                file.parent().unwrap().join(path)
+            };
+            let name = file.strip_prefix(root).unwrap().display().to_string();
+            if !resolved.is_file() {
+                broken.push(format!("{name}: `{target}`: no such file"));
+            } else if !fragment.is_empty() {
+                let headings = anchors(&std::fs::read_to_string(&resolved).unwrap());
+                if !headings.iter().any(|a| a == fragment) {
+                    broken.push(format!("{name}: `{target}`: no such heading"));
+                }
+            }
+        }
+    }
+    assert!(links >= 20, "only {links} relative links found");
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+}
+
+/// The rustdoc and README of the workspace cite the specification by its files in `docs/`,
+/// never by documents that are not in the repository.
+#[test]
+fn sources_cite_only_spec_files_in_the_repository() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![root.join("README.md")];
+    for dir in [
+        "src",
+        "forge-core/src",
+        "forge-macros/src",
+        "forge-cli/src",
+        "forge-http/src",
+        "forge-local/src",
+    ] {
+        rust_files(&root.join(dir), &mut files);
+    }
+    let mut offending = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            for stale in [
+                "EXECUTION.md",
+                "UDPL.md",
+                "RESOURCES.md",
+                "FLOW.md",
+                "PROGRAMS.md",
+                "RUNS.md",
+                "spec §",
+            ] {
+                if line.contains(stale) {
+                    let name = file.strip_prefix(root).unwrap().display();
+                    offending.push(format!("{name}:{}: {}", i + 1, line.trim()));
+                }
+            }
+            let mut rest = line;
+            while let Some(at) = rest.find("docs/") {
+                let cited: String = rest[at..]
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || matches!(c, '/' | '.' | '_' | '-'))
+                    .collect();
+                let cited = cited.trim_end_matches('.');
+                if cited.ends_with(".md") && !root.join(cited).is_file() {
+                    let name = file.strip_prefix(root).unwrap().display();
+                    offending.push(format!("{name}:{}: `{cited}` does not exist", i + 1));
+                }
+                rest = &rest[at + 5..];
+            }
+        }
+    }
+    assert!(
+        offending.is_empty(),
+        "cite the documents in docs/:\n{}",
+        offending.join("\n")
+    );
+}

@@ -1,4 +1,4 @@
-//! Every rule of EXECUTION.md §2, each with a hand-worked expected transcript.
+//! Every rule of `docs/execution.md` §2, each with a hand-worked expected transcript.
 //!
 //! Spans are written `F:` forced, `G:` generated, `D:` fed, `C:` forced close; visits as
 //! `zone/end/tokens`. In the document every block has two zones: zone 0 is `[P]`, zone 1

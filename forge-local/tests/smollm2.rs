@@ -171,7 +171,7 @@ fn representative() -> Workflow {
     program.compile().unwrap()
 }
 
-/// Every structural property of EXECUTION.md that a finished transcript shows.
+/// Every structural property of `docs/execution.md` that a finished transcript shows.
 fn check_structure(sample: &SampledWorkflow, t: &Transcript, cap: u32) {
     let who = format!("stream {}", t.stream.0);
     let config = sample.config();

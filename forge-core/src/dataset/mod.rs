@@ -1,5 +1,5 @@
 //! Datasets: the samples `0..n` of a workflow with a seed, written to and read from a
-//! versioned JSON Lines file.
+//! versioned JSON Lines file (specified in `docs/datasets.md` in the repository).
 //!
 //! A dataset is `(workflow, seed, n)`: sample `i` is
 //! [`Workflow::sample_at`](crate::program::Workflow::sample_at)`(args(i), seed, i)`, a pure function of the seed and the index (and
@@ -33,7 +33,8 @@
 //! [`SampledWorkflow::extractions`](crate::program::SampledWorkflow::extractions) gives them.
 //! For consumers that read lines without the header, a header made
 //! [`with_extraction_texts`](Header::with_extraction_texts) (`forge sample
-//! --extraction-texts`) has every line repeat them after the zones, at about twice the size:
+//! --extraction-texts`) has every line repeat them after the zones, at about 1.4× the size for the
+//! representative workflow:
 //!
 //! ```text
 //! {"index":0,"seed":7,"zones":["…","…"],"extractions":{"training":["…"],"final":["…"]}}

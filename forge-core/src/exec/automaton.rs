@@ -1,4 +1,4 @@
-//! The automaton of one stream (spec §2): sans-IO, no threads, no clocks.
+//! The automaton of one stream (`docs/execution.md` §2): sans-IO, no threads, no clocks.
 //!
 //! Drive it with [`Automaton::step`]: it asks for a generation ([`Step::Generate`]: build the
 //! request with [`Automaton::request`], hand the generator's reply to [`Automaton::reply`]),
@@ -420,7 +420,7 @@ impl Automaton {
         }
     }
 
-    /// Append `piece` as a span of `kind` and scan it (spec §2 step 4). If a pattern ends the
+    /// Append `piece` as a span of `kind` and scan it (`docs/execution.md` §2 step 4). If a pattern ends the
     /// zone, the text after it is dropped and the exit is returned.
     fn append(&mut self, piece: &str, kind: SpanKind) -> Option<ZoneExit> {
         if piece.is_empty() {

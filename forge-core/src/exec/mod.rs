@@ -1,4 +1,6 @@
-//! Executing sampled workflows against a model (see `EXECUTION.md` in the spec).
+//! Executing sampled workflows against a model. The rules are specified in
+//! `docs/execution.md` in the repository (`forge::spec::execution` in the `forge` crate's
+//! documentation).
 //!
 //! One [`Automaton`] runs per *stream*; a run executes many streams at once against one
 //! [`Generator`], the completion queue every engine implements.

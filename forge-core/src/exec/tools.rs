@@ -1,4 +1,4 @@
-//! Tools: functions output zones send their generated text to (spec §2 step 6).
+//! Tools: functions output zones send their generated text to (`docs/execution.md` §2 step 6).
 
 use std::collections::HashMap;
 use std::error::Error as StdError;

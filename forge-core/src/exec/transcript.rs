@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::generator::StreamId;
 
-/// Where a span's text came from (spec §1).
+/// Where a span's text came from (`docs/execution.md` §1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SpanKind {
@@ -21,7 +21,7 @@ pub enum SpanKind {
     ForcedClose,
 }
 
-/// How a zone visit ended (spec §3).
+/// How a zone visit ended (`docs/execution.md` §3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ZoneEnd {
@@ -120,7 +120,7 @@ pub enum Correction {
     },
 }
 
-/// Everything one stream produced (spec §3): the transcript text, its spans, the zone visits
+/// Everything one stream produced (`docs/execution.md` §3): the transcript text, its spans, the zone visits
 /// (the path taken, how each ended, token counts), the extractions and any corrections made
 /// to the generator's replies.
 ///

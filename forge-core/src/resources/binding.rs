@@ -12,7 +12,7 @@ use super::{
 use crate::json;
 use crate::udpl::Placeholder;
 
-/// How long a bound resource object lives (RESOURCES.md §3).
+/// How long a bound resource object lives (`docs/resources.md` §3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Lifecycle {
     /// One object for the whole program, shared by every sample and every placeholder.

@@ -1,7 +1,7 @@
 //! Resources: what fills a placeholder, and for how long a resource object lives.
 //!
 //! A *resource* is a promise to return a string when called with the `arguments` table of the
-//! placeholder it fills (RESOURCES.md). This module provides:
+//! placeholder it fills (`docs/resources.md` in the repository). This module provides:
 //!
 //! - the [`Resource`] trait: typed arguments ([`Resource::Args`]) plus a sampling context
 //!   ([`SampleContext`]) that owns the sample's RNG;

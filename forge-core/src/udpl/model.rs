@@ -20,7 +20,7 @@ pub type Arguments = toml::Table;
 /// A value of an [`Arguments`] table (a TOML value).
 pub type ArgumentValue = toml::Value;
 
-/// When a resource is bound (UDPL.md §5).
+/// When a resource is bound (`docs/udpl.md` §5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ResourceKind {
@@ -155,7 +155,7 @@ pub struct Placeholder {
     /// Where the spec's `arguments` value is (the spec table's location when it has none):
     /// errors about the arguments point here.
     pub arguments_location: Location,
-    /// The resource's `default` text (UDPL.md §3, extension), from whichever spec naming the
+    /// The resource's `default` text (`docs/udpl.md` §3, extension), from whichever spec naming the
     /// resource declares it: when no resource is bound, this text fills the placeholder as
     /// written, whatever `arguments` it passes.
     pub default: Option<Arc<str>>,
