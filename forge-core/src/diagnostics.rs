@@ -133,8 +133,9 @@ impl Diagnostic {
     }
 
     /// For a message the compiler shows at a macro call (whose own location is the Rust file):
-    /// the first line is `PATH:LINE:COL: MESSAGE` with the UDPL location, which is what
-    /// `cargo build --message-format=short` and editors list; the source line, caret, label,
+    /// the first line is `PATH:LINE:COL: MESSAGE` with the UDPL location, which
+    /// `cargo build --message-format=short` and editors list after the macro call's location;
+    /// the source line, caret, label,
     /// notes and help follow as in [`render_body`](Self::render_body), without its `-->` line.
     pub fn render_at_macro(&self) -> String {
         let body = self.render_body();

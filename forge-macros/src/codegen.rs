@@ -1,4 +1,4 @@
-//! Expansion: input → parse with forge-core → generated items (or errors plus a skeleton).
+//! Expansion: input → parse with forge-core → generated items (or errors carried by stubs).
 
 use forge_core::__private::Skeleton;
 use forge_core::diagnostics::Diagnostic;
@@ -52,26 +52,41 @@ pub fn expand(tokens: TokenStream, kind: Kind) -> TokenStream {
             .map(|w| warning(span, &w.render_at_macro()))
             .collect()
     };
-    let mut plan = match parsed {
-        Ok(p) => Plan::from_document(&p.document, &origin_name),
+    let (items, summary) = match parsed {
+        Ok(p) => {
+            let mut plan = Plan::from_document(&p.document, &origin_name);
+            for c in plan.take_collisions() {
+                errors.extend(error(&c));
+            }
+            let items = generate(&input.krate, &plan, &sources, origin);
+            (items, plan.summary)
+        }
         Err(e) => {
-            for d in e.errors() {
-                errors.extend(error(&d.render_at_macro()));
-            }
+            // The stubs carry the first error (as their type) and report the others after it.
+            let mut messages: Vec<String> = e.errors().map(Diagnostic::render_at_macro).collect();
             if let udpl::Error::Io { .. } = e {
-                errors.extend(error(&e.to_string()));
+                messages.push(e.to_string());
             }
-            Plan::from_skeleton(&Skeleton::recover(&sources), &origin_name)
+            let first = if messages.is_empty() {
+                "the UDPL document has errors".to_owned()
+            } else {
+                messages.remove(0)
+            };
+            let p = &input.krate;
+            let items = stubs::stubs(
+                span,
+                &first,
+                &messages,
+                &stub_handles(&sources),
+                anchors(&quote! { #p::__private }, &sources),
+            );
+            let summary = format!("Items of the UDPL document `{origin_name}` (which has errors).");
+            (items, summary)
         }
     };
-    for c in plan.take_collisions() {
-        errors.extend(error(&c));
-    }
-    let items = generate(&input.krate, &plan, &sources, origin);
     let allow = allow_list();
     let body = match &input.module {
         Some((vis, name)) => {
-            let summary = &plan.summary;
             quote! {
                 #[doc = #summary]
                 #allow
@@ -85,18 +100,51 @@ pub fn expand(tokens: TokenStream, kind: Kind) -> TokenStream {
     quote! { #errors #warnings #body }
 }
 
-/// A compiler warning at `span` on stable Rust: the use of a `#[deprecated]` constant whose
-/// note is the message. `cargo build` prints `warning: use of deprecated constant
-/// `…::UDPL_WARNING`: MESSAGE`; `#[allow(udpl_warnings)]` in the macro input omits them.
+/// A compiler warning at `span` on stable Rust, which has no API for a proc macro's own
+/// warnings: the use of a `#[deprecated]` local macro whose note is the message. `cargo build`
+/// prints `warning: use of deprecated macro `udpl_warning`: FILE:LINE:COL: MESSAGE`: of the
+/// deprecation wordings (`constant `_::NAME``, `unit struct `_::NAME``, `function …`), a
+/// macro's is the only one printed without a path, so the line names forge's warning and goes
+/// on with the UDPL location. (`#[must_use = "…"]` would keep the message out of the first
+/// line, so `--message-format=short` would lose it.) `#[allow(udpl_warnings)]` in the macro
+/// input omits them.
 fn warning(span: Span, message: &str) -> TokenStream {
-    let name = Ident::new("UDPL_WARNING", span);
+    let name = Ident::new("udpl_warning", span);
     quote! {
         const _: () = {
             #[deprecated(note = #message)]
-            const UDPL_WARNING: () = ();
-            #name
+            macro_rules! udpl_warning { () => {} }
+            #name!();
         };
     }
+}
+
+/// The PascalCase names of the sequence handles a broken document still shows (its
+/// `config.sequences`, as far as they can be read), each once, without the names of the other
+/// generated items.
+fn stub_handles(sources: &[SourceFile]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (name, _) in Skeleton::recover(sources).sequences {
+        if let Some(pascal) = udpl::pascal_case(&name)
+            && !["Builder", "Args", "Tag", "Tool"].contains(&pascal.as_str())
+            && !out.contains(&pascal)
+        {
+            out.push(pascal);
+        }
+    }
+    out
+}
+
+/// `include_str!` of every file read, so that editing one rebuilds the crate.
+fn anchors(p: &TokenStream, sources: &[SourceFile]) -> TokenStream {
+    sources
+        .iter()
+        .filter_map(|f| f.path.as_ref())
+        .map(|path| {
+            let path = path.to_string_lossy().into_owned();
+            quote! { const _: &str = #p::include_str!(#path); }
+        })
+        .collect()
 }
 
 /// The display path and position of an inline literal's first UDPL character.
@@ -175,7 +223,7 @@ fn generate(
                 quote! { #q }
             }
         });
-        let bind = bind_trait(&t, r, plan.valid);
+        let bind = bind_trait(&t, r);
         quote! {
             #[doc = #doc]
             #[doc = "\nSetting it again replaces the earlier value."]
@@ -198,7 +246,7 @@ fn generate(
             pub enum #m {}
         }
     });
-    let bounds = if plan.valid {
+    let bounds = {
         let b = params
             .iter()
             .zip(&need)
@@ -206,8 +254,6 @@ fn generate(
             .filter(|(_, r)| r.default.is_none())
             .map(|((q, m), _)| quote! { #q: #t::ResourceSet<__forge_resource::#m> });
         quote! { where #(#b),* }
-    } else {
-        quote! {}
     };
     let builder_doc = format!(
         "Builder of the program. Set every standard resource ({}), then call `build()`; \
@@ -237,7 +283,7 @@ fn generate(
             let ty = ident(&s.pascal);
             let name = &s.name;
             let doc = &s.doc;
-            let record = Record::new(&p, &t, &s.custom, &s.pascal, plan.valid);
+            let record = Record::new(&p, &t, &s.custom, &s.pascal);
             let overrides = overrides(&p, &ty, &record, Target::Call, &mut wrappers);
             let Record {
                 params,
@@ -281,7 +327,7 @@ fn generate(
         .collect::<Vec<_>>();
 
     // Args, with the same shape.
-    let record = Record::new(&p, &t, &plan.arguments, "Args", plan.valid);
+    let record = Record::new(&p, &t, &plan.arguments, "Args");
     let args_overrides = overrides(&p, &ident("Args"), &record, Target::Bindings, &mut wrappers);
     let args_doc = format!(
         "The argument resources, bound when a workflow is sampled: pass it to \
@@ -416,9 +462,9 @@ fn generate(
 }
 
 /// The trait a value binding resource `r` implements: only resources bind one whose
-/// placeholders pass `arguments` (checked once the document is valid).
-fn bind_trait(t: &TokenStream, r: &ResPlan, valid: bool) -> TokenStream {
-    if r.with_args && valid {
+/// placeholders pass `arguments`.
+fn bind_trait(t: &TokenStream, r: &ResPlan) -> TokenStream {
+    if r.with_args {
         quote! { #t::BindResource }
     } else {
         quote! { #t::BindValue }
@@ -562,11 +608,11 @@ struct Record {
 impl Record {
     /// The record of `all`: resources without a default become fields, those with one
     /// [`overrides`].
-    fn new(p: &TokenStream, t: &TokenStream, all: &[ResPlan], owner: &str, valid: bool) -> Record {
+    fn new(p: &TokenStream, t: &TokenStream, all: &[ResPlan], owner: &str) -> Record {
         let (res, defaulted): (Vec<&ResPlan>, Vec<&ResPlan>) =
             all.iter().partition(|r| r.default.is_none());
         let params = type_params(res.iter().map(|r| r.snake.as_str()), owner);
-        let binds: Vec<TokenStream> = res.iter().map(|r| bind_trait(t, r, valid)).collect();
+        let binds: Vec<TokenStream> = res.iter().map(|r| bind_trait(t, r)).collect();
         Record {
             decl_params: params.iter().map(|q| quote! { #q = #p::Binding }).collect(),
             bounds: params
@@ -581,7 +627,7 @@ impl Record {
             params,
             defaulted: defaulted
                 .into_iter()
-                .map(|r| (r.clone(), bind_trait(t, r, valid)))
+                .map(|r| (r.clone(), bind_trait(t, r)))
                 .collect(),
         }
     }
@@ -658,3 +704,5 @@ fn name_enum(
 
 #[cfg(test)]
 mod tests;
+
+mod stubs;

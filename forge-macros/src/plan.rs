@@ -1,8 +1,7 @@
-//! What to generate: names, documentation and typestate facts, from a validated document or,
-//! when it has errors, from the names recovered from it.
+//! What to generate: names, documentation and typestate facts, from a validated document (a
+//! document with errors gets stubs instead, see `codegen::stubs`).
 
-use forge_core::__private::Skeleton;
-use forge_core::udpl::{Document, ResourceKind, pascal_case, snake_case};
+use forge_core::udpl::{Document, ResourceKind, snake_case};
 
 /// A resource surface: a builder setter, a handle field or an `Args` field.
 #[derive(Clone)]
@@ -31,8 +30,6 @@ pub struct NamePlan {
 }
 
 pub struct Plan {
-    /// False for a skeleton: the document has errors, items exist only to quiet follow-ons.
-    pub valid: bool,
     pub sequences: Vec<SeqPlan>,
     pub standard: Vec<ResPlan>,
     pub arguments: Vec<ResPlan>,
@@ -132,7 +129,6 @@ impl Plan {
             })
             .collect();
         Plan {
-            valid: true,
             sequences,
             standard: res_of(ResourceKind::Standard, "Standard"),
             arguments: res_of(ResourceKind::Argument, "Argument"),
@@ -158,69 +154,6 @@ impl Plan {
                 doc.config.zone_patterns, doc.config.sequences
             ),
         }
-    }
-
-    pub fn from_skeleton(sk: &Skeleton, origin: &str) -> Plan {
-        let res = |name: &str| ResPlan {
-            name: name.to_owned(),
-            snake: snake_case(name).unwrap_or_default(),
-            declared: String::new(),
-            with_args: false,
-            default: None,
-            doc: String::new(),
-        };
-        let of = |kind: ResourceKind| {
-            sk.resources
-                .iter()
-                .filter(|(_, k)| *k == kind)
-                .map(|(n, _)| res(n))
-                .collect::<Vec<_>>()
-        };
-        let names = |list: &[String]| {
-            list.iter()
-                .filter_map(|n| {
-                    pascal_case(n).map(|p| NamePlan {
-                        name: n.clone(),
-                        pascal: p,
-                    })
-                })
-                .collect::<Vec<_>>()
-        };
-        let mut plan = Plan {
-            valid: false,
-            sequences: sk
-                .sequences
-                .iter()
-                .filter_map(|(name, custom)| {
-                    Some(SeqPlan {
-                        name: name.clone(),
-                        pascal: pascal_case(name)?,
-                        custom: custom.iter().map(|c| res(c)).collect(),
-                        doc: String::new(),
-                    })
-                })
-                .collect(),
-            standard: of(ResourceKind::Standard),
-            arguments: of(ResourceKind::Argument),
-            tags: names(&sk.tags),
-            tools: names(&sk.tools),
-            summary: format!("Items of the UDPL document `{origin}` (which has errors)."),
-        };
-        // Names that collide after conversion are errors already reported; generate each
-        // identifier once so they cause no follow-on errors.
-        fn dedupe<T>(list: &mut Vec<T>, key: impl Fn(&T) -> String) {
-            let mut seen = std::collections::HashSet::new();
-            list.retain(|x| seen.insert(key(x)));
-        }
-        dedupe(&mut plan.sequences, |s| s.pascal.clone());
-        for s in &mut plan.sequences {
-            dedupe(&mut s.custom, |r| r.snake.clone());
-        }
-        dedupe(&mut plan.standard, |r| r.snake.clone());
-        dedupe(&mut plan.arguments, |r| r.snake.clone());
-        dedupe(&mut plan.tags, |t| t.pascal.clone());
-        dedupe(&mut plan.tools, |t| t.pascal.clone());
-        plan
     }
 
     /// Remove sequence handles and setters whose names would collide with fixed generated

@@ -11,18 +11,27 @@ use quote::quote;
 use super::expand;
 use crate::input::Kind;
 
-/// The messages of every `compile_error!` in an expansion.
+/// The messages of every `compile_error!` in an expansion, in order (also those nested in
+/// the stubs of a document with errors).
 fn compile_errors(tokens: TokenStream) -> Vec<String> {
     let mut out = Vec::new();
     let trees: Vec<TokenTree> = tokens.into_iter().collect();
-    for w in trees.windows(3) {
-        if let (TokenTree::Ident(i), TokenTree::Punct(p), TokenTree::Group(g)) =
-            (&w[0], &w[1], &w[2])
+    for (k, tree) in trees.iter().enumerate() {
+        if let [
+            TokenTree::Ident(i),
+            TokenTree::Punct(p),
+            TokenTree::Group(g),
+            ..,
+        ] = &trees[k..]
             && i == "compile_error"
             && p.as_char() == '!'
         {
             let lit: syn::LitStr = syn::parse2(g.stream()).expect("a string literal");
             out.push(lit.value());
+        } else if let TokenTree::Group(g) = tree
+            && !(k >= 2 && matches!(&trees[k - 2], TokenTree::Ident(i) if i == "compile_error"))
+        {
+            out.extend(compile_errors(g.stream()));
         }
     }
     out

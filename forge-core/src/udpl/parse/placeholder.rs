@@ -102,12 +102,29 @@ impl<'s> Linter<'s> {
                     }
                 }
                 None => {
-                    self.error(file, sp, format!("placeholder `{{{key}}}` has no spec table"))
-                        .label("undeclared placeholder")
-                        .help(format!(
+                    // A spec table of this block that no placeholder uses, named close to
+                    // this one, is most likely the table meant for it (or the text has a typo).
+                    let unused = specs
+                        .iter()
+                        .filter(|s| !found.iter().any(|(k, _)| *k == s.key))
+                        .map(|s| s.key.as_str());
+                    let help = match did_you_mean(key, unused) {
+                        Some(close) => format!(
+                            "did you mean `{{{close}}}`? This block has a spec table `[{seq}.{close}]` \
+                             that no placeholder uses; otherwise add a table `[{seq}.{key}]`"
+                        ),
+                        None => format!(
                             "add a table after this block: `[{seq}.{key}]` with `name = \"<resource>\"` \
                              (and optionally `type` and `arguments`)"
-                        ));
+                        ),
+                    };
+                    self.error(
+                        file,
+                        sp,
+                        format!("placeholder `{{{key}}}` has no spec table"),
+                    )
+                    .label("undeclared placeholder")
+                    .help(help);
                 }
             }
         }
