@@ -9,20 +9,27 @@
 #![doc = "[docs/runs.md]: crate::spec::runs"]
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use forge_core::diagnostics;
 pub use forge_core::{dataset, exec, program, resources, typed, udpl};
 
 pub mod spec;
 
+// Documented in place (not as links to the engine crates): with `--all-features` (docs.rs),
+// `forge::http` and `forge::local` are pages of this crate, marked with their feature.
 /// Model servers over HTTP (the `http` feature): a [`Generator`](exec::Generator) for vLLM,
 /// SGLang, llama.cpp's server and OpenAI-compatible completions endpoints.
 #[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+#[doc(inline)]
 pub use forge_http as http;
 
 /// The in-process engine (the `local` feature): a [`Generator`](exec::Generator) running a
 /// llama-architecture GGUF model on the CPU.
 #[cfg(feature = "local")]
+#[cfg_attr(docsrs, doc(cfg(feature = "local")))]
+#[doc(inline)]
 pub use forge_local as local;
 
 /// Parse and lint a UDPL file or folder at compile time and generate typed items for it.
@@ -55,11 +62,13 @@ pub use forge_local as local;
 /// also checked at compile time (see [`typed`]).
 ///
 /// UDPL warnings (an unescaped control pattern, an unused resource) are compiler warnings at
-/// the macro call, first line `FILE:LINE:COL: MESSAGE`; `#[allow(udpl_warnings)]` before the
-/// document silences them for that document only:
+/// the macro call, first line ``warning: use of deprecated macro `udpl_warning`:
+/// FILE:LINE:COL: MESSAGE`` (on stable Rust a macro can warn only through a deprecation);
+/// `#[allow(udpl_warnings)]` before the document silences them for that document only:
 /// `forge::include_udpl!(#[allow(udpl_warnings)] mod prompts = "prompts.toml");`.
-/// Errors likewise start with the UDPL file's `FILE:LINE:COL`, which is what
-/// `cargo build --message-format=short` (and so an editor) lists.
+/// Errors start with the UDPL file's `FILE:LINE:COL`; `cargo build --message-format=short`
+/// prints it after the location of the macro call. A document with errors still defines the
+/// items above, as stubs that absorb every use, so its errors are the only ones.
 /// Generated items carry rustdoc quoting the prompt text, so `cargo doc` documents your prompts.
 ///
 /// # Defaults

@@ -245,3 +245,41 @@ fn sources_cite_only_spec_files_in_the_repository() {
         offending.join("\n")
     );
 }
+
+/// The README's shell commands, run from the repository's root, name files that exist: every
+/// `--list NAME=FILE` and every path under `examples/`.
+#[test]
+fn readme_commands_name_files_that_exist() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let mut in_sh = false;
+    let mut named = Vec::new();
+    for line in readme.lines() {
+        if let Some(fence) = line.trim_start().strip_prefix("```") {
+            in_sh = !in_sh && fence.trim() == "sh";
+            continue;
+        }
+        if !in_sh {
+            continue;
+        }
+        let command = line.split(" #").next().unwrap_or_default();
+        for token in command.split_whitespace() {
+            let token = token.trim_matches(|c| matches!(c, '"' | '\'' | '\\'));
+            if let Some((_, file)) = token.split_once('=')
+                && named.last().is_some_and(|prev: &String| prev == "--list")
+            {
+                named.pop();
+                named.push(file.to_owned());
+            } else if token == "--list" || token.starts_with("examples/") {
+                named.push(token.to_owned());
+            }
+        }
+    }
+    let files: Vec<&String> = named.iter().filter(|n| *n != "--list").collect();
+    assert!(files.len() >= 10, "only {files:?}");
+    let missing: Vec<&&String> = files.iter().filter(|f| !root.join(f).exists()).collect();
+    assert!(
+        missing.is_empty(),
+        "README commands name missing files: {missing:?}"
+    );
+}
