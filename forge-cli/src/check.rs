@@ -12,7 +12,7 @@ use crate::Outcome;
 ///
 /// Each PATH is a UDPL file or a folder of *.toml files forming one document. Diagnostics go to
 /// stdout, in PATH order; a PATH that cannot be read is reported on stderr and the others are
-/// still checked.
+/// still checked. Without errors, the human format ends with one line saying so.
 #[derive(clap::Args)]
 #[command(after_help = crate::EXIT_STATUS)]
 pub(crate) struct Args {
@@ -40,6 +40,7 @@ pub(crate) fn run(args: Args) -> Outcome {
     let mut out = stdout.lock();
     let mut outcome = Outcome::Clean;
     let mut printed_any = false;
+    let mut warnings = 0;
     for path in &args.paths {
         let diagnostics = match udpl::parse_path(path) {
             Ok(parsed) => parsed.warnings,
@@ -55,6 +56,7 @@ pub(crate) fn run(args: Args) -> Outcome {
                 continue;
             }
         };
+        warnings += diagnostics.iter().filter(|d| !d.is_error()).count();
         if diagnostics.is_empty() {
             continue;
         }
@@ -65,5 +67,25 @@ pub(crate) fn run(args: Args) -> Outcome {
         let _ = writeln!(out, "{text}");
         printed_any = true;
     }
+    if matches!(outcome, Outcome::Clean) && format == Format::Human {
+        if printed_any {
+            let _ = writeln!(out);
+        }
+        let _ = writeln!(out, "{}", confirmation(&args.paths, warnings));
+    }
     outcome
+}
+
+/// The line `forge check` ends with when no document has errors (human format only: the short
+/// format stays one line per diagnostic).
+fn confirmation(paths: &[PathBuf], warnings: usize) -> String {
+    let warnings = match warnings {
+        0 => String::new(),
+        1 => ", 1 warning".to_owned(),
+        n => format!(", {n} warnings"),
+    };
+    match paths {
+        [one] => format!("ok: {} has no errors{warnings}", one.display()),
+        many => format!("ok: {} documents have no errors{warnings}", many.len()),
+    }
 }

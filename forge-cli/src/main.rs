@@ -31,7 +31,7 @@ const EXIT_STATUS: &str = "\
 Exit status: 0 no errors (warnings allowed), 1 errors found (in the document, its
 resources or sampling), 2 usage or I/O error.";
 
-/// Check, render, graph and sample UDPL prompt files.
+/// Check, render, graph, sample and run UDPL prompt files.
 #[derive(Parser)]
 #[command(
     name = "forge",

@@ -49,17 +49,32 @@ warnings.toml:12:42: warning: unescaped control pattern `[Jump]` in block text
 // ----------------------------------------------------------------------------------- valid file
 
 #[test]
-fn valid_file_exits_0_and_prints_nothing() {
+fn valid_file_exits_0_and_confirms_in_one_line() {
     for args in [
         &["check", "valid.toml"][..],
-        &["check", "--format", "short", "valid.toml"],
         &["check", "--format", "human", "valid.toml"],
     ] {
         let run = forge(args);
         assert_eq!(run.code, 0, "forge {args:?}: {run:#?}");
-        assert_eq!(run.stdout, "", "forge {args:?}");
+        assert_eq!(
+            run.stdout, "ok: valid.toml has no errors\n",
+            "forge {args:?}"
+        );
         assert_eq!(run.stderr, "", "forge {args:?}");
     }
+    // The short format stays one line per diagnostic: nothing for a clean document.
+    let run = forge(&["check", "--format", "short", "valid.toml"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(run.stdout, "");
+    assert_eq!(run.stderr, "");
+    let run = forge(&["check", "valid.toml", "warnings.toml"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stdout
+            .ends_with("\n\nok: 2 documents have no errors, 2 warnings\n"),
+        "{}",
+        run.stdout
+    );
 }
 
 // --------------------------------------------------------------------------------- warnings only
@@ -92,9 +107,11 @@ warning: unescaped control pattern `[Jump]` in block text
    |                                          ^^^^^^ this triggers flow control as soon as it is fed
    |
    = help: escape it as [Escape] "[Jump]" [EndEscape]
+
+ok: warnings.toml has no errors, 2 warnings
 "#;
     assert_eq!(run.stdout, expected);
-    assert!(!run.stdout.contains("error"), "{}", run.stdout);
+    assert!(!run.stdout.contains("error:"), "{}", run.stdout);
 }
 
 // -------------------------------------------------------------------------------------- errors
@@ -194,14 +211,14 @@ fn toml_syntax_error_exits_1_with_one_error_at_the_line_to_fix() {
 
 #[test]
 fn valid_folder_document_exits_0() {
-    for args in [
-        &["check", "folder_ok"][..],
-        &["check", "folder_ok/"],
-        &["check", "--format", "short", "folder_ok"],
+    for (args, stdout) in [
+        (&["check", "folder_ok"][..], "ok: folder_ok has no errors\n"),
+        (&["check", "folder_ok/"], "ok: folder_ok/ has no errors\n"),
+        (&["check", "--format", "short", "folder_ok"], ""),
     ] {
         let run = forge(args);
         assert_eq!(run.code, 0, "forge {args:?}: {run:#?}");
-        assert_eq!(run.stdout, "", "forge {args:?}");
+        assert_eq!(run.stdout, stdout, "forge {args:?}");
         assert_eq!(run.stderr, "", "forge {args:?}");
     }
 }

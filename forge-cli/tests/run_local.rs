@@ -62,3 +62,53 @@ fn model_and_endpoint_exclude_each_other() {
         "{stderr}"
     );
 }
+
+/// A file that is not GGUF (or is cut short) is a one-line error naming the file, even with
+/// `RUST_BACKTRACE=1`, under which candle attaches a backtrace to its errors.
+#[test]
+fn a_bad_gguf_file_is_one_line_without_a_backtrace() {
+    let dir = std::env::temp_dir().join(format!("forge-run-bad-gguf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("runs.jsonl");
+    let cut = [b"GGUF".as_slice(), &3u32.to_le_bytes(), &[7, 0, 0]].concat();
+    for (name, bytes) in [
+        ("not-gguf.gguf", b"this is not a model".to_vec()),
+        ("cut.gguf", cut),
+    ] {
+        let model = dir.join(name);
+        std::fs::write(&model, bytes).unwrap();
+        let run = Command::new(env!("CARGO_BIN_EXE_forge"))
+            .args([
+                "run",
+                "--model",
+                model.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "--set",
+                "prompt=Why?",
+                "--set",
+                "min=2",
+                "--set",
+                "max=5",
+                "--list",
+                "constitution=../examples/representative.toml",
+                "../examples/representative.toml",
+            ])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("RUST_BACKTRACE", "1")
+            .output()
+            .expect("forge runs");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{name}: {stderr}");
+        assert!(
+            stderr.starts_with("error: model: ") && stderr.contains(name),
+            "{name}: {stderr}"
+        );
+        assert!(
+            stderr.contains("not a readable GGUF file"),
+            "{name}: {stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{name}: {stderr}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

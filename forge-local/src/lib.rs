@@ -119,7 +119,21 @@ impl std::error::Error for Error {}
 
 impl From<candle_core::Error> for Error {
     fn from(e: candle_core::Error) -> Error {
-        Error::Internal(e.to_string())
+        Error::Internal(plain(&e))
+    }
+}
+
+/// A candle error's message without the backtrace candle appends to it when `RUST_BACKTRACE`
+/// is set: forge's errors say what is wrong with the input, and a backtrace of candle's
+/// internals (26 frames for a file that is not GGUF) hides that.
+pub(crate) fn plain(e: &candle_core::Error) -> String {
+    match e {
+        candle_core::Error::WithBacktrace { inner, .. } => plain(inner),
+        candle_core::Error::Context { inner, context } => format!("{context}: {}", plain(inner)),
+        candle_core::Error::WithPath { inner, path } => {
+            format!("{}: {}", path.display(), plain(inner))
+        }
+        other => other.to_string(),
     }
 }
 
@@ -142,8 +156,9 @@ impl LocalModel {
 
     /// Load a GGUF model from any reader (a file, or bytes in memory).
     pub fn from_reader<R: Read + Seek>(reader: &mut R) -> Result<LocalModel, Error> {
-        let content = gguf_file::Content::read(reader)
-            .map_err(|e| Error::format(format!("not a readable GGUF file: {e}")))?;
+        let content = gguf_file::Content::read(reader).map_err(|e| {
+            Error::format(format!("not a readable GGUF file: {}", crate::plain(&e)))
+        })?;
         let tokenizer = Tokenizer::from_gguf(&content)?;
         let llama = Llama::load(&content, reader)?;
         if tokenizer.vocab_size() > llama.config().vocab {

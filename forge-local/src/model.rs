@@ -141,7 +141,12 @@ fn required_usize(content: &gguf_file::Content, key: &str) -> Result<usize, Erro
     let n = value
         .to_u64()
         .or_else(|_| value.to_u32().map(u64::from))
-        .map_err(|e| Error::format(format!("`{key}` is not an unsigned integer: {e}")))?;
+        .map_err(|e| {
+            Error::format(format!(
+                "`{key}` is not an unsigned integer: {}",
+                crate::plain(&e)
+            ))
+        })?;
     usize::try_from(n).map_err(|_| Error::format(format!("`{key}` is too large: {n}")))
 }
 
@@ -150,7 +155,7 @@ fn optional_f32(content: &gguf_file::Content, key: &str, default: f32) -> Result
         None => Ok(default),
         Some(value) => value
             .to_f32()
-            .map_err(|e| Error::format(format!("`{key}` is not a float: {e}"))),
+            .map_err(|e| Error::format(format!("`{key}` is not a float: {}", crate::plain(&e)))),
     }
 }
 
@@ -167,7 +172,7 @@ fn dense(t: &QTensor, name: &str) -> Result<QMatMul, Error> {
 }
 
 fn tensor_error(name: &str, e: candle_core::Error) -> Error {
-    Error::format(format!("tensor `{name}`: {e}"))
+    Error::format(format!("tensor `{name}`: {}", crate::plain(&e)))
 }
 
 /// Reads named tensors of a GGUF file, checking their shapes.
@@ -221,7 +226,9 @@ impl Llama {
         let arch = match metadata(content, "general.architecture") {
             Some(v) => v
                 .to_string()
-                .map_err(|e| Error::format(format!("`general.architecture`: {e}")))?
+                .map_err(|e| {
+                    Error::format(format!("`general.architecture`: {}", crate::plain(&e)))
+                })?
                 .clone(),
             None => "llama".to_owned(),
         };
@@ -249,10 +256,9 @@ impl Llama {
         }
         let mut load = Loader { content, reader };
         let token_embd = load.tensor("token_embd.weight")?;
-        let (vocab, embd_dim) = token_embd
-            .shape()
-            .dims2()
-            .map_err(|e| Error::format(format!("tensor `token_embd.weight`: {e}")))?;
+        let (vocab, embd_dim) = token_embd.shape().dims2().map_err(|e| {
+            Error::format(format!("tensor `token_embd.weight`: {}", crate::plain(&e)))
+        })?;
         if embd_dim != dim {
             return Err(Error::format(format!(
                 "tensor `token_embd.weight` has width {embd_dim}, the metadata says {dim}"

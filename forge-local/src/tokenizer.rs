@@ -36,14 +36,14 @@ fn string_array(content: &gguf_file::Content, key: &str) -> Result<Vec<String>, 
         .get(key)
         .ok_or_else(|| Error::format(format!("the GGUF metadata has no `{key}`")))?
         .to_vec()
-        .map_err(|e| Error::format(format!("`{key}`: {e}")))?;
+        .map_err(|e| Error::format(format!("`{key}`: {}", crate::plain(&e))))?;
     values
         .iter()
         .enumerate()
         .map(|(i, v)| {
             v.to_string()
                 .cloned()
-                .map_err(|e| Error::format(format!("`{key}[{i}]`: {e}")))
+                .map_err(|e| Error::format(format!("`{key}[{i}]`: {}", crate::plain(&e))))
         })
         .collect()
 }
@@ -54,7 +54,7 @@ fn optional_u32(content: &gguf_file::Content, key: &str) -> Result<Option<u32>, 
         Some(v) => v
             .to_u32()
             .map(Some)
-            .map_err(|e| Error::format(format!("`{key}`: {e}"))),
+            .map_err(|e| Error::format(format!("`{key}`: {}", crate::plain(&e)))),
     }
 }
 
@@ -82,7 +82,9 @@ impl Tokenizer {
         let model = match content.metadata.get("tokenizer.ggml.model") {
             Some(v) => v
                 .to_string()
-                .map_err(|e| Error::format(format!("`tokenizer.ggml.model`: {e}")))?
+                .map_err(|e| {
+                    Error::format(format!("`tokenizer.ggml.model`: {}", crate::plain(&e)))
+                })?
                 .clone(),
             None => {
                 return Err(Error::format(
@@ -98,7 +100,7 @@ impl Tokenizer {
         let pre = match content.metadata.get("tokenizer.ggml.pre") {
             Some(v) => v
                 .to_string()
-                .map_err(|e| Error::format(format!("`tokenizer.ggml.pre`: {e}")))?
+                .map_err(|e| Error::format(format!("`tokenizer.ggml.pre`: {}", crate::plain(&e))))?
                 .clone(),
             None => "default".to_owned(),
         };
@@ -118,7 +120,9 @@ impl Tokenizer {
             None => vec![1; tokens.len()],
             Some(v) => v
                 .to_vec()
-                .map_err(|e| Error::format(format!("`tokenizer.ggml.token_type`: {e}")))?
+                .map_err(|e| {
+                    Error::format(format!("`tokenizer.ggml.token_type`: {}", crate::plain(&e)))
+                })?
                 .iter()
                 .map(|t| match t {
                     Value::I32(x) => Ok(i64::from(*x)),
@@ -181,9 +185,12 @@ impl Tokenizer {
         let bos = optional_u32(content, "tokenizer.ggml.bos_token_id")?;
         let eos = optional_u32(content, "tokenizer.ggml.eos_token_id")?;
         let add_bos = match content.metadata.get("tokenizer.ggml.add_bos_token") {
-            Some(v) => v
-                .to_bool()
-                .map_err(|e| Error::format(format!("`tokenizer.ggml.add_bos_token`: {e}")))?,
+            Some(v) => v.to_bool().map_err(|e| {
+                Error::format(format!(
+                    "`tokenizer.ggml.add_bos_token`: {}",
+                    crate::plain(&e)
+                ))
+            })?,
             None => false,
         };
         for (name, id) in [("bos", bos), ("eos", eos)] {
