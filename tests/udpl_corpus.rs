@@ -10,9 +10,10 @@ fn representative_path() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/representative.toml")
 }
 
+/// A fixture of the UI tests (one copy of each fixture serves every test).
 fn data(p: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
+        .join("tests/ui/fixtures")
         .join(p)
 }
 

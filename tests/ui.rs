@@ -7,15 +7,17 @@
 use std::path::{Path, PathBuf};
 
 /// trybuild compiles the cases in a project of its own under the target directory, so
-/// `CARGO_MANIFEST_DIR` points there; give it the fixtures `include_udpl!` reads.
+/// `CARGO_MANIFEST_DIR` points there; give it the fixtures `include_udpl!` reads (those of
+/// the UI tests, and the command-line tool's that they share), at the same relative paths.
 fn copy_fixtures() {
     let target: PathBuf = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()
         .expect("the target directory")
         .to_path_buf();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui/fixtures");
-    let dst = target.join("tests/trybuild/forge/tests/ui/fixtures");
-    copy_dir(&src, &dst);
+    for dir in ["tests/ui/fixtures", "forge-cli/tests/fixtures"] {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        copy_dir(&src, &target.join("tests/trybuild/forge").join(dir));
+    }
 }
 
 fn copy_dir(src: &Path, dst: &Path) {

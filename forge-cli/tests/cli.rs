@@ -14,6 +14,10 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
+/// A valid document: the repository's one copy of the representative workflow, relative to
+/// the fixtures folder.
+const VALID: &str = "../../../examples/representative.toml";
+
 fn scratch(name: &str) -> PathBuf {
     common::scratch("forge-cli-tests", name)
 }
@@ -51,23 +55,24 @@ warnings.toml:12:42: warning: unescaped control pattern `[Jump]` in block text
 #[test]
 fn valid_file_exits_0_and_confirms_in_one_line() {
     for args in [
-        &["check", "valid.toml"][..],
-        &["check", "--format", "human", "valid.toml"],
+        &["check", VALID][..],
+        &["check", "--format", "human", VALID],
     ] {
         let run = forge(args);
         assert_eq!(run.code, 0, "forge {args:?}: {run:#?}");
         assert_eq!(
-            run.stdout, "ok: valid.toml has no errors\n",
+            run.stdout,
+            format!("ok: {VALID} has no errors\n"),
             "forge {args:?}"
         );
         assert_eq!(run.stderr, "", "forge {args:?}");
     }
     // The short format stays one line per diagnostic: nothing for a clean document.
-    let run = forge(&["check", "--format", "short", "valid.toml"]);
+    let run = forge(&["check", "--format", "short", VALID]);
     assert_eq!(run.code, 0, "{run:#?}");
     assert_eq!(run.stdout, "");
     assert_eq!(run.stderr, "");
-    let run = forge(&["check", "valid.toml", "warnings.toml"]);
+    let run = forge(&["check", VALID, "warnings.toml"]);
     assert_eq!(run.code, 0, "{run:#?}");
     assert!(
         run.stdout
@@ -225,6 +230,16 @@ fn valid_folder_document_exits_0() {
 
 #[test]
 fn folder_with_a_sequence_in_two_files_exits_1_naming_both() {
+    // `folder_ok`'s config file next to a file that defines `greet` again.
+    let dir = scratch("folder_dup");
+    std::fs::create_dir(dir.join("folder_dup")).unwrap();
+    for (from, to) in [
+        ("folder_ok/a_config.toml", "a_config.toml"),
+        ("greet_again.toml", "b_sequences.toml"),
+    ] {
+        std::fs::copy(fixtures().join(from), dir.join("folder_dup").join(to)).unwrap();
+    }
+    let forge = |args: &[&str]| forge_in(&dir, args);
     let a = joined("folder_dup", "a_config.toml");
     let b = joined("folder_dup", "b_sequences.toml");
 
@@ -309,7 +324,7 @@ fn non_utf8_file_exits_2_with_a_clear_message() {
 
     // The same inside a folder document: the message names the file, not just the folder.
     std::fs::create_dir(dir.join("doc")).unwrap();
-    std::fs::copy(fixtures().join("valid.toml"), dir.join("doc/a.toml")).unwrap();
+    std::fs::copy(fixtures().join(VALID), dir.join("doc/a.toml")).unwrap();
     std::fs::write(dir.join("doc/b.toml"), b"# \xff\xfe\n").unwrap();
     let run = forge_in(&dir, &["check", "doc"]);
     assert_eq!(run.code, 2, "{run:#?}");
@@ -328,7 +343,7 @@ fn non_utf8_file_exits_2_with_a_clear_message() {
 
 #[test]
 fn several_paths_one_with_errors_exits_1() {
-    let run = forge(&["check", "--format", "short", "valid.toml", "errors.toml"]);
+    let run = forge(&["check", "--format", "short", VALID, "errors.toml"]);
     assert_eq!(run.code, 1, "{run:#?}");
     assert_eq!(run.stdout, ERRORS_SHORT);
     assert_eq!(run.stderr, "");
@@ -360,7 +375,7 @@ fn several_paths_one_with_errors_exits_1() {
 
 #[test]
 fn several_paths_warnings_only_exit_0() {
-    let run = forge(&["check", "--format", "short", "warnings.toml", "valid.toml"]);
+    let run = forge(&["check", "--format", "short", "warnings.toml", VALID]);
     assert_eq!(run.code, 0, "{run:#?}");
     assert_eq!(run.stdout, WARNINGS_SHORT);
 }
@@ -381,7 +396,7 @@ fn several_paths_one_missing_exits_2_but_checks_the_others() {
             run.stderr
         );
     }
-    let run = forge(&["check", "valid.toml", "missing.toml", "folder_ok"]);
+    let run = forge(&["check", VALID, "missing.toml", "folder_ok"]);
     assert_eq!(run.code, 2, "{run:#?}");
     assert_eq!(run.stdout, "");
     assert!(run.stderr.contains("`missing.toml`"), "{}", run.stderr);
@@ -417,15 +432,15 @@ fn unknown_command_is_a_usage_error() {
 #[test]
 fn unknown_format_is_a_usage_error() {
     assert_usage_error(
-        &["check", "--format", "xml", "valid.toml"],
+        &["check", "--format", "xml", VALID],
         "invalid value 'xml' for '--format <human|short>'\n  [possible values: human, short]",
     );
     assert_usage_error(
-        &["check", "--format=json", "valid.toml"],
+        &["check", "--format=json", VALID],
         "invalid value 'json' for '--format",
     );
     assert_usage_error(
-        &["check", "valid.toml", "--format"],
+        &["check", VALID, "--format"],
         "a value is required for '--format <human|short>'",
     );
 }
@@ -433,7 +448,7 @@ fn unknown_format_is_a_usage_error() {
 #[test]
 fn unknown_option_is_a_usage_error() {
     assert_usage_error(
-        &["check", "--frobnicate", "valid.toml"],
+        &["check", "--frobnicate", VALID],
         "unexpected argument '--frobnicate' found",
     );
 }

@@ -1,7 +1,8 @@
-// UDPL warnings are compiler warnings at the macro call, first line `FILE:LINE:COL: MESSAGE`;
+// UDPL warnings are compiler warnings at the macro call, first line `warning: use of deprecated
+// macro `udpl_warning`: FILE:LINE:COL: MESSAGE`;
 // `#[allow(udpl_warnings)]` silences them for one document only.
-forge::include_udpl!(mod noisy = "tests/ui/fixtures/warnings.toml");
-forge::include_udpl!(#[allow(udpl_warnings)] mod quiet = "tests/ui/fixtures/warnings.toml");
+forge::include_udpl!(mod noisy = "forge-cli/tests/fixtures/warnings.toml");
+forge::include_udpl!(#[allow(udpl_warnings)] mod quiet = "forge-cli/tests/fixtures/warnings.toml");
 
 forge::forge!(mod inline = r#"
 [config]

@@ -41,11 +41,7 @@ fn compile_errors(tokens: TokenStream) -> Vec<String> {
 fn corpus() -> Vec<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
-    for dir in [
-        "../tests/ui/fixtures",
-        "../tests/data",
-        "../forge-cli/tests/fixtures",
-    ] {
+    for dir in ["../tests/ui/fixtures", "../forge-cli/tests/fixtures"] {
         let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
             continue;
         };
