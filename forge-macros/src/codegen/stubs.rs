@@ -41,6 +41,7 @@ pub(super) fn stubs(
             pub type #ty = __forge_invalid::Stub<__forge_invalid::Invalid>;
             #[doc = #doc]
             #allow
+            #[allow(non_upper_case_globals)]
             pub const #ty: __forge_invalid::Invalid = ();
         }
     });
