@@ -5,13 +5,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use forge_core::exec::{Completion, Generator, Reply, Request, StreamId};
+use forge_core::exec::{Completion, End, Generator, Reply, Request, StreamId};
 use rand::Rng;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use tokio::sync::{OnceCell, Semaphore, mpsc};
 
 use crate::config::Config;
-use crate::dialect::{self, BodyOptions, Dialect, StreamState, StreamStep};
+use crate::body::{self, BodyOptions};
+use crate::dialect::{self, Dialect, StreamState, StreamStep};
+use crate::probe::ServerInfo;
 use crate::error::Error;
 
 /// A [`Generator`] that sends every request to a model server over HTTP.
@@ -112,6 +114,7 @@ struct Shared {
     auth: Option<HeaderValue>,
     config: Config,
     endpoints: Vec<EndpointState>,
+    info: ServerInfo,
 }
 
 struct EndpointState {
@@ -131,6 +134,7 @@ struct Warm {
 }
 
 /// Why one attempt failed.
+#[derive(Debug)]
 pub(crate) enum Fault {
     Connection(String),
     Timeout,
@@ -140,6 +144,9 @@ pub(crate) enum Fault {
         retry_after: Option<Duration>,
     },
     Protocol(String),
+    /// The server answered 2xx but failed the generation (an error event in a stream, a
+    /// `finish_reason` of `error` or `abort`).
+    Generation { message: String, retryable: bool },
 }
 
 impl Fault {
@@ -148,6 +155,7 @@ impl Fault {
             Fault::Connection(_) | Fault::Timeout => true,
             Fault::Status { status, .. } => *status == 429 || *status == 408 || *status >= 500,
             Fault::Protocol(_) => false,
+            Fault::Generation { retryable, .. } => *retryable,
         }
     }
 
@@ -173,6 +181,11 @@ impl Fault {
                 message,
             },
             Fault::Protocol(message) => Error::Protocol { endpoint, message },
+            Fault::Generation { message, .. } => Error::Generation {
+                endpoint,
+                attempts,
+                message,
+            },
         }
     }
 }
@@ -214,12 +227,10 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     Some(wait.min(Duration::from_secs(3600)))
 }
 
-impl HttpGenerator {
-    /// Starts the runtime, checks every endpoint and settles the dialect (probing when it is
-    /// [`Dialect::Auto`]) and the model name. Fails early, naming the endpoint, when a server
-    /// cannot be reached, refuses the API key, or cannot be identified.
-    pub fn connect(config: Config) -> Result<HttpGenerator, Error> {
-        config.validate()?;
+/// The I/O runtime, the HTTP client and the authorization header of a configuration.
+pub(crate) fn start(
+    config: &Config,
+) -> Result<(tokio::runtime::Runtime, reqwest::Client, Option<HeaderValue>), Error> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(config.worker_threads)
             .thread_name("forge-http")
@@ -243,11 +254,21 @@ impl HttpGenerator {
             None => None,
         };
 
-        let (dialect, listed) =
-            runtime.block_on(crate::probe::probe_all(&client, auth.as_ref(), &config))?;
-        let model = match (&config.model, listed) {
+    Ok((runtime, client, auth))
+}
+
+impl HttpGenerator {
+    /// Starts the runtime, checks every endpoint and settles the dialect (probing when it is
+    /// [`Dialect::Auto`]) and the model name. Fails early, naming the endpoint, when a server
+    /// cannot be reached, refuses the API key, or cannot be identified.
+    pub fn connect(config: Config) -> Result<HttpGenerator, Error> {
+        config.validate()?;
+        let (runtime, client, auth) = start(&config)?;
+        let info = runtime.block_on(crate::probe::probe_all(&client, auth.as_ref(), &config))?;
+        let dialect = info.dialect;
+        let model = match (&config.model, &info.model) {
             (Some(m), _) => m.clone(),
-            (None, Some(m)) => m,
+            (None, Some(m)) => m.clone(),
             (None, None) if dialect.needs_model() => {
                 return Err(Error::Probe {
                     endpoint: config.endpoints[0].url.clone(),
@@ -288,6 +309,7 @@ impl HttpGenerator {
                 auth,
                 config,
                 endpoints,
+                info,
             }),
             tx,
             rx,
@@ -303,6 +325,12 @@ impl HttpGenerator {
     /// The dialect in use (never [`Dialect::Auto`]: the probe's result).
     pub fn dialect(&self) -> Dialect {
         self.shared.dialect
+    }
+
+    /// What the start-up probe found out about the (first) server: its kind, slot context,
+    /// and the caveats to tell the user once.
+    pub fn server_info(&self) -> &ServerInfo {
+        &self.shared.info
     }
 
     /// The model name sent in requests (empty for llama.cpp's native endpoint when none is
@@ -481,8 +509,9 @@ impl Shared {
         let options = BodyOptions {
             model: &self.model,
             ignore_eos: self.config.ignore_eos,
+            server: self.info.server,
         };
-        dialect::body(self.dialect, prompt, request, max_tokens, &options)
+        body::body(self.dialect, prompt, request, max_tokens, &options)
     }
 
     /// Sends a shared prefix once (one token, discarded); failures are ignored, the requests
@@ -495,6 +524,14 @@ impl Shared {
         if let Ok(Ok(response)) = tokio::time::timeout(self.config.request_timeout, send).await {
             let _ = tokio::time::timeout(self.config.request_timeout, response.bytes()).await;
         }
+    }
+
+    /// A full-context end with the slot context the probe found.
+    fn with_context(&self, mut reply: Reply) -> Reply {
+        if let End::ContextFull { context, .. } = &mut reply.end {
+            *context = context.or(self.info.slot_context);
+        }
+        reply
     }
 
     fn post(&self, url: &str, body: Vec<u8>) -> reqwest::RequestBuilder {
@@ -576,24 +613,21 @@ impl Shared {
         }
         if self.dialect == Dialect::OpenAi {
             let mut response = response;
-            let mut state = StreamState::new(request.stop());
+            let mut state = StreamState::new(request.stop()).limit(request.max_tokens());
             loop {
                 match response.chunk().await.map_err(transport)? {
                     Some(chunk) => {
-                        if let StreamStep::Done(reply) = state
-                            .feed(&chunk, request.stop())
-                            .map_err(Fault::Protocol)?
-                        {
+                        if let StreamStep::Done(reply) = state.feed(&chunk, request.stop())? {
                             // Dropping the response closes the request: the server stops.
-                            return Ok(reply);
+                            return Ok(self.with_context(reply));
                         }
                     }
-                    None => return state.end_of_body().map_err(Fault::Connection),
+                    None => return state.end_of_body(request.stop()).map(|r| self.with_context(r)),
                 }
             }
         }
         let body = response.bytes().await.map_err(transport)?;
-        dialect::parse_answer(self.dialect, &body, request).map_err(Fault::Protocol)
+        dialect::parse_answer(self.dialect, &body, request).map(|r| self.with_context(r))
     }
 }
 

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use forge_core::exec::{End, Reply, Request};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+
+use crate::client::Fault;
 
 /// Which server API the generator speaks.
 ///
@@ -126,105 +128,6 @@ impl std::fmt::Display for Dialect {
     }
 }
 
-/// The body of a `/v1/completions` request (vLLM, SGLang, OpenAI).
-#[derive(Serialize)]
-struct CompletionsBody<'a> {
-    #[serde(skip_serializing_if = "str::is_empty")]
-    model: &'a str,
-    prompt: &'a str,
-    max_tokens: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    stop: Option<&'a [Arc<str>]>,
-    temperature: f32,
-    top_p: f32,
-    seed: u64,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    stream: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    include_stop_str_in_output: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    no_stop_trim: Option<bool>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    ignore_eos: bool,
-}
-
-/// The body of llama.cpp's native `/completion` request.
-#[derive(Serialize)]
-struct LlamaBody<'a> {
-    prompt: &'a str,
-    n_predict: u32,
-    stop: &'a [Arc<str>],
-    temperature: f32,
-    top_p: f32,
-    top_k: u32,
-    min_p: f32,
-    seed: u32,
-    cache_prompt: bool,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    ignore_eos: bool,
-}
-
-/// What a request body needs besides the request itself.
-pub(crate) struct BodyOptions<'a> {
-    pub model: &'a str,
-    pub ignore_eos: bool,
-}
-
-/// A 63-bit seed, which every server taking a signed 64-bit integer accepts.
-fn seed63(seed: u64) -> u64 {
-    seed & (u64::MAX >> 1)
-}
-
-/// A 32-bit seed other than llama.cpp's "random" value `u32::MAX`.
-fn seed32(seed: u64) -> u32 {
-    (seed % u64::from(u32::MAX)) as u32
-}
-
-/// The JSON body of a request in this dialect. `max_tokens` is separate so that the prefix
-/// warm-up can send a one-token request.
-pub(crate) fn body(
-    dialect: Dialect,
-    prompt: &str,
-    request: &Request,
-    max_tokens: u32,
-    options: &BodyOptions<'_>,
-) -> Vec<u8> {
-    let sampling = request.sampling();
-    let stop = request.stop();
-    let result = match dialect {
-        Dialect::LlamaCpp => serde_json::to_vec(&LlamaBody {
-            prompt,
-            n_predict: max_tokens,
-            stop,
-            temperature: sampling.temperature,
-            top_p: sampling.top_p,
-            top_k: 0,
-            min_p: 0.0,
-            seed: seed32(sampling.seed),
-            cache_prompt: true,
-            ignore_eos: options.ignore_eos,
-        }),
-        Dialect::Vllm | Dialect::Sglang | Dialect::OpenAi | Dialect::Auto => {
-            let streamed = matches!(dialect, Dialect::OpenAi | Dialect::Auto);
-            serde_json::to_vec(&CompletionsBody {
-                model: options.model,
-                prompt,
-                max_tokens,
-                stop: (!streamed && !stop.is_empty()).then_some(stop),
-                temperature: sampling.temperature,
-                top_p: sampling.top_p,
-                seed: seed63(sampling.seed),
-                stream: streamed,
-                include_stop_str_in_output: (dialect == Dialect::Vllm).then_some(true),
-                no_stop_trim: (dialect == Dialect::Sglang).then_some(true),
-                ignore_eos: options.ignore_eos && !streamed,
-            })
-        }
-    };
-    // Serializing strings and numbers into a Vec cannot fail.
-    result.unwrap_or_default()
-}
-
 /// A stop as a server reports it: the string, or a token id (the end of sequence, or a stop
 /// token).
 #[derive(Deserialize)]
@@ -253,6 +156,8 @@ struct Choice {
 #[derive(Deserialize)]
 struct Usage {
     completion_tokens: u32,
+    #[serde(default)]
+    prompt_tokens: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -268,6 +173,8 @@ struct LlamaAnswer {
     #[serde(default)]
     tokens_predicted: u32,
     #[serde(default)]
+    tokens_evaluated: Option<u32>,
+    #[serde(default)]
     stop_type: Option<String>,
     #[serde(default)]
     stopping_word: String,
@@ -280,11 +187,11 @@ struct LlamaAnswer {
 }
 
 /// The index of `word` in the stop set and the text with the stop text at its end.
-fn stopped_at(mut text: String, word: &str, stop: &[Arc<str>]) -> Result<(String, End), String> {
+fn stopped_at(mut text: String, word: &str, stop: &[Arc<str>]) -> Result<(String, End), Fault> {
     let Some(index) = stop.iter().position(|s| &**s == word) else {
-        return Err(format!(
+        return Err(Fault::Protocol(format!(
             "the server reports stop {word:?}, which the request did not send"
-        ));
+        )));
     };
     if !text.ends_with(word) {
         text.push_str(word);
@@ -292,17 +199,90 @@ fn stopped_at(mut text: String, word: &str, stop: &[Arc<str>]) -> Result<(String
     Ok((text, End::Stop(index)))
 }
 
-/// Turns a complete (non-streamed) answer into a reply. The error is a protocol message.
+/// The earliest-completed stop pattern in `text[from..]`: its end, start and index. Ties go
+/// to the longer pattern.
+fn first_stop(text: &str, from: usize, stop: &[Arc<str>]) -> Option<(usize, usize, usize)> {
+    let mut best: Option<(usize, usize, usize)> = None; // (end, start, index)
+    for (index, pattern) in stop.iter().enumerate() {
+        if pattern.is_empty() {
+            continue;
+        }
+        if let Some(pos) = text[from..].find(&**pattern) {
+            let start = from + pos;
+            let end = start + pattern.len();
+            if best.is_none_or(|(e, s, _)| end < e || (end == e && start < s)) {
+                best = Some((end, start, index));
+            }
+        }
+    }
+    best
+}
+
+/// Brings a server's reply to the generator contract:
+/// - a stop the server chose by its own rule (vLLM and SGLang: the first in list order among
+///   those one step completed; llama.cpp: the earliest start) is replaced by the
+///   earliest-completed one, and the text cut after it;
+/// - the servers count the end-of-sequence token in their usage (vLLM `completion/serving.py`
+///   `len(output.token_ids)`, SGLang `len(output_ids)`, llama.cpp `n_decoded`), the contract
+///   does not: one less when `eos_counted`;
+/// - a limit with fewer tokens than asked is a full context (llama.cpp stops a full slot with
+///   `limit`; vLLM clamps `max_tokens` to the context and answers `length`).
+fn settle(
+    mut text: String,
+    mut tokens: u32,
+    end: End,
+    eos_counted: bool,
+    prompt_tokens: Option<u32>,
+    stop: &[Arc<str>],
+    max_tokens: u32,
+) -> Reply {
+    let end = match end {
+        End::Stop(index) => match first_stop(&text, 0, stop) {
+            Some((cut, _, first)) if first != index || cut < text.len() => {
+                text.truncate(cut);
+                End::Stop(first)
+            }
+            _ => end,
+        },
+        End::Eos if eos_counted => {
+            tokens = tokens.saturating_sub(1);
+            end
+        }
+        End::Limit if tokens < max_tokens => End::ContextFull {
+            context: None,
+            needed: prompt_tokens.map(|p| p.saturating_add(max_tokens)),
+        },
+        other => other,
+    };
+    Reply { text, tokens, end }
+}
+
+/// A finish reason that means the server failed the generation (vLLM `error`, documented as
+/// retryable; `abort`, SGLang's and vLLM's cancelled request), as a retryable fault.
+fn failed_finish(reason: Option<&str>) -> Option<Fault> {
+    match reason {
+        Some(r @ ("error" | "abort")) => Some(Fault::Generation {
+            message: format!("the generation ended with finish_reason {r:?}"),
+            retryable: true,
+        }),
+        _ => None,
+    }
+}
+
+/// Turns a complete (non-streamed) answer into a reply.
 pub(crate) fn parse_answer(
     dialect: Dialect,
     body: &[u8],
     request: &Request,
-) -> Result<Reply, String> {
+) -> Result<Reply, Fault> {
     let stop = request.stop();
     match dialect {
         Dialect::LlamaCpp => {
-            let a: LlamaAnswer = serde_json::from_slice(body)
-                .map_err(|e| format!("not a llama.cpp /completion answer: {e}"))?;
+            let a: LlamaAnswer = serde_json::from_slice(body).map_err(|e| {
+                Fault::Protocol(format!("not a llama.cpp /completion answer: {e}"))
+            })?;
+            // `stop_type` since the late-2024 server refactor; the booleans before it (and in
+            // the ik_llama.cpp fork).
             let kind = a.stop_type.as_deref().unwrap_or(if a.stopped_word {
                 "word"
             } else if a.stopped_eos {
@@ -317,29 +297,29 @@ pub(crate) fn parse_answer(
                 "limit" => (a.content, End::Limit),
                 "eos" => (a.content, End::Eos),
                 other => {
-                    return Err(format!(
+                    return Err(Fault::Protocol(format!(
                         "llama.cpp answer with stop_type {other:?}: the generation did not finish"
-                    ));
+                    )));
                 }
             };
-            Ok(Reply {
-                text,
-                tokens: a.tokens_predicted,
-                end,
-            })
+            let tokens = a.tokens_predicted;
+            let (prompt, max) = (a.tokens_evaluated, request.max_tokens());
+            Ok(settle(text, tokens, end, true, prompt, stop, max))
         }
         Dialect::Vllm | Dialect::Sglang | Dialect::OpenAi | Dialect::Auto => {
             let a: CompletionsAnswer = serde_json::from_slice(body)
-                .map_err(|e| format!("not a /v1/completions answer: {e}"))?;
-            let tokens = a.usage.map(|u| u.completion_tokens);
+                .map_err(|e| Fault::Protocol(format!("not a /v1/completions answer: {e}")))?;
             let Some(choice) = a.choices.into_iter().next() else {
-                return Err("the answer has no choice".into());
+                return Err(Fault::Protocol("the answer has no choice".into()));
             };
             let reported = if dialect == Dialect::Sglang {
                 choice.matched_stop
             } else {
                 choice.stop_reason
             };
+            if let Some(fault) = failed_finish(choice.finish_reason.as_deref()) {
+                return Err(fault);
+            }
             let (text, end) = match (choice.finish_reason.as_deref(), reported) {
                 (Some("length"), _) => (choice.text, End::Limit),
                 (Some("stop"), Some(StopValue::Text(word))) => {
@@ -347,15 +327,18 @@ pub(crate) fn parse_answer(
                 }
                 (Some("stop"), _) => (choice.text, End::Eos),
                 (other, _) => {
-                    return Err(format!(
+                    return Err(Fault::Protocol(format!(
                         "finish_reason {other:?}: expected \"stop\" or \"length\""
-                    ));
+                    )));
                 }
             };
-            let Some(tokens) = tokens else {
-                return Err("the answer has no usage.completion_tokens".into());
+            let Some(usage) = a.usage else {
+                return Err(Fault::Protocol(
+                    "the answer has no usage.completion_tokens".into(),
+                ));
             };
-            Ok(Reply { text, tokens, end })
+            let (tokens, prompt) = (usage.completion_tokens, usage.prompt_tokens);
+            Ok(settle(text, tokens, end, true, prompt, stop, request.max_tokens()))
         }
     }
 }
@@ -367,6 +350,12 @@ struct StreamEvent {
     choices: Vec<Choice>,
     #[serde(default)]
     usage: Option<Usage>,
+    /// An error event: `{"error": {...}}` (vLLM 2025+, SGLang, llama.cpp).
+    #[serde(default)]
+    error: Option<serde_json::Value>,
+    /// `"error"` in vLLM's older flat error event `{"object": "error", "message": …}`.
+    #[serde(default)]
+    object: Option<String>,
 }
 
 /// Client-side reading of a streamed answer: splits server-sent events, accumulates the text,
@@ -377,12 +366,17 @@ pub(crate) struct StreamState {
     text: String,
     /// Text events received.
     events: u32,
+    /// The server's token count so far (every chunk with vLLM's and SGLang's
+    /// `continuous_usage_stats`, else the last chunk only).
     usage: Option<u32>,
+    prompt_tokens: Option<u32>,
     finish: Option<String>,
     done: bool,
     /// Where the next stop search starts (a char boundary of `text`).
     searched: usize,
     longest_stop: usize,
+    /// The request's token limit (a `length` finish with fewer is a full context); 0: unknown.
+    max_tokens: u32,
 }
 
 /// What a chunk of a streamed answer brought.
@@ -393,6 +387,24 @@ pub(crate) enum StreamStep {
     Done(Reply),
 }
 
+/// An error event's fault: the server's message, retried unless its code is a client error
+/// other than 408 and 429 (an error without a code is taken as transient).
+fn error_event(value: &serde_json::Value) -> Fault {
+    let code = value
+        .pointer("/error/code")
+        .or_else(|| value.get("code"))
+        .and_then(serde_json::Value::as_u64);
+    let retryable = code.is_none_or(|c| !(400..500).contains(&c) || c == 408 || c == 429);
+    let message = error_message(value.to_string().as_bytes());
+    Fault::Generation {
+        message: match code {
+            Some(c) => format!("error event in the stream (code {c}): {message}"),
+            None => format!("error event in the stream: {message}"),
+        },
+        retryable,
+    }
+}
+
 impl StreamState {
     pub(crate) fn new(stop: &[Arc<str>]) -> StreamState {
         StreamState {
@@ -400,15 +412,23 @@ impl StreamState {
             text: String::new(),
             events: 0,
             usage: None,
+            prompt_tokens: None,
             finish: None,
             done: false,
             searched: 0,
             longest_stop: stop.iter().map(|s| s.len()).max().unwrap_or(0),
+            max_tokens: 0,
         }
     }
 
+    /// The request's token limit: a `length` finish with fewer tokens is a full context.
+    pub(crate) fn limit(mut self, max_tokens: u32) -> StreamState {
+        self.max_tokens = max_tokens;
+        self
+    }
+
     /// Feeds the next chunk of the body.
-    pub(crate) fn feed(&mut self, chunk: &[u8], stop: &[Arc<str>]) -> Result<StreamStep, String> {
+    pub(crate) fn feed(&mut self, chunk: &[u8], stop: &[Arc<str>]) -> Result<StreamStep, Fault> {
         let mut rest = chunk;
         while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
             let mut pending = std::mem::take(&mut self.line);
@@ -430,10 +450,15 @@ impl StreamState {
         Ok(StreamStep::More)
     }
 
-    /// Handles one complete line: a `data:` line is an event, others (comments, `event:`,
-    /// blank separators) are skipped.
-    fn line_done(&mut self, line: &[u8], stop: &[Arc<str>]) -> Result<Option<Reply>, String> {
+    /// Handles one complete line: a `data:` line is an event, an `error:` line (llama.cpp) an
+    /// error; others (`: ping` comments, `event:`, blank separators) are skipped.
+    fn line_done(&mut self, line: &[u8], stop: &[Arc<str>]) -> Result<Option<Reply>, Fault> {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if let Some(data) = line.strip_prefix(b"error:") {
+            let value = serde_json::from_slice(data.trim_ascii())
+                .unwrap_or_else(|_| serde_json::Value::String(error_message(data)));
+            return Err(error_event(&value));
+        }
         match line.strip_prefix(b"data:") {
             Some(data) => self.event(data.strip_prefix(b" ").unwrap_or(data), stop),
             None => Ok(None),
@@ -441,15 +466,21 @@ impl StreamState {
     }
 
     /// Handles one `data:` payload.
-    fn event(&mut self, data: &[u8], stop: &[Arc<str>]) -> Result<Option<Reply>, String> {
+    fn event(&mut self, data: &[u8], stop: &[Arc<str>]) -> Result<Option<Reply>, Fault> {
         if data == b"[DONE]" {
             self.done = true;
-            return self.finish().map(Some);
+            return self.finish(stop).map(Some);
         }
-        let event: StreamEvent = serde_json::from_slice(data)
-            .map_err(|e| format!("not a /v1/completions stream event: {e}"))?;
+        let event: StreamEvent = serde_json::from_slice(data).map_err(|e| {
+            Fault::Protocol(format!("not a /v1/completions stream event: {e}"))
+        })?;
+        if event.error.is_some() || event.object.as_deref() == Some("error") {
+            let value: serde_json::Value = serde_json::from_slice(data).unwrap_or_default();
+            return Err(error_event(&value));
+        }
         if let Some(u) = event.usage {
             self.usage = Some(u.completion_tokens);
+            self.prompt_tokens = u.prompt_tokens.or(self.prompt_tokens);
         }
         let Some(choice) = event.choices.into_iter().next() else {
             return Ok(None);
@@ -461,7 +492,7 @@ impl StreamState {
                 self.text.truncate(end);
                 return Ok(Some(Reply {
                     text: std::mem::take(&mut self.text),
-                    tokens: self.events,
+                    tokens: self.usage.unwrap_or(self.events),
                     end: End::Stop(index),
                 }));
             }
@@ -476,19 +507,7 @@ impl StreamState {
     /// for a pattern split across chunks): its end and index. Ties go to the longer pattern.
     fn find_stop(&mut self, stop: &[Arc<str>]) -> Option<(usize, usize)> {
         let from = self.searched;
-        let mut best: Option<(usize, usize, usize)> = None; // (end, start, index)
-        for (index, pattern) in stop.iter().enumerate() {
-            if pattern.is_empty() {
-                continue;
-            }
-            if let Some(pos) = self.text[from..].find(&**pattern) {
-                let start = from + pos;
-                let end = start + pattern.len();
-                if best.is_none_or(|(e, s, _)| end < e || (end == e && start < s)) {
-                    best = Some((end, start, index));
-                }
-            }
-        }
+        let best = first_stop(&self.text, from, stop);
         // Next time, search from where a pattern could still start unseen.
         let mut next = self
             .text
@@ -502,30 +521,38 @@ impl StreamState {
     }
 
     /// The reply once the server has finished without a stop matching.
-    fn finish(&mut self) -> Result<Reply, String> {
+    fn finish(&mut self, stop: &[Arc<str>]) -> Result<Reply, Fault> {
+        if let Some(fault) = failed_finish(self.finish.as_deref()) {
+            return Err(fault);
+        }
         let end = match self.finish.as_deref() {
             Some("length") => End::Limit,
             Some("stop") => End::Eos,
             other => {
-                return Err(format!(
+                return Err(Fault::Protocol(format!(
                     "the stream ended with finish_reason {other:?}: expected \"stop\" or \"length\""
-                ));
+                )));
             }
         };
-        Ok(Reply {
-            text: std::mem::take(&mut self.text),
-            tokens: self.usage.unwrap_or(self.events),
-            end,
-        })
+        let text = std::mem::take(&mut self.text);
+        // The server's usage counts the end-of-sequence token; the text events do not.
+        let (tokens, eos_counted) = match self.usage {
+            Some(n) => (n, true),
+            None => (self.events, false),
+        };
+        let prompt = self.prompt_tokens;
+        Ok(settle(text, tokens, end, eos_counted, prompt, stop, self.max_tokens))
     }
 
     /// The body ended: a complete reply if the server finished, else the stream was cut.
-    pub(crate) fn end_of_body(&mut self) -> Result<Reply, String> {
+    pub(crate) fn end_of_body(&mut self, stop: &[Arc<str>]) -> Result<Reply, Fault> {
         if self.finish.is_some() && !self.done {
             // Some servers close without `[DONE]` after the finishing event.
-            return self.finish();
+            return self.finish(stop);
         }
-        Err("the stream ended before the server finished".into())
+        Err(Fault::Connection(
+            "the stream ended before the server finished".into(),
+        ))
     }
 }
 
@@ -637,7 +664,7 @@ mod tests {
             cut.feed(sse("partial").as_bytes(), req.stop()),
             Ok(StreamStep::More)
         ));
-        assert!(cut.end_of_body().is_err());
+        assert!(cut.end_of_body(req.stop()).is_err());
     }
 
     #[test]
@@ -659,11 +686,10 @@ mod tests {
         assert_eq!((r.text.as_str(), r.end), ("a b[Next]", End::Stop(0)));
         let unknown =
             br#"{"content":"a","stop_type":"word","stopping_word":"zz","tokens_predicted":1}"#;
-        assert!(
-            parse_answer(Dialect::LlamaCpp, unknown, &req)
-                .unwrap_err()
-                .contains("\"zz\"")
-        );
+        assert!(matches!(
+            parse_answer(Dialect::LlamaCpp, unknown, &req),
+            Err(Fault::Protocol(m)) if m.contains("\"zz\"")
+        ));
     }
 
     #[test]
