@@ -10,11 +10,11 @@ use rand::Rng;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use tokio::sync::{OnceCell, Semaphore, mpsc};
 
-use crate::config::Config;
 use crate::body::{self, BodyOptions};
+use crate::config::Config;
 use crate::dialect::{self, Dialect, StreamState, StreamStep};
-use crate::probe::ServerInfo;
 use crate::error::Error;
+use crate::probe::ServerInfo;
 
 /// A [`Generator`] that sends every request to a model server over HTTP.
 ///
@@ -146,7 +146,10 @@ pub(crate) enum Fault {
     Protocol(String),
     /// The server answered 2xx but failed the generation (an error event in a stream, a
     /// `finish_reason` of `error` or `abort`).
-    Generation { message: String, retryable: bool },
+    Generation {
+        message: String,
+        retryable: bool,
+    },
 }
 
 impl Fault {
@@ -230,29 +233,36 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 /// The I/O runtime, the HTTP client and the authorization header of a configuration.
 pub(crate) fn start(
     config: &Config,
-) -> Result<(tokio::runtime::Runtime, reqwest::Client, Option<HeaderValue>), Error> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(config.worker_threads)
-            .thread_name("forge-http")
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Config(format!("cannot start the I/O runtime: {e}")))?;
-        let client = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .tcp_nodelay(true)
-            .pool_max_idle_per_host(usize::MAX)
-            .build()
-            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
-        let auth = match config.api_key.bearer() {
-            Some(b) => {
-                let mut value = HeaderValue::from_str(&b).map_err(|_| {
-                    Error::Config("the API key holds characters a header cannot carry".into())
-                })?;
-                value.set_sensitive(true);
-                Some(value)
-            }
-            None => None,
-        };
+) -> Result<
+    (
+        tokio::runtime::Runtime,
+        reqwest::Client,
+        Option<HeaderValue>,
+    ),
+    Error,
+> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.worker_threads)
+        .thread_name("forge-http")
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Config(format!("cannot start the I/O runtime: {e}")))?;
+    let client = reqwest::Client::builder()
+        .connect_timeout(config.connect_timeout)
+        .tcp_nodelay(true)
+        .pool_max_idle_per_host(usize::MAX)
+        .build()
+        .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+    let auth = match config.api_key.bearer() {
+        Some(b) => {
+            let mut value = HeaderValue::from_str(&b).map_err(|_| {
+                Error::Config("the API key holds characters a header cannot carry".into())
+            })?;
+            value.set_sensitive(true);
+            Some(value)
+        }
+        None => None,
+    };
 
     Ok((runtime, client, auth))
 }
@@ -622,7 +632,11 @@ impl Shared {
                             return Ok(self.with_context(reply));
                         }
                     }
-                    None => return state.end_of_body(request.stop()).map(|r| self.with_context(r)),
+                    None => {
+                        return state
+                            .end_of_body(request.stop())
+                            .map(|r| self.with_context(r));
+                    }
                 }
             }
         }

@@ -278,9 +278,8 @@ pub(crate) fn parse_answer(
     let stop = request.stop();
     match dialect {
         Dialect::LlamaCpp => {
-            let a: LlamaAnswer = serde_json::from_slice(body).map_err(|e| {
-                Fault::Protocol(format!("not a llama.cpp /completion answer: {e}"))
-            })?;
+            let a: LlamaAnswer = serde_json::from_slice(body)
+                .map_err(|e| Fault::Protocol(format!("not a llama.cpp /completion answer: {e}")))?;
             // `stop_type` since the late-2024 server refactor; the booleans before it (and in
             // the ik_llama.cpp fork).
             let kind = a.stop_type.as_deref().unwrap_or(if a.stopped_word {
@@ -338,7 +337,15 @@ pub(crate) fn parse_answer(
                 ));
             };
             let (tokens, prompt) = (usage.completion_tokens, usage.prompt_tokens);
-            Ok(settle(text, tokens, end, true, prompt, stop, request.max_tokens()))
+            Ok(settle(
+                text,
+                tokens,
+                end,
+                true,
+                prompt,
+                stop,
+                request.max_tokens(),
+            ))
         }
     }
 }
@@ -471,9 +478,8 @@ impl StreamState {
             self.done = true;
             return self.finish(stop).map(Some);
         }
-        let event: StreamEvent = serde_json::from_slice(data).map_err(|e| {
-            Fault::Protocol(format!("not a /v1/completions stream event: {e}"))
-        })?;
+        let event: StreamEvent = serde_json::from_slice(data)
+            .map_err(|e| Fault::Protocol(format!("not a /v1/completions stream event: {e}")))?;
         if event.error.is_some() || event.object.as_deref() == Some("error") {
             let value: serde_json::Value = serde_json::from_slice(data).unwrap_or_default();
             return Err(error_event(&value));
@@ -541,7 +547,15 @@ impl StreamState {
             None => (self.events, false),
         };
         let prompt = self.prompt_tokens;
-        Ok(settle(text, tokens, end, eos_counted, prompt, stop, self.max_tokens))
+        Ok(settle(
+            text,
+            tokens,
+            end,
+            eos_counted,
+            prompt,
+            stop,
+            self.max_tokens,
+        ))
     }
 
     /// The body ended: a complete reply if the server finished, else the stream was cut.

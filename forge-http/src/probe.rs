@@ -167,7 +167,8 @@ async fn sglang_info(
     timeout: Duration,
 ) -> Option<Value> {
     for path in ["/server_info", "/get_server_info"] {
-        if let Ok((200, Some(info))) = get_json(client, auth, &format!("{url}{path}"), timeout).await
+        if let Ok((200, Some(info))) =
+            get_json(client, auth, &format!("{url}{path}"), timeout).await
             && info.get("version").is_some()
             && (info.get("tp_size").is_some() || info.get("model_path").is_some())
         {
@@ -237,7 +238,10 @@ async fn probe(
     let model = text(first.and_then(|m| m.get("id")));
     // vLLM and SGLang's `ModelCard.max_model_len`.
     let max_model_len = number(first.and_then(|m| m.get("max_model_len")));
-    let by_owner = match first.and_then(|m| m.get("owned_by")).and_then(Value::as_str) {
+    let by_owner = match first
+        .and_then(|m| m.get("owned_by"))
+        .and_then(Value::as_str)
+    {
         Some("vllm") => Some(Dialect::Vllm),
         Some("sglang") => Some(Dialect::Sglang),
         Some("llamacpp") => Some(Dialect::LlamaCpp),
@@ -311,9 +315,8 @@ async fn probe(
         ),
     }
     if dialect == Dialect::OpenAi && server == Dialect::LlamaCpp {
-        info.caveats.push(
-            "llama.cpp's /v1/completions keeps only the low 32 bits of the seed".into(),
-        );
+        info.caveats
+            .push("llama.cpp's /v1/completions keeps only the low 32 bits of the seed".into());
     }
     Ok(info)
 }
