@@ -157,10 +157,18 @@ impl fmt::Display for StreamError {
                 )?;
                 match (context, needed) {
                     (Some(c), Some(n)) => {
-                        write!(f, " (the slot holds {c} tokens, the request needed {n})")?
+                        write!(
+                            f,
+                            " (the slot holds {c} tokens, the request needed {n}: its prompt \
+                             plus the zone's remaining budget)"
+                        )?
                     }
                     (Some(c), None) => write!(f, " (the slot holds {c} tokens)")?,
-                    (None, Some(n)) => write!(f, " (the request needed {n} tokens)")?,
+                    (None, Some(n)) => write!(
+                        f,
+                        " (the request needed {n} tokens: its prompt plus the zone's remaining \
+                         budget)"
+                    )?,
                     (None, None) => {}
                 }
                 write!(
