@@ -357,6 +357,8 @@ fn read_llama_props(info: &mut ServerInfo, props: Option<&Value>) {
         if let Some(value) = params.and_then(|p| p.get(name)).and_then(Value::as_f64)
             && (value - neutral).abs() > 1e-6
         {
+            // Rounded: the server reports its f32 settings widened (0.05 → 0.0500000007).
+            let value = (value * 1e4).round() / 1e4;
             overridden.push(format!("{name} {value} → {neutral}"));
         }
     }

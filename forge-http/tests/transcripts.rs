@@ -262,14 +262,28 @@ fn a_full_context_fails_the_stream_unless_the_run_goes_on() {
             let text = error.to_string();
             if go_on {
                 assert_eq!(first.end, ZoneEnd::ContextFull);
-                assert!(text.contains("exceeds the available context size"), "{text}");
+                assert!(
+                    text.contains("exceeds the available context size"),
+                    "{text}"
+                );
             } else {
                 assert!(
-                    matches!(error.kind, ErrorKind::ContextFull { context: Some(24), .. }),
+                    matches!(
+                        error.kind,
+                        ErrorKind::ContextFull {
+                            context: Some(24),
+                            ..
+                        }
+                    ),
                     "{error:?}"
                 );
                 assert!(error.zone.is_some());
-                for part in ["context ran out", "the slot holds 24 tokens", "needed 31", "sequence `q`"] {
+                for part in [
+                    "context ran out",
+                    "the slot holds 24 tokens",
+                    "needed 31",
+                    "sequence `q`",
+                ] {
                     assert!(text.contains(part), "{part:?} in {text}");
                 }
             }

@@ -156,13 +156,11 @@ impl fmt::Display for StreamError {
                      zone, before its token budget"
                 )?;
                 match (context, needed) {
-                    (Some(c), Some(n)) => {
-                        write!(
-                            f,
-                            " (the slot holds {c} tokens, the request needed {n}: its prompt \
+                    (Some(c), Some(n)) => write!(
+                        f,
+                        " (the slot holds {c} tokens, the request needed {n}: its prompt \
                              plus the zone's remaining budget)"
-                        )?
-                    }
+                    )?,
                     (Some(c), None) => write!(f, " (the slot holds {c} tokens)")?,
                     (None, Some(n)) => write!(
                         f,
