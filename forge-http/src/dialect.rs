@@ -10,19 +10,30 @@ use crate::client::Fault;
 /// Which server API the generator speaks.
 ///
 /// Every dialect sends the whole transcript as a raw prompt (no chat template), the request's
-/// temperature, top-p and seed, and its token limit. They differ in how the stop patterns are
-/// handled. Whatever the server does, the runtime re-scans every reply, so a server that
-/// mishandles a stop is corrected.
+/// temperature, top-p and seed, its token limit, and the model name (the first the server
+/// lists, unless [`Config::model`](crate::Config::model) gives one). The servers fill every
+/// sampling field a request leaves out from their own defaults (vLLM from the model's
+/// `generation_config.json`, llama.cpp from the GGUF's `general.sampling.*` and its flags), so
+/// each dialect also sends the neutral value of every such field, in the form that server
+/// accepts (`top_k: 0` is "off" for llama.cpp and an error for SGLang). The dialects differ in
+/// how the stop patterns are handled. Whatever the server does, the reply is brought to the
+/// generator contract: the earliest-completed stop wins (vLLM and SGLang report the first in
+/// list order among those one step completed, llama.cpp the earliest start), the
+/// end-of-sequence token is not counted (all three servers count it), and a limit with fewer
+/// tokens than asked is [`End::ContextFull`] (a full llama.cpp slot, vLLM's clamp of
+/// `max_tokens` to the context). The runtime also re-scans every reply.
 ///
 /// # [`Dialect::Vllm`]: vLLM, `POST /v1/completions`
 ///
 /// | relies on | for |
 /// |---|---|
-/// | `stop` (any number of strings) | the server stops at the first pattern, also inside a token |
+/// | `stop` (any number of strings) | the server stops at a pattern, also inside a token |
 /// | `include_stop_str_in_output: true` | the reply keeps the stop text (appended if a server trims it anyway) |
-/// | `choices[0].stop_reason` | the stop string that fired → [`End::Stop`]; `null` or a token id with `finish_reason: "stop"` → [`End::Eos`] |
-/// | `finish_reason: "length"` | → [`End::Limit`] |
-/// | `usage.completion_tokens` | the token count |
+/// | `choices[0].stop_reason` | the stop string → [`End::Stop`]; `null` or a token id (a generation-config stop token) with `finish_reason: "stop"` → [`End::Eos`] |
+/// | `finish_reason: "length"` | → [`End::Limit`], or [`End::ContextFull`] with fewer tokens than asked |
+/// | `finish_reason: "error"` / `"abort"` | a failed generation, retried ([`Error::Generation`](crate::Error::Generation)) |
+/// | `usage.completion_tokens` | the token count (less the end-of-sequence token) |
+/// | `top_k: -1, min_p: 0, repetition_penalty: 1`, no presence or frequency penalty | the model's generation config does not apply |
 /// | `ignore_eos` | sent only when [`Config::ignore_eos`](crate::Config::ignore_eos) is set |
 /// | `seed` | the request's seed, reduced to 63 bits |
 ///
@@ -30,21 +41,22 @@ use crate::client::Fault;
 ///
 /// | relies on | for |
 /// |---|---|
-/// | `stop` | as vLLM |
-/// | `no_stop_trim: true` | the reply keeps the stop text (appended if trimmed anyway) |
+/// | `stop` | as vLLM; the server trims the reply where the stop starts, and the stop is appended (`no_stop_trim` is not sent: it keeps the rest of the token that completed the stop) |
 /// | `choices[0].matched_stop` | the stop string → [`End::Stop`]; a token id (the EOS token) or `null` with `finish_reason: "stop"` → [`End::Eos`] |
-/// | `finish_reason: "length"`, `usage.completion_tokens`, `ignore_eos`, `seed` | as vLLM |
+/// | `finish_reason`, `usage.completion_tokens`, neutral sampling values, `ignore_eos` | as vLLM |
+/// | `seed` | **ignored** unless the server runs with `--enable-deterministic-inference` (SGLang before late 2025 ignores it always): the probe reads `/server_info` and reports it in [`ServerInfo::caveats`](crate::ServerInfo::caveats) |
 ///
 /// # [`Dialect::LlamaCpp`]: llama.cpp's server, native `POST /completion`
 ///
 /// | relies on | for |
 /// |---|---|
 /// | `stop`, `n_predict` | the stop patterns and the token limit |
+/// | `model` | a router-mode server (`--models-dir`) needs it; a single-model server ignores it |
 /// | `cache_prompt: true` | the slot keeps the stream's KV cache, so a continuation only processes its new text |
-/// | `stop_type` (`"word"`, `"limit"`, `"eos"`) and `stopping_word` | → [`End::Stop`] / [`End::Limit`] / [`End::Eos`] (older servers: `stopped_word`, `stopped_limit`, `stopped_eos`) |
+/// | `stop_type` (`"word"`, `"limit"`, `"eos"`) and `stopping_word` | → [`End::Stop`] / [`End::Limit`] (or [`End::ContextFull`] when a full slot stopped it early) / [`End::Eos`] (older servers: `stopped_word`, `stopped_limit`, `stopped_eos`) |
 /// | `content` without the stop text | the stop text is appended, so the reply ends with it |
-/// | `tokens_predicted` | the token count |
-/// | `top_k: 0`, `min_p: 0` | no truncation besides top-p, as on the other servers (llama.cpp defaults to top-k 40, min-p 0.05) |
+/// | `tokens_predicted` | the token count (less the end-of-sequence token) |
+/// | `top_k: 0, min_p: 0, repeat_penalty: 1, typical_p: 1, xtc_probability: 0, dry_multiplier: 0, mirostat: 0, top_n_sigma: -1`, no presence or frequency penalty | none of the server's sampling defaults (flags, GGUF metadata) apply |
 /// | `seed` | the request's seed, reduced to 32 bits (`0xFFFFFFFF`, "random", avoided) |
 ///
 /// llama.cpp's `/v1/completions` does not say which stop fired: drive it with
@@ -56,19 +68,25 @@ use crate::client::Fault;
 ///
 /// | relies on | for |
 /// |---|---|
-/// | `stream: true` (server-sent events, `data: {...}` lines, `data: [DONE]`) | the text arrives chunk by chunk |
+/// | `stream: true` (server-sent events, `data: {...}` lines, `data: [DONE]`; comments such as `: ping` skipped) | the text arrives chunk by chunk |
 /// | client-side matching | after every chunk the text so far is searched for the stop patterns (a pattern split across chunks is found); at the first one the reply is cut right after it and the request is closed, which makes the server stop generating |
-/// | one event per token | the token count is the number of text events received (`usage.completion_tokens` when the server sends it and the reply was not cut) |
-/// | `finish_reason: "length"` / `"stop"` | → [`End::Limit`] / [`End::Eos`] (no stop was sent, so a server stop is the end of sequence) |
-/// | `seed` | the request's seed, reduced to 63 bits |
+/// | `stream_options: {include_usage: true}` (and `continuous_usage_stats` for vLLM and SGLang) | the token count is the server's usage (a chunk may hold several tokens, or none); the number of text events when a server sends none |
+/// | `finish_reason: "length"` / `"stop"` | → [`End::Limit`] (or [`End::ContextFull`]) / [`End::Eos`] (no stop was sent, so a server stop is the end of sequence) |
+/// | an `error` event, `finish_reason: "error"` / `"abort"` | a failed generation with the server's message, retried unless its code is a client error |
+/// | neutral sampling values | those of the server the probe identified behind the endpoint; an unidentified server gets only the OpenAI API's fields |
+/// | `seed` | the request's seed, reduced to 63 bits (llama.cpp keeps the low 32) |
 ///
 /// # [`Dialect::Auto`]: the capability probe
 ///
-/// At start, each endpoint is asked `GET /v1/models`: `owned_by` `"vllm"`, `"sglang"` or
-/// `"llamacpp"` picks the dialect (the first listed model also gives the `model` field). Else
-/// `GET /props` answering llama.cpp's fields picks [`Dialect::LlamaCpp`], `GET /get_server_info`
-/// answering picks [`Dialect::Sglang`], and a server that only lists models is
-/// [`Dialect::OpenAi`]. All endpoints must agree.
+/// At start, each endpoint's `GET /health` is polled while it answers 503 (a server loading its
+/// model), up to [`Config::ready_timeout`](crate::Config::ready_timeout). Then `GET /v1/models`:
+/// `owned_by` `"vllm"`, `"sglang"` or `"llamacpp"` picks the dialect (the first listed model
+/// also gives the `model` field). Else `GET /props` answering llama.cpp's fields picks
+/// [`Dialect::LlamaCpp`], `GET /server_info` (or the older `/get_server_info`) answering
+/// SGLang's settings (`version` with `tp_size` or `model_path`) picks [`Dialect::Sglang`], and
+/// a server that only lists models is [`Dialect::OpenAi`]. All endpoints must agree. The probe
+/// also reads the context of a slot (llama.cpp `n_ctx`, vLLM and SGLang `max_model_len`) and
+/// collects the caveats ([`ServerInfo`](crate::ServerInfo)).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Dialect {
     /// Detect the dialect with a capability probe at start.

@@ -12,8 +12,9 @@ use crate::config::Config;
 use crate::dialect::Dialect;
 use crate::error::Error;
 
-/// What the start-up probe found out about a server ([`HttpGenerator::server_info`]
-/// (crate::HttpGenerator::server_info), [`probe`](crate::probe)).
+/// What the start-up probe found out about a server
+/// ([`HttpGenerator::server_info`](crate::HttpGenerator::server_info),
+/// [`probe`](crate::probe())).
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ServerInfo {

@@ -95,7 +95,8 @@ const NATIVE: [(Kind, Dialect); 3] = [
 /// were sent (llama.cpp also `top_k: 0`, `min_p: 0`), so this failed on `repetition_penalty`.
 #[test]
 fn each_server_gets_the_neutral_sampling_values_it_accepts() {
-    let wants: [(Kind, Dialect, &[(&str, f64)]); 4] = [
+    type Fields = &'static [(&'static str, f64)];
+    let wants: [(Kind, Dialect, Fields); 4] = [
         (
             Kind::Vllm,
             Dialect::Vllm,
