@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use forge_core::exec::{End, Reply, Request};
+use forge_core::exec::{End, Reply};
 use serde::Deserialize;
 
-use crate::client::Fault;
+use crate::fault::Fault;
 
 /// Which server API the generator speaks.
 ///
@@ -150,7 +150,7 @@ impl std::fmt::Display for Dialect {
 /// token).
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum StopValue {
+pub(crate) enum StopValue {
     Text(String),
     // The token id's value is not used: any token stop is the end of sequence here.
     #[allow(dead_code)]
@@ -158,63 +158,24 @@ enum StopValue {
 }
 
 #[derive(Deserialize)]
-struct Choice {
+pub(crate) struct Choice {
     #[serde(default)]
-    text: String,
+    pub(crate) text: String,
     #[serde(default)]
-    finish_reason: Option<String>,
+    pub(crate) finish_reason: Option<String>,
     /// vLLM.
     #[serde(default)]
-    stop_reason: Option<StopValue>,
+    pub(crate) stop_reason: Option<StopValue>,
     /// SGLang.
     #[serde(default)]
-    matched_stop: Option<StopValue>,
+    pub(crate) matched_stop: Option<StopValue>,
 }
 
 #[derive(Deserialize)]
-struct Usage {
-    completion_tokens: u32,
+pub(crate) struct Usage {
+    pub(crate) completion_tokens: u32,
     #[serde(default)]
-    prompt_tokens: Option<u32>,
-}
-
-#[derive(Deserialize)]
-struct CompletionsAnswer {
-    choices: Vec<Choice>,
-    #[serde(default)]
-    usage: Option<Usage>,
-}
-
-#[derive(Deserialize)]
-struct LlamaAnswer {
-    content: String,
-    #[serde(default)]
-    tokens_predicted: u32,
-    #[serde(default)]
-    tokens_evaluated: Option<u32>,
-    #[serde(default)]
-    stop_type: Option<String>,
-    #[serde(default)]
-    stopping_word: String,
-    #[serde(default)]
-    stopped_word: bool,
-    #[serde(default)]
-    stopped_limit: bool,
-    #[serde(default)]
-    stopped_eos: bool,
-}
-
-/// The index of `word` in the stop set and the text with the stop text at its end.
-fn stopped_at(mut text: String, word: &str, stop: &[Arc<str>]) -> Result<(String, End), Fault> {
-    let Some(index) = stop.iter().position(|s| &**s == word) else {
-        return Err(Fault::Protocol(format!(
-            "the server reports stop {word:?}, which the request did not send"
-        )));
-    };
-    if !text.ends_with(word) {
-        text.push_str(word);
-    }
-    Ok((text, End::Stop(index)))
+    pub(crate) prompt_tokens: Option<u32>,
 }
 
 /// The earliest-completed stop pattern in `text[from..]`: its end, start and index. Ties go
@@ -245,7 +206,7 @@ fn first_stop(text: &str, from: usize, stop: &[Arc<str>]) -> Option<(usize, usiz
 ///   does not: one less when `eos_counted`;
 /// - a limit with fewer tokens than asked is a full context (llama.cpp stops a full slot with
 ///   `limit`; vLLM clamps `max_tokens` to the context and answers `length`).
-fn settle(
+pub(crate) fn settle(
     mut text: String,
     mut tokens: u32,
     end: End,
@@ -277,94 +238,13 @@ fn settle(
 
 /// A finish reason that means the server failed the generation (vLLM `error`, documented as
 /// retryable; `abort`, SGLang's and vLLM's cancelled request), as a retryable fault.
-fn failed_finish(reason: Option<&str>) -> Option<Fault> {
+pub(crate) fn failed_finish(reason: Option<&str>) -> Option<Fault> {
     match reason {
         Some(r @ ("error" | "abort")) => Some(Fault::Generation {
             message: format!("the generation ended with finish_reason {r:?}"),
             retryable: true,
         }),
         _ => None,
-    }
-}
-
-/// Turns a complete (non-streamed) answer into a reply.
-pub(crate) fn parse_answer(
-    dialect: Dialect,
-    body: &[u8],
-    request: &Request,
-) -> Result<Reply, Fault> {
-    let stop = request.stop();
-    match dialect {
-        Dialect::LlamaCpp => {
-            let a: LlamaAnswer = serde_json::from_slice(body)
-                .map_err(|e| Fault::Protocol(format!("not a llama.cpp /completion answer: {e}")))?;
-            // `stop_type` since the late-2024 server refactor; the booleans before it (and in
-            // the ik_llama.cpp fork).
-            let kind = a.stop_type.as_deref().unwrap_or(if a.stopped_word {
-                "word"
-            } else if a.stopped_eos {
-                "eos"
-            } else if a.stopped_limit {
-                "limit"
-            } else {
-                "none"
-            });
-            let (text, end) = match kind {
-                "word" => stopped_at(a.content, &a.stopping_word, stop)?,
-                "limit" => (a.content, End::Limit),
-                "eos" => (a.content, End::Eos),
-                other => {
-                    return Err(Fault::Protocol(format!(
-                        "llama.cpp answer with stop_type {other:?}: the generation did not finish"
-                    )));
-                }
-            };
-            let tokens = a.tokens_predicted;
-            let (prompt, max) = (a.tokens_evaluated, request.max_tokens());
-            Ok(settle(text, tokens, end, true, prompt, stop, max))
-        }
-        Dialect::Vllm | Dialect::Sglang | Dialect::OpenAi | Dialect::Auto => {
-            let a: CompletionsAnswer = serde_json::from_slice(body)
-                .map_err(|e| Fault::Protocol(format!("not a /v1/completions answer: {e}")))?;
-            let Some(choice) = a.choices.into_iter().next() else {
-                return Err(Fault::Protocol("the answer has no choice".into()));
-            };
-            let reported = if dialect == Dialect::Sglang {
-                choice.matched_stop
-            } else {
-                choice.stop_reason
-            };
-            if let Some(fault) = failed_finish(choice.finish_reason.as_deref()) {
-                return Err(fault);
-            }
-            let (text, end) = match (choice.finish_reason.as_deref(), reported) {
-                (Some("length"), _) => (choice.text, End::Limit),
-                (Some("stop"), Some(StopValue::Text(word))) => {
-                    stopped_at(choice.text, &word, stop)?
-                }
-                (Some("stop"), _) => (choice.text, End::Eos),
-                (other, _) => {
-                    return Err(Fault::Protocol(format!(
-                        "finish_reason {other:?}: expected \"stop\" or \"length\""
-                    )));
-                }
-            };
-            let Some(usage) = a.usage else {
-                return Err(Fault::Protocol(
-                    "the answer has no usage.completion_tokens".into(),
-                ));
-            };
-            let (tokens, prompt) = (usage.completion_tokens, usage.prompt_tokens);
-            Ok(settle(
-                text,
-                tokens,
-                end,
-                true,
-                prompt,
-                stop,
-                request.max_tokens(),
-            ))
-        }
     }
 }
 
@@ -621,7 +501,8 @@ pub(crate) fn error_message(body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use forge_core::exec::{RequestId, Sampling, StreamId};
+    use crate::answer::parse_answer;
+    use forge_core::exec::{Request, RequestId, Sampling, StreamId};
 
     fn request(stop: &[&str]) -> Request {
         let stop: Vec<Arc<str>> = stop.iter().map(|s| Arc::from(*s)).collect();

@@ -26,11 +26,13 @@
 //! bearer token and never printed ([`ApiKey`]'s `Debug` redacts it). HTTPS needs the `tls`
 //! feature.
 
+mod answer;
 mod body;
 mod client;
 mod config;
 mod dialect;
 mod error;
+mod fault;
 mod probe;
 
 pub use client::{EndpointStats, EndpointTable, HttpGenerator};

@@ -7,10 +7,10 @@ use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde_json::Value;
 
 use crate::body::Neutral;
-use crate::client::{Fault, transport};
 use crate::config::Config;
 use crate::dialect::Dialect;
 use crate::error::Error;
+use crate::fault::{Fault, transport};
 
 /// What the start-up probe found out about a server
 /// ([`HttpGenerator::server_info`](crate::HttpGenerator::server_info),

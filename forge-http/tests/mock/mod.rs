@@ -16,6 +16,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod model;
+mod stream;
+
+#[allow(unused_imports)]
+pub use model::{Generated, StopRule, generate, generate_by};
+use stream::Usage;
+
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -286,102 +293,6 @@ async fn read_request(reader: &mut BufReader<TcpStream>) -> Option<HttpRequest> 
         authorization,
         body,
     })
-}
-
-/// Which stop a server reports when one step completes several.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StopRule {
-    /// The generator contract: the earliest-completed stop (ties: the earliest start).
-    Contract,
-    /// vLLM `v1/engine/detokenizer.py::check_stop_strings` (`for stop_str in stop`) and SGLang
-    /// `schedule_batch.py` (the tail window after each step): the first stop *in list order*
-    /// found in the step's new text.
-    ListOrder,
-    /// llama.cpp `server-context.cpp::find_stopping_strings`: the earliest *start* among the
-    /// stops found.
-    EarliestStart,
-}
-
-/// What the mock model generates under a server's stop handling: the text up to and including
-/// the stop the rule picks, the tokens used, and how it ended.
-pub struct Generated {
-    pub text: String,
-    /// Where the stop starts in `text`, if one matched.
-    pub stop_start: Option<usize>,
-    pub stop: Option<usize>,
-    /// Tokens generated, the end-of-sequence token not counted (the contract's figure).
-    pub tokens: u32,
-    pub eos: bool,
-    /// The tokens as generated (the last one whole, even if a stop matched inside it).
-    pub pieces: Vec<String>,
-}
-
-/// The contract's reply: the earliest-completed stop.
-pub fn generate(output: &Output, stop: &[String], max_tokens: u32) -> Generated {
-    generate_by(output, stop, max_tokens, StopRule::Contract)
-}
-
-pub fn generate_by(output: &Output, stop: &[String], max_tokens: u32, rule: StopRule) -> Generated {
-    let mut text = String::new();
-    let mut pieces = Vec::new();
-    let mut searched = 0;
-    for n in 0..max_tokens as usize {
-        let token = match output.tokens.get(n) {
-            Some(t) => t.clone(),
-            None if output.eos => {
-                return Generated {
-                    text,
-                    stop_start: None,
-                    stop: None,
-                    tokens: n as u32,
-                    eos: true,
-                    pieces,
-                };
-            }
-            None => " ~".to_owned(),
-        };
-        text.push_str(&token);
-        pieces.push(token);
-        let mut best: Option<(usize, usize, usize)> = None; // (end, start, index)
-        for (i, s) in stop.iter().enumerate() {
-            if let Some(p) = text[searched..].find(s.as_str()) {
-                let (start, end) = (searched + p, searched + p + s.len());
-                let better = match (rule, best) {
-                    (_, None) => true,
-                    (StopRule::Contract, Some((e, st, _))) => end < e || (end == e && start < st),
-                    (StopRule::ListOrder, Some(_)) => false,
-                    (StopRule::EarliestStart, Some((_, st, _))) => start < st,
-                };
-                if better {
-                    best = Some((end, start, i));
-                }
-            }
-        }
-        if let Some((end, start, i)) = best {
-            text.truncate(end);
-            return Generated {
-                text,
-                stop_start: Some(start),
-                stop: Some(i),
-                tokens: n as u32 + 1,
-                eos: false,
-                pieces,
-            };
-        }
-        let longest = stop.iter().map(String::len).max().unwrap_or(1);
-        searched = text.len().saturating_sub(longest);
-        while !text.is_char_boundary(searched) {
-            searched -= 1;
-        }
-    }
-    Generated {
-        text,
-        stop_start: None,
-        stop: None,
-        tokens: max_tokens,
-        eos: false,
-        pieces,
-    }
 }
 
 /// A JSON error body as vLLM, SGLang and llama.cpp send it.
@@ -739,111 +650,4 @@ impl Server {
         }
         self.respond(socket, 200, "", &bytes).await
     }
-
-    /// A streamed answer (no stop was sent: the model runs until the client closes, the
-    /// limit or the end of sequence), chunked transfer encoding, in the style of
-    /// [`Options::streaming`].
-    async fn stream(
-        &self,
-        socket: &mut BufReader<TcpStream>,
-        generated: &Generated,
-        usage: Usage,
-        reset: bool,
-        failed: Option<(u16, &'static str)>,
-    ) -> bool {
-        let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
-        if !self.write(socket, head.as_bytes()).await {
-            return false;
-        }
-        let style = self.options.streaming;
-        // The tokens as the server would generate them: past a stop (none was sent), a few
-        // filler tokens, then the limit.
-        let mut tokens = generated.pieces.clone();
-        if generated.stop.is_some() {
-            tokens.extend((0..3).map(|_| " ~".to_owned()));
-        }
-        let finish = if generated.eos { "stop" } else { "length" };
-        let eos = u32::from(generated.eos);
-        let total = tokens.len() as u32 + eos;
-        let mut events = String::new();
-        let event = |events: &mut String, text: &str, finish: Option<&str>, done: u32| {
-            let mut e = serde_json::json!({"choices": [{"index": 0, "text": text, "finish_reason": finish}]});
-            if usage.continuous && style == Streaming::Vllm {
-                e["usage"] =
-                    serde_json::json!({"prompt_tokens": usage.prompt, "completion_tokens": done});
-            }
-            events.push_str(&format!("data: {e}\n\n"));
-        };
-        match style {
-            Streaming::Plain | Streaming::LlamaCpp => {
-                for (n, token) in tokens.iter().enumerate() {
-                    if style == Streaming::LlamaCpp && n % 2 == 1 {
-                        events.push_str(": ping\n\n");
-                    }
-                    event(&mut events, token, None, n as u32 + 1);
-                    if failed.is_some() && n == 1 {
-                        break;
-                    }
-                }
-                if failed.is_none() {
-                    let mut last = serde_json::json!({"choices": [{"index": 0, "text": "", "finish_reason": finish}]});
-                    if style == Streaming::LlamaCpp {
-                        last["usage"] = serde_json::json!({"prompt_tokens": usage.prompt, "completion_tokens": total});
-                    }
-                    events.push_str(&format!("data: {last}\n\n"));
-                }
-            }
-            Streaming::Vllm => {
-                let chunks: Vec<&[String]> = tokens.chunks(2).collect();
-                let mut done = 0;
-                for (n, chunk) in chunks.iter().enumerate() {
-                    done += chunk.len() as u32;
-                    // Token ids whose text is not complete yet: an empty-text chunk.
-                    event(&mut events, "", None, done);
-                    let last = n + 1 == chunks.len();
-                    let count = if last { done + eos } else { done };
-                    event(&mut events, &chunk.concat(), last.then_some(finish), count);
-                    if failed.is_some() && n == 0 {
-                        break;
-                    }
-                }
-                if usage.include && failed.is_none() {
-                    let u = serde_json::json!({"choices": [], "usage": {"prompt_tokens": usage.prompt, "completion_tokens": total}});
-                    events.push_str(&format!("data: {u}\n\n"));
-                }
-            }
-        }
-        if let Some((code, message)) = failed {
-            let e = serde_json::json!({"error": {"message": message, "type": "mock_error", "code": code}});
-            events.push_str(&format!("data: {e}\n\n"));
-        }
-        events.push_str("data: [DONE]\n\n");
-        let bytes = events.into_bytes();
-        let piece = self.options.piece.unwrap_or(bytes.len().max(1));
-        let pieces: Vec<&[u8]> = bytes.chunks(piece).collect();
-        for (n, piece) in pieces.iter().enumerate() {
-            if reset && n * 2 >= pieces.len() {
-                let _ = socket.get_ref().set_linger(Some(Duration::ZERO));
-                return false;
-            }
-            let chunk = [format!("{:x}\r\n", piece.len()).as_bytes(), piece, b"\r\n"].concat();
-            if !self.write(socket, &chunk).await {
-                return false;
-            }
-            if self.options.piece.is_some() {
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
-        }
-        self.write(socket, b"0\r\n\r\n").await
-    }
-}
-
-/// What a stream reports of its token counts.
-#[derive(Clone, Copy)]
-struct Usage {
-    prompt: u32,
-    /// `stream_options.include_usage`.
-    include: bool,
-    /// `stream_options.continuous_usage_stats` (vLLM).
-    continuous: bool,
 }
