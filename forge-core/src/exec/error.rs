@@ -173,7 +173,8 @@ impl fmt::Display for StreamError {
                     f,
                     "; help: give each server slot more context (llama-server: `-c` is shared \
                      by the `-np` slots), lower the zone budgets, or set \
-                     `RunOptions::continue_on_full_context` to close the zone and go on"
+                     `RunOptions::continue_on_full_context` (`forge run --continue-on-full-context`) \
+                     to close the zone and go on"
                 )
             }
         }
