@@ -445,6 +445,9 @@ impl StreamState {
             None => (self.events, false),
         };
         let prompt = self.prompt_tokens;
+        // Text events undercount (a chunk may hold several tokens): only the server's own
+        // count can tell a full context from the limit.
+        let max_tokens = if eos_counted { self.max_tokens } else { 0 };
         Ok(settle(
             text,
             tokens,
@@ -452,7 +455,7 @@ impl StreamState {
             eos_counted,
             prompt,
             stop,
-            self.max_tokens,
+            max_tokens,
         ))
     }
 
@@ -617,5 +620,35 @@ mod tests {
         );
         assert_eq!(error_message(b"  plain failure \n"), "plain failure");
         assert_eq!(error_message(b""), "(empty body)");
+    }
+
+    #[test]
+    fn a_short_length_finish_is_a_full_context_only_by_the_servers_count() {
+        let req = request(&["[Next]"]);
+        let finish = |usage: Option<u32>| {
+            let mut last =
+                serde_json::json!({"choices": [{"text": "", "finish_reason": "length"}]});
+            if let Some(n) = usage {
+                last["usage"] = serde_json::json!({"completion_tokens": n, "prompt_tokens": 7});
+            }
+            // One event carrying several tokens.
+            format!("{}data: {last}\n\ndata: [DONE]\n\n", sse("two tokens"))
+        };
+        let end = |usage: Option<u32>| {
+            let mut state = StreamState::new(req.stop()).limit(16);
+            match state.feed(finish(usage).as_bytes(), req.stop()).unwrap() {
+                StreamStep::Done(reply) => (reply.tokens, reply.end),
+                StreamStep::More => panic!("the stream is complete"),
+            }
+        };
+        // One text event, no usage: the count is unknown, so the limit is taken as reached.
+        assert_eq!(end(None), (1, End::Limit));
+        // The server counted 4 of 16: its context ran out.
+        let full = End::ContextFull {
+            context: None,
+            needed: Some(23),
+        };
+        assert_eq!(end(Some(4)), (4, full));
+        assert_eq!(end(Some(16)), (16, End::Limit));
     }
 }
