@@ -195,8 +195,8 @@ impl Config {
         self
     }
 
-    /// The `model` field of OpenAI-style requests. By default, the first model the server lists
-    /// at `/v1/models` (llama.cpp's native endpoint ignores it).
+    /// The `model` field of every request. By default, the first model the server lists at
+    /// `/v1/models` (a single-model llama.cpp server ignores it; a router-mode one needs it).
     pub fn model(mut self, model: impl Into<String>) -> Config {
         self.model = Some(model.into());
         self

@@ -134,7 +134,8 @@ impl Dialect {
         }
     }
 
-    /// Whether the model name is a required field of the request.
+    /// Whether the model name is a required field of the request (llama.cpp's native endpoint
+    /// gets it when known, for a router-mode server, but a single-model server needs none).
     pub(crate) fn needs_model(self) -> bool {
         !matches!(self, Dialect::LlamaCpp)
     }
