@@ -5,7 +5,8 @@
 //! forge render [--seed N] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
 //! forge graph [--format dot|mermaid|html] [--seed N] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
 //! forge sample --count N --out FILE [--seed N] [--threads T] [--resume|--force] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
-//! forge run --endpoint URL[,K]... --out FILE [--streams N] [--dialect D] [--max-in-flight K] [--max-zone-tokens N] [--resume|--force] [--seed N] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
+//! forge run --endpoint URL[,K]... --out FILE [--streams N] [--dialect D] [--max-in-flight K] [--max-zone-tokens N] [--continue-on-full-context] [--resume|--force] [--seed N] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
+//! forge probe [--dialect D] [--wait SECS] URL
 //! ```
 //!
 //! Every option takes its value as `--flag value` or `--flag=value`; `forge --version` prints the
@@ -18,6 +19,7 @@
 mod check;
 mod graph;
 mod preview;
+mod probe;
 mod render;
 mod run;
 mod sample;
@@ -51,6 +53,7 @@ enum Command {
     Graph(graph::Args),
     Sample(sample::Args),
     Run(run::Args),
+    Probe(probe::Args),
 }
 
 /// How a subcommand ended; decides the exit code.
@@ -96,6 +99,7 @@ fn main() -> ExitCode {
         Command::Graph(args) => graph::run(args),
         Command::Sample(args) => sample::run(args),
         Command::Run(args) => run::run(args),
+        Command::Probe(args) => probe::run(args),
     }
     .into()
 }

@@ -92,6 +92,10 @@ pub(crate) struct Args {
     /// Overwrite an existing --out file
     #[arg(long)]
     force: bool,
+    /// When the server's context runs out in the middle of a zone, close the zone (recorded as
+    /// ended by a full context) and go on, instead of failing the stream
+    #[arg(long)]
+    continue_on_full_context: bool,
 }
 
 fn parse_endpoint(value: &str) -> Result<Endpoint, String> {
@@ -153,6 +157,17 @@ pub(crate) fn run(args: Args) -> Outcome {
             return Outcome::Failed;
         }
     };
+    for note in &generator.server_info().caveats {
+        eprintln!("note: {note}");
+    }
+    let fit = crate::probe::context_warning(
+        plan.workflows.iter().flatten(),
+        plan.options.max_tokens,
+        generator.server_info().slot_context,
+    );
+    if let Some(warning) = fit {
+        eprintln!("warning: {warning}");
+    }
     let table = generator.endpoint_table();
     let backend = format!("{} at {}", generator.dialect(), join_urls(&args.endpoints));
     execute(&mut generator, plan, &backend, &move |s| {
@@ -247,6 +262,7 @@ fn prepare(args: &Args) -> Result<Plan, Outcome> {
         // The generator retries transient faults itself, with backoff; a request it gives up
         // on fails its stream.
         retries: 0,
+        continue_on_full_context: args.continue_on_full_context,
         ..RunOptions::default()
     };
     // Bad sampling options are usage errors, found before connecting.

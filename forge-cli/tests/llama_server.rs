@@ -1,7 +1,9 @@
 //! `forge run` end to end against a real llama.cpp server (CI starts one and sets
-//! `FORGE_LLAMA_URL`; run with `--ignored`). The model is small and rarely writes the zone
-//! patterns itself, so every zone's budget is capped at 24 tokens and the assertions are about
-//! structure, not text.
+//! `FORGE_LLAMA_URL`; run with `--ignored`), in two dialects: the native `llama.cpp`
+//! (`/completion`, the server matches the stops) and `openai` (its `/v1/completions`, streamed,
+//! forge matches the stops). The model is small and rarely writes the zone patterns itself, so
+//! every zone's budget is capped at 24 tokens and the assertions are about structure, not
+//! text.
 
 mod common;
 
@@ -34,9 +36,14 @@ fn bindings(dir: &Path) -> Vec<String> {
 }
 
 fn run(dir: &Path, url: &str, streams: u32, resume: bool) -> Run {
+    run_in(dir, url, streams, resume, "llama.cpp")
+}
+
+fn run_in(dir: &Path, url: &str, streams: u32, resume: bool, dialect: &str) -> Run {
     let doc = repo().join("examples/representative.toml");
     let mut args = vec![
         "run".to_owned(),
+        format!("--dialect={dialect}"),
         doc.display().to_string(),
         format!("--endpoint={url}"),
         format!("--streams={streams}"),
@@ -85,29 +92,17 @@ fn lines(dir: &Path) -> Vec<Value> {
         .collect()
 }
 
-#[test]
-#[ignore = "needs a running llama.cpp server: set FORGE_LLAMA_URL and pass --ignored"]
-fn the_representative_workflow_runs_against_llama_server() {
-    let url = std::env::var("FORGE_LLAMA_URL").expect("FORGE_LLAMA_URL is set");
-    let dir = common::scratch("forge-cli-tests", "llama_server");
-    let tags = zone_tags(&dir);
-    assert!(tags.len() > 10, "{tags:?}");
+/// The zone patterns of `examples/representative.toml` (`zone_patterns`).
+const ZONE_PATTERNS: [&str; 3] = ["[Prompt]", "[Answer]", "[EOS]"];
 
-    let first = run(&dir, &url, 8, false);
-    assert_eq!(first.code, 0, "{first:#?}");
-    eprintln!("{}", first.stderr.trim());
-    assert!(first.stderr.contains("8 finished, 0 failed"), "{first:#?}");
-    let written = lines(&dir);
-    assert_eq!(written.len(), 8);
-    let streams: BTreeSet<u64> = written
-        .iter()
-        .map(|l| l["stream"].as_u64().unwrap())
-        .collect();
-    assert_eq!(streams, (0..8).collect());
-    for line in &written {
+/// Every stream finished, visited every zone once within its budget, its spans carry their
+/// zone's tags, its extractions are the texts of the tagged zones, and no generated text holds
+/// its zone's advance pattern anywhere but at its end (where it ended the zone).
+fn check_streams(written: &[Value], tags: &[Vec<String>], url: &str) {
+    for line in written {
         let stream = &line["stream"];
         assert_eq!(line["status"], "finished", "stream {stream}");
-        assert_eq!(line["endpoint"], url.as_str());
+        assert_eq!(line["endpoint"], url);
         // Every stream ends: the default program has no jump, so it visits every zone once.
         let path: Vec<u64> = line["path"]
             .as_array()
@@ -143,6 +138,7 @@ fn the_representative_workflow_runs_against_llama_server() {
             kinds.contains_key("forced") && kinds.contains_key("generated"),
             "{kinds:?}"
         );
+        check_generated_spans(line);
         // One extraction per valid tag; tagged zones give texts.
         let extractions = line["extractions"].as_object().unwrap();
         for tag in ["Training", "Correct", "Incorrect", "Feedback", "Final"] {
@@ -150,8 +146,84 @@ fn the_representative_workflow_runs_against_llama_server() {
             let zones = tags.iter().filter(|t| t.iter().any(|x| x == tag)).count();
             assert_eq!(texts.len(), zones, "stream {stream}, extraction {tag}");
             assert!(texts.iter().all(|t| !t.as_str().unwrap().is_empty()));
+            // Each text is its zone's spans, in order.
+            let tagged = (0..tags.len()).filter(|&z| tags[z].iter().any(|x| x == tag));
+            for (zone, text) in tagged.zip(texts) {
+                let spans: String = line["spans"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|s| s["zone"].as_u64() == Some(zone as u64))
+                    .map(|s| s["text"].as_str().unwrap())
+                    .collect();
+                assert_eq!(
+                    text.as_str(),
+                    Some(spans.as_str()),
+                    "stream {stream}, {tag}"
+                );
+            }
         }
     }
+}
+
+/// No generated text holds its zone's advance pattern before its end: the pattern would have
+/// ended the zone there. The advance pattern is the zone's closing span (a zone cut by its
+/// budget) or the zone pattern its generated text ends with. Zones whose generated text opens
+/// an escape are skipped (patterns inside an escape do not end the zone).
+fn check_generated_spans(line: &Value) {
+    let stream = &line["stream"];
+    let spans = line["spans"].as_array().unwrap();
+    let mut zones: BTreeMap<u64, (String, Option<String>)> = BTreeMap::new();
+    for span in spans {
+        let zone = span["zone"].as_u64().unwrap();
+        let text = span["text"].as_str().unwrap();
+        let entry = zones.entry(zone).or_default();
+        match span["kind"].as_str().unwrap() {
+            "generated" => entry.0.push_str(text),
+            "forced_close" if ZONE_PATTERNS.contains(&text) => entry.1 = Some(text.to_owned()),
+            _ => {}
+        }
+    }
+    for (zone, (generated, closed_by)) in zones {
+        if generated.is_empty() || generated.contains("[Escape]") {
+            continue;
+        }
+        let advance = closed_by.or_else(|| {
+            ZONE_PATTERNS
+                .iter()
+                .find(|p| generated.ends_with(*p))
+                .map(|p| (*p).to_owned())
+        });
+        let Some(advance) = advance else { continue };
+        let first = generated.find(&advance);
+        let allowed = generated.len() - advance.len();
+        assert!(
+            first.is_none_or(|at| at == allowed && generated.ends_with(&advance)),
+            "stream {stream}, zone {zone}: {advance} inside the generated text {generated:?}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs a running llama.cpp server: set FORGE_LLAMA_URL and pass --ignored"]
+fn the_representative_workflow_runs_against_llama_server() {
+    let url = std::env::var("FORGE_LLAMA_URL").expect("FORGE_LLAMA_URL is set");
+    let dir = common::scratch("forge-cli-tests", "llama_server");
+    let tags = zone_tags(&dir);
+    assert!(tags.len() > 10, "{tags:?}");
+
+    let first = run(&dir, &url, 8, false);
+    assert_eq!(first.code, 0, "{first:#?}");
+    eprintln!("{}", first.stderr.trim());
+    assert!(first.stderr.contains("8 finished, 0 failed"), "{first:#?}");
+    let written = lines(&dir);
+    assert_eq!(written.len(), 8);
+    let streams: BTreeSet<u64> = written
+        .iter()
+        .map(|l| l["stream"].as_u64().unwrap())
+        .collect();
+    assert_eq!(streams, (0..8).collect());
+    check_streams(&written, &tags, &url);
 
     // An existing file is not touched without --resume (or --force).
     let refused = run(&dir, &url, 10, false);
@@ -191,4 +263,48 @@ fn the_representative_workflow_runs_against_llama_server() {
         .map(|l| l["stream"].as_u64().unwrap())
         .collect();
     assert_eq!(streams, (0..10).collect());
+}
+
+/// The same workflow through the `openai` dialect against the same server's
+/// `/v1/completions`: streamed, stops matched by forge, token counts from the server's usage.
+#[test]
+#[ignore = "needs a running llama.cpp server: set FORGE_LLAMA_URL and pass --ignored"]
+fn the_representative_workflow_runs_against_llama_servers_openai_endpoint() {
+    let url = std::env::var("FORGE_LLAMA_URL").expect("FORGE_LLAMA_URL is set");
+    let dir = common::scratch("forge-cli-tests", "llama_server_openai");
+    let tags = zone_tags(&dir);
+    let started = std::time::Instant::now();
+    let done = run_in(&dir, &url, 4, false, "openai");
+    assert_eq!(done.code, 0, "{done:#?}");
+    eprintln!(
+        "{} ({:.1} s)",
+        done.stderr.trim(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(done.stderr.contains("4 finished, 0 failed"), "{done:#?}");
+    assert!(done.stderr.contains("openai at"), "{done:#?}");
+    // The probe told what the server's /v1/completions does with the seed.
+    assert!(done.stderr.contains("low 32 bits of the seed"), "{done:#?}");
+    let written = lines(&dir);
+    assert_eq!(written.len(), 4);
+    check_streams(&written, &tags, &url);
+}
+
+/// `forge probe` against the real server: llama.cpp, its model, its context per slot.
+#[test]
+#[ignore = "needs a running llama.cpp server: set FORGE_LLAMA_URL and pass --ignored"]
+fn forge_probe_describes_llama_server() {
+    let url = std::env::var("FORGE_LLAMA_URL").expect("FORGE_LLAMA_URL is set");
+    let dir = common::scratch("forge-cli-tests", "llama_server_probe");
+    let probe = forge_in(&dir, &["probe", &url]);
+    assert_eq!(probe.code, 0, "{probe:#?}");
+    for part in [
+        "server    llama.cpp (llama-server)",
+        "dialect   llama.cpp (POST /completion)",
+        "SmolLM2-135M-Instruct",
+        "tokens per slot",
+        "\"repeat_penalty\":1.0",
+    ] {
+        assert!(probe.stdout.contains(part), "{part:?} in {}", probe.stdout);
+    }
 }

@@ -189,3 +189,86 @@ fn a_foreign_output_file_is_not_resumed() {
     );
     assert!(server.seen().is_empty());
 }
+
+/// A server whose slots hold 11 tokens: the first zone's 9-token prompt leaves room for 2 of
+/// its 8 tokens.
+fn small_server() -> mock::Mock {
+    mock::Mock::start_with(
+        mock::Kind::LlamaCpp,
+        Arc::new(|_: &str| mock::Output {
+            tokens: vec![" fine".into(), " thanks".into(), " [A]".into()],
+            eos: false,
+        }),
+        mock::Options {
+            context: Some(11),
+            ..mock::Options::default()
+        },
+    )
+}
+
+#[test]
+fn a_full_context_is_foreseen_and_fails_the_stream_unless_asked_to_go_on() {
+    let dir = setup("full_context");
+    let server = small_server();
+    let endpoint = format!("--endpoint={}", server.url);
+    let run = forge_run(&dir, &[&endpoint]);
+    assert_eq!(run.code, 1, "a failed stream: {run:#?}");
+    // Foreseen before the run, from the slot context the probe read.
+    assert!(
+        run.stderr.contains("warning: a stream may need about")
+            && run.stderr.contains("a server slot holds 11"),
+        "{run:#?}"
+    );
+    assert!(run.stderr.contains("0 finished, 1 failed"), "{run:#?}");
+    let line = &lines(&dir)[0];
+    assert_eq!(line["status"], "failed");
+    let error = line["error"].as_str().unwrap();
+    assert!(
+        error.contains("context ran out after 2 generated tokens")
+            && error.contains("the slot holds 11 tokens, the request needed 17"),
+        "{error}"
+    );
+
+    // Opted in: the zone is closed as ended by the full context; the next request no longer
+    // fits at all, and the server refuses it.
+    let run = forge_run(&dir, &[&endpoint, "--force", "--continue-on-full-context"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    let line = &lines(&dir)[0];
+    let text = line.to_string();
+    assert!(text.contains("context_full"), "{text}");
+    assert!(
+        text.contains("exceeds the available context size"),
+        "{text}"
+    );
+}
+
+#[test]
+fn forge_probe_prints_what_was_detected() {
+    let dir = setup("probe");
+    let server = server();
+    let probe = forge_in(&dir, &["probe", &server.url]);
+    assert_eq!(probe.code, 0, "{probe:#?}");
+    for part in [
+        "server    llama.cpp (llama-server), version b-mock",
+        "dialect   llama.cpp (POST /completion)",
+        "model     mock-model",
+        "context   4096 tokens per slot, 4 slots",
+        "\"top_k\":0",
+        "repeat_penalty 1.1 → 1",
+    ] {
+        assert!(probe.stdout.contains(part), "{part:?} in {}", probe.stdout);
+    }
+    // Nothing listens here: an error naming the address, exit 2.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let failed = forge_in(&dir, &["probe", &url]);
+    assert_eq!(failed.code, 2, "{failed:#?}");
+    assert!(
+        failed.stderr.contains(&url) && failed.stderr.contains("cannot reach"),
+        "{failed:#?}"
+    );
+}

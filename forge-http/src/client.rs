@@ -5,14 +5,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use forge_core::exec::{Completion, Generator, Reply, Request, StreamId};
+use forge_core::exec::{Completion, End, Generator, Reply, Request, StreamId};
 use rand::Rng;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use tokio::sync::{OnceCell, Semaphore, mpsc};
 
+use crate::answer;
+use crate::body::{self, BodyOptions};
 use crate::config::Config;
-use crate::dialect::{self, BodyOptions, Dialect, StreamState, StreamStep};
+use crate::dialect::{self, Dialect, StreamState, StreamStep};
 use crate::error::Error;
+use crate::fault::{Fault, retry_after, transport};
+use crate::probe::ServerInfo;
 
 /// A [`Generator`] that sends every request to a model server over HTTP.
 ///
@@ -112,6 +116,7 @@ struct Shared {
     auth: Option<HeaderValue>,
     config: Config,
     endpoints: Vec<EndpointState>,
+    info: ServerInfo,
 }
 
 struct EndpointState {
@@ -130,88 +135,41 @@ struct Warm {
     prompt: String,
 }
 
-/// Why one attempt failed.
-pub(crate) enum Fault {
-    Connection(String),
-    Timeout,
-    Status {
-        status: u16,
-        message: String,
-        retry_after: Option<Duration>,
-    },
-    Protocol(String),
-}
-
-impl Fault {
-    fn retryable(&self) -> bool {
-        match self {
-            Fault::Connection(_) | Fault::Timeout => true,
-            Fault::Status { status, .. } => *status == 429 || *status == 408 || *status >= 500,
-            Fault::Protocol(_) => false,
+/// The I/O runtime, the HTTP client and the authorization header of a configuration.
+pub(crate) fn start(
+    config: &Config,
+) -> Result<
+    (
+        tokio::runtime::Runtime,
+        reqwest::Client,
+        Option<HeaderValue>,
+    ),
+    Error,
+> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.worker_threads)
+        .thread_name("forge-http")
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Config(format!("cannot start the I/O runtime: {e}")))?;
+    let client = reqwest::Client::builder()
+        .connect_timeout(config.connect_timeout)
+        .tcp_nodelay(true)
+        .pool_max_idle_per_host(usize::MAX)
+        .build()
+        .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+    let auth = match config.api_key.bearer() {
+        Some(b) => {
+            let mut value = HeaderValue::from_str(&b).map_err(|_| {
+                Error::Config("the API key holds characters a header cannot carry".into())
+            })?;
+            value.set_sensitive(true);
+            Some(value)
         }
-    }
-
-    fn into_error(self, endpoint: &str, attempts: u32, timeout: Duration) -> Error {
-        let endpoint = endpoint.to_owned();
-        match self {
-            Fault::Connection(message) => Error::Connection {
-                endpoint,
-                attempts,
-                message,
-            },
-            Fault::Timeout => Error::Timeout {
-                endpoint,
-                attempts,
-                after: timeout,
-            },
-            Fault::Status {
-                status, message, ..
-            } => Error::Status {
-                endpoint,
-                status,
-                attempts,
-                message,
-            },
-            Fault::Protocol(message) => Error::Protocol { endpoint, message },
-        }
-    }
-}
-
-/// A transport error with its causes (`error sending request: connection refused`).
-pub(crate) fn transport(e: reqwest::Error) -> Fault {
-    if e.is_timeout() {
-        return Fault::Timeout;
-    }
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = s.source();
-    }
-    Fault::Connection(message)
-}
-
-/// `Retry-After` in seconds (integer or decimal), or as an HTTP date: the time from now until
-/// then (zero for a date already past), at most an hour. Anything else is ignored (the backoff
-/// applies).
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    let wait = match value.parse::<f64>() {
-        Ok(seconds) if seconds.is_finite() && seconds >= 0.0 => {
-            Duration::from_secs_f64(seconds.min(3600.0))
-        }
-        Ok(_) => return None,
-        Err(_) => {
-            let at = httpdate::parse_http_date(value).ok()?;
-            at.duration_since(std::time::SystemTime::now())
-                .unwrap_or(Duration::ZERO)
-        }
+        None => None,
     };
-    Some(wait.min(Duration::from_secs(3600)))
+
+    Ok((runtime, client, auth))
 }
 
 impl HttpGenerator {
@@ -220,34 +178,12 @@ impl HttpGenerator {
     /// cannot be reached, refuses the API key, or cannot be identified.
     pub fn connect(config: Config) -> Result<HttpGenerator, Error> {
         config.validate()?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(config.worker_threads)
-            .thread_name("forge-http")
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Config(format!("cannot start the I/O runtime: {e}")))?;
-        let client = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .tcp_nodelay(true)
-            .pool_max_idle_per_host(usize::MAX)
-            .build()
-            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
-        let auth = match config.api_key.bearer() {
-            Some(b) => {
-                let mut value = HeaderValue::from_str(&b).map_err(|_| {
-                    Error::Config("the API key holds characters a header cannot carry".into())
-                })?;
-                value.set_sensitive(true);
-                Some(value)
-            }
-            None => None,
-        };
-
-        let (dialect, listed) =
-            runtime.block_on(crate::probe::probe_all(&client, auth.as_ref(), &config))?;
-        let model = match (&config.model, listed) {
+        let (runtime, client, auth) = start(&config)?;
+        let info = runtime.block_on(crate::probe::probe_all(&client, auth.as_ref(), &config))?;
+        let dialect = info.dialect;
+        let model = match (&config.model, &info.model) {
             (Some(m), _) => m.clone(),
-            (None, Some(m)) => m,
+            (None, Some(m)) => m.clone(),
             (None, None) if dialect.needs_model() => {
                 return Err(Error::Probe {
                     endpoint: config.endpoints[0].url.clone(),
@@ -288,6 +224,7 @@ impl HttpGenerator {
                 auth,
                 config,
                 endpoints,
+                info,
             }),
             tx,
             rx,
@@ -303,6 +240,12 @@ impl HttpGenerator {
     /// The dialect in use (never [`Dialect::Auto`]: the probe's result).
     pub fn dialect(&self) -> Dialect {
         self.shared.dialect
+    }
+
+    /// What the start-up probe found out about the (first) server: its kind, slot context,
+    /// and the caveats to tell the user once.
+    pub fn server_info(&self) -> &ServerInfo {
+        &self.shared.info
     }
 
     /// The model name sent in requests (empty for llama.cpp's native endpoint when none is
@@ -481,8 +424,9 @@ impl Shared {
         let options = BodyOptions {
             model: &self.model,
             ignore_eos: self.config.ignore_eos,
+            server: self.info.server,
         };
-        dialect::body(self.dialect, prompt, request, max_tokens, &options)
+        body::body(self.dialect, prompt, request, max_tokens, &options)
     }
 
     /// Sends a shared prefix once (one token, discarded); failures are ignored, the requests
@@ -495,6 +439,14 @@ impl Shared {
         if let Ok(Ok(response)) = tokio::time::timeout(self.config.request_timeout, send).await {
             let _ = tokio::time::timeout(self.config.request_timeout, response.bytes()).await;
         }
+    }
+
+    /// A full-context end with the slot context the probe found.
+    fn with_context(&self, mut reply: Reply) -> Reply {
+        if let End::ContextFull { context, .. } = &mut reply.end {
+            *context = context.or(self.info.slot_context);
+        }
+        reply
     }
 
     fn post(&self, url: &str, body: Vec<u8>) -> reqwest::RequestBuilder {
@@ -576,24 +528,25 @@ impl Shared {
         }
         if self.dialect == Dialect::OpenAi {
             let mut response = response;
-            let mut state = StreamState::new(request.stop());
+            let mut state = StreamState::new(request.stop()).limit(request.max_tokens());
             loop {
                 match response.chunk().await.map_err(transport)? {
                     Some(chunk) => {
-                        if let StreamStep::Done(reply) = state
-                            .feed(&chunk, request.stop())
-                            .map_err(Fault::Protocol)?
-                        {
+                        if let StreamStep::Done(reply) = state.feed(&chunk, request.stop())? {
                             // Dropping the response closes the request: the server stops.
-                            return Ok(reply);
+                            return Ok(self.with_context(reply));
                         }
                     }
-                    None => return state.end_of_body().map_err(Fault::Connection),
+                    None => {
+                        return state
+                            .end_of_body(request.stop())
+                            .map(|r| self.with_context(r));
+                    }
                 }
             }
         }
         let body = response.bytes().await.map_err(transport)?;
-        dialect::parse_answer(self.dialect, &body, request).map_err(Fault::Protocol)
+        answer::parse_answer(self.dialect, &body, request).map(|r| self.with_context(r))
     }
 }
 
@@ -607,60 +560,5 @@ mod tests {
         assert_eq!(common_prefix(["same", "same"].into_iter()), "same");
         assert_eq!(common_prefix(["x"].into_iter()), "x");
         assert_eq!(common_prefix(["ab", "b"].into_iter()), "");
-    }
-
-    #[test]
-    fn retry_after_reads_seconds() {
-        let mut h = reqwest::header::HeaderMap::new();
-        h.insert(RETRY_AFTER, HeaderValue::from_static("2"));
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
-        h.insert(RETRY_AFTER, HeaderValue::from_static("0.5"));
-        assert_eq!(retry_after(&h), Some(Duration::from_millis(500)));
-        // A date: the time until it, zero when it is past, at most an hour; in the three
-        // formats HTTP/1.1 allows.
-        h.insert(
-            RETRY_AFTER,
-            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
-        );
-        assert_eq!(retry_after(&h), Some(Duration::ZERO));
-        for format in [0, 1, 2] {
-            let at = std::time::SystemTime::now() + Duration::from_secs(30);
-            let imf = httpdate::fmt_http_date(at);
-            // "Sun, 06 Nov 1994 08:49:37 GMT" → RFC 850 and asctime forms of the same time.
-            let parts: Vec<&str> = imf.split([' ', ',']).filter(|p| !p.is_empty()).collect();
-            let (day, d, m, y, t) = (parts[0], parts[1], parts[2], parts[3], parts[4]);
-            let long_day = match day {
-                "Mon" => "Monday",
-                "Tue" => "Tuesday",
-                "Wed" => "Wednesday",
-                "Thu" => "Thursday",
-                "Fri" => "Friday",
-                "Sat" => "Saturday",
-                _ => "Sunday",
-            };
-            let text = match format {
-                0 => imf.clone(),
-                1 => format!("{long_day}, {d}-{m}-{} {t} GMT", &y[2..]),
-                _ => format!("{day} {m} {:>2} {t} {y}", d.trim_start_matches('0')),
-            };
-            h.insert(RETRY_AFTER, HeaderValue::from_str(&text).unwrap());
-            let wait = retry_after(&h).unwrap_or_else(|| panic!("{text:?} not read"));
-            assert!(
-                wait > Duration::from_secs(25) && wait <= Duration::from_secs(30),
-                "{text:?}: {wait:?}"
-            );
-        }
-        h.insert(
-            RETRY_AFTER,
-            HeaderValue::from_str(&httpdate::fmt_http_date(
-                std::time::SystemTime::now() + Duration::from_secs(86_400),
-            ))
-            .unwrap(),
-        );
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(3600)));
-        for bad in ["soon", "-1", "NaN", "Wed, 32 Oct 2015 07:28:00 GMT"] {
-            h.insert(RETRY_AFTER, HeaderValue::from_static(bad));
-            assert_eq!(retry_after(&h), None, "{bad}");
-        }
     }
 }

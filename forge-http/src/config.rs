@@ -153,6 +153,7 @@ pub struct Config {
     pub(crate) max_in_flight: usize,
     pub(crate) request_timeout: Duration,
     pub(crate) connect_timeout: Duration,
+    pub(crate) ready_timeout: Duration,
     pub(crate) max_retries: u32,
     pub(crate) backoff_base: Duration,
     pub(crate) backoff_max: Duration,
@@ -165,7 +166,7 @@ pub struct Config {
 
 impl Config {
     /// The defaults, for these endpoints: dialect detected by a probe, 256 requests in flight,
-    /// 10 min request timeout, 10 s connect timeout, 5 retries with backoff from 250 ms to
+    /// 10 min request timeout, 10 s connect timeout, up to 5 min of waiting for a loading server, 5 retries with backoff from 250 ms to
     /// 30 s, an error budget of 16 failed requests, the shared first prompt warmed when at least
     /// 64 bytes long, the API key from the environment ([`ApiKey::from_env`]), one I/O thread.
     pub fn new(endpoints: impl IntoIterator<Item = Endpoint>) -> Config {
@@ -176,6 +177,7 @@ impl Config {
             max_in_flight: 256,
             request_timeout: Duration::from_secs(600),
             connect_timeout: Duration::from_secs(10),
+            ready_timeout: Duration::from_secs(300),
             max_retries: 5,
             backoff_base: Duration::from_millis(250),
             backoff_max: Duration::from_secs(30),
@@ -193,8 +195,8 @@ impl Config {
         self
     }
 
-    /// The `model` field of OpenAI-style requests. By default, the first model the server lists
-    /// at `/v1/models` (llama.cpp's native endpoint ignores it).
+    /// The `model` field of every request. By default, the first model the server lists at
+    /// `/v1/models` (a single-model llama.cpp server ignores it; a router-mode one needs it).
     pub fn model(mut self, model: impl Into<String>) -> Config {
         self.model = Some(model.into());
         self
@@ -228,6 +230,14 @@ impl Config {
     /// How long connecting to a server may take.
     pub fn connect_timeout(mut self, timeout: Duration) -> Config {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long the start-up probe waits for a server that is still loading its model (its
+    /// `GET /health` answers 503, as llama.cpp's and SGLang's do) before failing. A server that
+    /// cannot be reached at all fails at once.
+    pub fn ready_timeout(mut self, timeout: Duration) -> Config {
+        self.ready_timeout = timeout;
         self
     }
 

@@ -2,25 +2,38 @@
 
 use std::sync::Arc;
 
-use forge_core::exec::{End, Reply, Request};
-use serde::{Deserialize, Serialize};
+use forge_core::exec::{End, Reply};
+use serde::Deserialize;
+
+use crate::fault::Fault;
 
 /// Which server API the generator speaks.
 ///
 /// Every dialect sends the whole transcript as a raw prompt (no chat template), the request's
-/// temperature, top-p and seed, and its token limit. They differ in how the stop patterns are
-/// handled. Whatever the server does, the runtime re-scans every reply, so a server that
-/// mishandles a stop is corrected.
+/// temperature, top-p and seed, its token limit, and the model name (the first the server
+/// lists, unless [`Config::model`](crate::Config::model) gives one). The servers fill every
+/// sampling field a request leaves out from their own defaults (vLLM from the model's
+/// `generation_config.json`, llama.cpp from the GGUF's `general.sampling.*` and its flags), so
+/// each dialect also sends the neutral value of every such field, in the form that server
+/// accepts (`top_k: 0` is "off" for llama.cpp and an error for SGLang). The dialects differ in
+/// how the stop patterns are handled. Whatever the server does, the reply is brought to the
+/// generator contract: the earliest-completed stop wins (vLLM and SGLang report the first in
+/// list order among those one step completed, llama.cpp the earliest start), the
+/// end-of-sequence token is not counted (all three servers count it), and a limit with fewer
+/// tokens than asked is [`End::ContextFull`] (a full llama.cpp slot, vLLM's clamp of
+/// `max_tokens` to the context). The runtime also re-scans every reply.
 ///
 /// # [`Dialect::Vllm`]: vLLM, `POST /v1/completions`
 ///
 /// | relies on | for |
 /// |---|---|
-/// | `stop` (any number of strings) | the server stops at the first pattern, also inside a token |
+/// | `stop` (any number of strings) | the server stops at a pattern, also inside a token |
 /// | `include_stop_str_in_output: true` | the reply keeps the stop text (appended if a server trims it anyway) |
-/// | `choices[0].stop_reason` | the stop string that fired → [`End::Stop`]; `null` or a token id with `finish_reason: "stop"` → [`End::Eos`] |
-/// | `finish_reason: "length"` | → [`End::Limit`] |
-/// | `usage.completion_tokens` | the token count |
+/// | `choices[0].stop_reason` | the stop string → [`End::Stop`]; `null` or a token id (a generation-config stop token) with `finish_reason: "stop"` → [`End::Eos`] |
+/// | `finish_reason: "length"` | → [`End::Limit`], or [`End::ContextFull`] with fewer tokens than asked |
+/// | `finish_reason: "error"` / `"abort"` | a failed generation, retried ([`Error::Generation`](crate::Error::Generation)) |
+/// | `usage.completion_tokens` | the token count (less the end-of-sequence token) |
+/// | `top_k: -1, min_p: 0, repetition_penalty: 1`, no presence or frequency penalty | the model's generation config does not apply |
 /// | `ignore_eos` | sent only when [`Config::ignore_eos`](crate::Config::ignore_eos) is set |
 /// | `seed` | the request's seed, reduced to 63 bits |
 ///
@@ -28,21 +41,22 @@ use serde::{Deserialize, Serialize};
 ///
 /// | relies on | for |
 /// |---|---|
-/// | `stop` | as vLLM |
-/// | `no_stop_trim: true` | the reply keeps the stop text (appended if trimmed anyway) |
+/// | `stop` | as vLLM; the server trims the reply where the stop starts, and the stop is appended (`no_stop_trim` is not sent: it keeps the rest of the token that completed the stop) |
 /// | `choices[0].matched_stop` | the stop string → [`End::Stop`]; a token id (the EOS token) or `null` with `finish_reason: "stop"` → [`End::Eos`] |
-/// | `finish_reason: "length"`, `usage.completion_tokens`, `ignore_eos`, `seed` | as vLLM |
+/// | `finish_reason`, `usage.completion_tokens`, neutral sampling values, `ignore_eos` | as vLLM |
+/// | `seed` | **ignored** unless the server runs with `--enable-deterministic-inference` (SGLang before late 2025 ignores it always): the probe reads `/server_info` and reports it in [`ServerInfo::caveats`](crate::ServerInfo::caveats) |
 ///
 /// # [`Dialect::LlamaCpp`]: llama.cpp's server, native `POST /completion`
 ///
 /// | relies on | for |
 /// |---|---|
 /// | `stop`, `n_predict` | the stop patterns and the token limit |
+/// | `model` | a router-mode server (`--models-dir`) needs it; a single-model server ignores it |
 /// | `cache_prompt: true` | the slot keeps the stream's KV cache, so a continuation only processes its new text |
-/// | `stop_type` (`"word"`, `"limit"`, `"eos"`) and `stopping_word` | → [`End::Stop`] / [`End::Limit`] / [`End::Eos`] (older servers: `stopped_word`, `stopped_limit`, `stopped_eos`) |
+/// | `stop_type` (`"word"`, `"limit"`, `"eos"`) and `stopping_word` | → [`End::Stop`] / [`End::Limit`] (or [`End::ContextFull`] when a full slot stopped it early) / [`End::Eos`] (older servers: `stopped_word`, `stopped_limit`, `stopped_eos`) |
 /// | `content` without the stop text | the stop text is appended, so the reply ends with it |
-/// | `tokens_predicted` | the token count |
-/// | `top_k: 0`, `min_p: 0` | no truncation besides top-p, as on the other servers (llama.cpp defaults to top-k 40, min-p 0.05) |
+/// | `tokens_predicted` | the token count (less the end-of-sequence token) |
+/// | `top_k: 0, min_p: 0, repeat_penalty: 1, typical_p: 1, xtc_probability: 0, dry_multiplier: 0, mirostat: 0, top_n_sigma: -1`, no presence or frequency penalty | none of the server's sampling defaults (flags, GGUF metadata) apply |
 /// | `seed` | the request's seed, reduced to 32 bits (`0xFFFFFFFF`, "random", avoided) |
 ///
 /// llama.cpp's `/v1/completions` does not say which stop fired: drive it with
@@ -54,19 +68,25 @@ use serde::{Deserialize, Serialize};
 ///
 /// | relies on | for |
 /// |---|---|
-/// | `stream: true` (server-sent events, `data: {...}` lines, `data: [DONE]`) | the text arrives chunk by chunk |
+/// | `stream: true` (server-sent events, `data: {...}` lines, `data: [DONE]`; comments such as `: ping` skipped) | the text arrives chunk by chunk |
 /// | client-side matching | after every chunk the text so far is searched for the stop patterns (a pattern split across chunks is found); at the first one the reply is cut right after it and the request is closed, which makes the server stop generating |
-/// | one event per token | the token count is the number of text events received (`usage.completion_tokens` when the server sends it and the reply was not cut) |
-/// | `finish_reason: "length"` / `"stop"` | → [`End::Limit`] / [`End::Eos`] (no stop was sent, so a server stop is the end of sequence) |
-/// | `seed` | the request's seed, reduced to 63 bits |
+/// | `stream_options: {include_usage: true}` (and `continuous_usage_stats` for vLLM and SGLang) | the token count is the server's usage (a chunk may hold several tokens, or none); the number of text events when a server sends none |
+/// | `finish_reason: "length"` / `"stop"` | → [`End::Limit`] (or [`End::ContextFull`]) / [`End::Eos`] (no stop was sent, so a server stop is the end of sequence) |
+/// | an `error` event, `finish_reason: "error"` / `"abort"` | a failed generation with the server's message, retried unless its code is a client error |
+/// | neutral sampling values | those of the server the probe identified behind the endpoint; an unidentified server gets only the OpenAI API's fields |
+/// | `seed` | the request's seed, reduced to 63 bits (llama.cpp keeps the low 32) |
 ///
 /// # [`Dialect::Auto`]: the capability probe
 ///
-/// At start, each endpoint is asked `GET /v1/models`: `owned_by` `"vllm"`, `"sglang"` or
-/// `"llamacpp"` picks the dialect (the first listed model also gives the `model` field). Else
-/// `GET /props` answering llama.cpp's fields picks [`Dialect::LlamaCpp`], `GET /get_server_info`
-/// answering picks [`Dialect::Sglang`], and a server that only lists models is
-/// [`Dialect::OpenAi`]. All endpoints must agree.
+/// At start, each endpoint's `GET /health` is polled while it answers 503 (a server loading its
+/// model), up to [`Config::ready_timeout`](crate::Config::ready_timeout). Then `GET /v1/models`:
+/// `owned_by` `"vllm"`, `"sglang"` or `"llamacpp"` picks the dialect (the first listed model
+/// also gives the `model` field). Else `GET /props` answering llama.cpp's fields picks
+/// [`Dialect::LlamaCpp`], `GET /server_info` (or the older `/get_server_info`) answering
+/// SGLang's settings (`version` with `tp_size` or `model_path`) picks [`Dialect::Sglang`], and
+/// a server that only lists models is [`Dialect::OpenAi`]. All endpoints must agree. The probe
+/// also reads the context of a slot (llama.cpp `n_ctx`, vLLM and SGLang `max_model_len`) and
+/// collects the caveats ([`ServerInfo`](crate::ServerInfo)).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Dialect {
     /// Detect the dialect with a capability probe at start.
@@ -114,7 +134,8 @@ impl Dialect {
         }
     }
 
-    /// Whether the model name is a required field of the request.
+    /// Whether the model name is a required field of the request (llama.cpp's native endpoint
+    /// gets it when known, for a router-mode server, but a single-model server needs none).
     pub(crate) fn needs_model(self) -> bool {
         !matches!(self, Dialect::LlamaCpp)
     }
@@ -126,110 +147,11 @@ impl std::fmt::Display for Dialect {
     }
 }
 
-/// The body of a `/v1/completions` request (vLLM, SGLang, OpenAI).
-#[derive(Serialize)]
-struct CompletionsBody<'a> {
-    #[serde(skip_serializing_if = "str::is_empty")]
-    model: &'a str,
-    prompt: &'a str,
-    max_tokens: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    stop: Option<&'a [Arc<str>]>,
-    temperature: f32,
-    top_p: f32,
-    seed: u64,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    stream: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    include_stop_str_in_output: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    no_stop_trim: Option<bool>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    ignore_eos: bool,
-}
-
-/// The body of llama.cpp's native `/completion` request.
-#[derive(Serialize)]
-struct LlamaBody<'a> {
-    prompt: &'a str,
-    n_predict: u32,
-    stop: &'a [Arc<str>],
-    temperature: f32,
-    top_p: f32,
-    top_k: u32,
-    min_p: f32,
-    seed: u32,
-    cache_prompt: bool,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    ignore_eos: bool,
-}
-
-/// What a request body needs besides the request itself.
-pub(crate) struct BodyOptions<'a> {
-    pub model: &'a str,
-    pub ignore_eos: bool,
-}
-
-/// A 63-bit seed, which every server taking a signed 64-bit integer accepts.
-fn seed63(seed: u64) -> u64 {
-    seed & (u64::MAX >> 1)
-}
-
-/// A 32-bit seed other than llama.cpp's "random" value `u32::MAX`.
-fn seed32(seed: u64) -> u32 {
-    (seed % u64::from(u32::MAX)) as u32
-}
-
-/// The JSON body of a request in this dialect. `max_tokens` is separate so that the prefix
-/// warm-up can send a one-token request.
-pub(crate) fn body(
-    dialect: Dialect,
-    prompt: &str,
-    request: &Request,
-    max_tokens: u32,
-    options: &BodyOptions<'_>,
-) -> Vec<u8> {
-    let sampling = request.sampling();
-    let stop = request.stop();
-    let result = match dialect {
-        Dialect::LlamaCpp => serde_json::to_vec(&LlamaBody {
-            prompt,
-            n_predict: max_tokens,
-            stop,
-            temperature: sampling.temperature,
-            top_p: sampling.top_p,
-            top_k: 0,
-            min_p: 0.0,
-            seed: seed32(sampling.seed),
-            cache_prompt: true,
-            ignore_eos: options.ignore_eos,
-        }),
-        Dialect::Vllm | Dialect::Sglang | Dialect::OpenAi | Dialect::Auto => {
-            let streamed = matches!(dialect, Dialect::OpenAi | Dialect::Auto);
-            serde_json::to_vec(&CompletionsBody {
-                model: options.model,
-                prompt,
-                max_tokens,
-                stop: (!streamed && !stop.is_empty()).then_some(stop),
-                temperature: sampling.temperature,
-                top_p: sampling.top_p,
-                seed: seed63(sampling.seed),
-                stream: streamed,
-                include_stop_str_in_output: (dialect == Dialect::Vllm).then_some(true),
-                no_stop_trim: (dialect == Dialect::Sglang).then_some(true),
-                ignore_eos: options.ignore_eos && !streamed,
-            })
-        }
-    };
-    // Serializing strings and numbers into a Vec cannot fail.
-    result.unwrap_or_default()
-}
-
 /// A stop as a server reports it: the string, or a token id (the end of sequence, or a stop
 /// token).
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum StopValue {
+pub(crate) enum StopValue {
     Text(String),
     // The token id's value is not used: any token stop is the end of sequence here.
     #[allow(dead_code)]
@@ -237,126 +159,93 @@ enum StopValue {
 }
 
 #[derive(Deserialize)]
-struct Choice {
+pub(crate) struct Choice {
     #[serde(default)]
-    text: String,
+    pub(crate) text: String,
     #[serde(default)]
-    finish_reason: Option<String>,
+    pub(crate) finish_reason: Option<String>,
     /// vLLM.
     #[serde(default)]
-    stop_reason: Option<StopValue>,
+    pub(crate) stop_reason: Option<StopValue>,
     /// SGLang.
     #[serde(default)]
-    matched_stop: Option<StopValue>,
+    pub(crate) matched_stop: Option<StopValue>,
 }
 
 #[derive(Deserialize)]
-struct Usage {
-    completion_tokens: u32,
+pub(crate) struct Usage {
+    pub(crate) completion_tokens: u32,
+    #[serde(default)]
+    pub(crate) prompt_tokens: Option<u32>,
 }
 
-#[derive(Deserialize)]
-struct CompletionsAnswer {
-    choices: Vec<Choice>,
-    #[serde(default)]
-    usage: Option<Usage>,
-}
-
-#[derive(Deserialize)]
-struct LlamaAnswer {
-    content: String,
-    #[serde(default)]
-    tokens_predicted: u32,
-    #[serde(default)]
-    stop_type: Option<String>,
-    #[serde(default)]
-    stopping_word: String,
-    #[serde(default)]
-    stopped_word: bool,
-    #[serde(default)]
-    stopped_limit: bool,
-    #[serde(default)]
-    stopped_eos: bool,
-}
-
-/// The index of `word` in the stop set and the text with the stop text at its end.
-fn stopped_at(mut text: String, word: &str, stop: &[Arc<str>]) -> Result<(String, End), String> {
-    let Some(index) = stop.iter().position(|s| &**s == word) else {
-        return Err(format!(
-            "the server reports stop {word:?}, which the request did not send"
-        ));
-    };
-    if !text.ends_with(word) {
-        text.push_str(word);
+/// The earliest-completed stop pattern in `text[from..]`: its end, start and index. Ties go
+/// to the longer pattern.
+fn first_stop(text: &str, from: usize, stop: &[Arc<str>]) -> Option<(usize, usize, usize)> {
+    let mut best: Option<(usize, usize, usize)> = None; // (end, start, index)
+    for (index, pattern) in stop.iter().enumerate() {
+        if pattern.is_empty() {
+            continue;
+        }
+        if let Some(pos) = text[from..].find(&**pattern) {
+            let start = from + pos;
+            let end = start + pattern.len();
+            if best.is_none_or(|(e, s, _)| end < e || (end == e && start < s)) {
+                best = Some((end, start, index));
+            }
+        }
     }
-    Ok((text, End::Stop(index)))
+    best
 }
 
-/// Turns a complete (non-streamed) answer into a reply. The error is a protocol message.
-pub(crate) fn parse_answer(
-    dialect: Dialect,
-    body: &[u8],
-    request: &Request,
-) -> Result<Reply, String> {
-    let stop = request.stop();
-    match dialect {
-        Dialect::LlamaCpp => {
-            let a: LlamaAnswer = serde_json::from_slice(body)
-                .map_err(|e| format!("not a llama.cpp /completion answer: {e}"))?;
-            let kind = a.stop_type.as_deref().unwrap_or(if a.stopped_word {
-                "word"
-            } else if a.stopped_eos {
-                "eos"
-            } else if a.stopped_limit {
-                "limit"
-            } else {
-                "none"
-            });
-            let (text, end) = match kind {
-                "word" => stopped_at(a.content, &a.stopping_word, stop)?,
-                "limit" => (a.content, End::Limit),
-                "eos" => (a.content, End::Eos),
-                other => {
-                    return Err(format!(
-                        "llama.cpp answer with stop_type {other:?}: the generation did not finish"
-                    ));
-                }
-            };
-            Ok(Reply {
-                text,
-                tokens: a.tokens_predicted,
-                end,
-            })
+/// Brings a server's reply to the generator contract:
+/// - a stop the server chose by its own rule (vLLM and SGLang: the first in list order among
+///   those one step completed; llama.cpp: the earliest start) is replaced by the
+///   earliest-completed one, and the text cut after it;
+/// - the servers count the end-of-sequence token in their usage (vLLM `completion/serving.py`
+///   `len(output.token_ids)`, SGLang `len(output_ids)`, llama.cpp `n_decoded`), the contract
+///   does not: one less when `eos_counted`;
+/// - a limit with fewer tokens than asked is a full context (llama.cpp stops a full slot with
+///   `limit`; vLLM clamps `max_tokens` to the context and answers `length`).
+pub(crate) fn settle(
+    mut text: String,
+    mut tokens: u32,
+    end: End,
+    eos_counted: bool,
+    prompt_tokens: Option<u32>,
+    stop: &[Arc<str>],
+    max_tokens: u32,
+) -> Reply {
+    let end = match end {
+        End::Stop(index) => match first_stop(&text, 0, stop) {
+            Some((cut, _, first)) if first != index || cut < text.len() => {
+                text.truncate(cut);
+                End::Stop(first)
+            }
+            _ => end,
+        },
+        End::Eos if eos_counted => {
+            tokens = tokens.saturating_sub(1);
+            end
         }
-        Dialect::Vllm | Dialect::Sglang | Dialect::OpenAi | Dialect::Auto => {
-            let a: CompletionsAnswer = serde_json::from_slice(body)
-                .map_err(|e| format!("not a /v1/completions answer: {e}"))?;
-            let tokens = a.usage.map(|u| u.completion_tokens);
-            let Some(choice) = a.choices.into_iter().next() else {
-                return Err("the answer has no choice".into());
-            };
-            let reported = if dialect == Dialect::Sglang {
-                choice.matched_stop
-            } else {
-                choice.stop_reason
-            };
-            let (text, end) = match (choice.finish_reason.as_deref(), reported) {
-                (Some("length"), _) => (choice.text, End::Limit),
-                (Some("stop"), Some(StopValue::Text(word))) => {
-                    stopped_at(choice.text, &word, stop)?
-                }
-                (Some("stop"), _) => (choice.text, End::Eos),
-                (other, _) => {
-                    return Err(format!(
-                        "finish_reason {other:?}: expected \"stop\" or \"length\""
-                    ));
-                }
-            };
-            let Some(tokens) = tokens else {
-                return Err("the answer has no usage.completion_tokens".into());
-            };
-            Ok(Reply { text, tokens, end })
-        }
+        End::Limit if tokens < max_tokens => End::ContextFull {
+            context: None,
+            needed: prompt_tokens.map(|p| p.saturating_add(max_tokens)),
+        },
+        other => other,
+    };
+    Reply { text, tokens, end }
+}
+
+/// A finish reason that means the server failed the generation (vLLM `error`, documented as
+/// retryable; `abort`, SGLang's and vLLM's cancelled request), as a retryable fault.
+pub(crate) fn failed_finish(reason: Option<&str>) -> Option<Fault> {
+    match reason {
+        Some(r @ ("error" | "abort")) => Some(Fault::Generation {
+            message: format!("the generation ended with finish_reason {r:?}"),
+            retryable: true,
+        }),
+        _ => None,
     }
 }
 
@@ -367,6 +256,12 @@ struct StreamEvent {
     choices: Vec<Choice>,
     #[serde(default)]
     usage: Option<Usage>,
+    /// An error event: `{"error": {...}}` (vLLM 2025+, SGLang, llama.cpp).
+    #[serde(default)]
+    error: Option<serde_json::Value>,
+    /// `"error"` in vLLM's older flat error event `{"object": "error", "message": …}`.
+    #[serde(default)]
+    object: Option<String>,
 }
 
 /// Client-side reading of a streamed answer: splits server-sent events, accumulates the text,
@@ -377,12 +272,17 @@ pub(crate) struct StreamState {
     text: String,
     /// Text events received.
     events: u32,
+    /// The server's token count so far (every chunk with vLLM's and SGLang's
+    /// `continuous_usage_stats`, else the last chunk only).
     usage: Option<u32>,
+    prompt_tokens: Option<u32>,
     finish: Option<String>,
     done: bool,
     /// Where the next stop search starts (a char boundary of `text`).
     searched: usize,
     longest_stop: usize,
+    /// The request's token limit (a `length` finish with fewer is a full context); 0: unknown.
+    max_tokens: u32,
 }
 
 /// What a chunk of a streamed answer brought.
@@ -393,6 +293,24 @@ pub(crate) enum StreamStep {
     Done(Reply),
 }
 
+/// An error event's fault: the server's message, retried unless its code is a client error
+/// other than 408 and 429 (an error without a code is taken as transient).
+fn error_event(value: &serde_json::Value) -> Fault {
+    let code = value
+        .pointer("/error/code")
+        .or_else(|| value.get("code"))
+        .and_then(serde_json::Value::as_u64);
+    let retryable = code.is_none_or(|c| !(400..500).contains(&c) || c == 408 || c == 429);
+    let message = error_message(value.to_string().as_bytes());
+    Fault::Generation {
+        message: match code {
+            Some(c) => format!("error event in the stream (code {c}): {message}"),
+            None => format!("error event in the stream: {message}"),
+        },
+        retryable,
+    }
+}
+
 impl StreamState {
     pub(crate) fn new(stop: &[Arc<str>]) -> StreamState {
         StreamState {
@@ -400,15 +318,23 @@ impl StreamState {
             text: String::new(),
             events: 0,
             usage: None,
+            prompt_tokens: None,
             finish: None,
             done: false,
             searched: 0,
             longest_stop: stop.iter().map(|s| s.len()).max().unwrap_or(0),
+            max_tokens: 0,
         }
     }
 
+    /// The request's token limit: a `length` finish with fewer tokens is a full context.
+    pub(crate) fn limit(mut self, max_tokens: u32) -> StreamState {
+        self.max_tokens = max_tokens;
+        self
+    }
+
     /// Feeds the next chunk of the body.
-    pub(crate) fn feed(&mut self, chunk: &[u8], stop: &[Arc<str>]) -> Result<StreamStep, String> {
+    pub(crate) fn feed(&mut self, chunk: &[u8], stop: &[Arc<str>]) -> Result<StreamStep, Fault> {
         let mut rest = chunk;
         while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
             let mut pending = std::mem::take(&mut self.line);
@@ -430,10 +356,15 @@ impl StreamState {
         Ok(StreamStep::More)
     }
 
-    /// Handles one complete line: a `data:` line is an event, others (comments, `event:`,
-    /// blank separators) are skipped.
-    fn line_done(&mut self, line: &[u8], stop: &[Arc<str>]) -> Result<Option<Reply>, String> {
+    /// Handles one complete line: a `data:` line is an event, an `error:` line (llama.cpp) an
+    /// error; others (`: ping` comments, `event:`, blank separators) are skipped.
+    fn line_done(&mut self, line: &[u8], stop: &[Arc<str>]) -> Result<Option<Reply>, Fault> {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if let Some(data) = line.strip_prefix(b"error:") {
+            let value = serde_json::from_slice(data.trim_ascii())
+                .unwrap_or_else(|_| serde_json::Value::String(error_message(data)));
+            return Err(error_event(&value));
+        }
         match line.strip_prefix(b"data:") {
             Some(data) => self.event(data.strip_prefix(b" ").unwrap_or(data), stop),
             None => Ok(None),
@@ -441,15 +372,20 @@ impl StreamState {
     }
 
     /// Handles one `data:` payload.
-    fn event(&mut self, data: &[u8], stop: &[Arc<str>]) -> Result<Option<Reply>, String> {
+    fn event(&mut self, data: &[u8], stop: &[Arc<str>]) -> Result<Option<Reply>, Fault> {
         if data == b"[DONE]" {
             self.done = true;
-            return self.finish().map(Some);
+            return self.finish(stop).map(Some);
         }
         let event: StreamEvent = serde_json::from_slice(data)
-            .map_err(|e| format!("not a /v1/completions stream event: {e}"))?;
+            .map_err(|e| Fault::Protocol(format!("not a /v1/completions stream event: {e}")))?;
+        if event.error.is_some() || event.object.as_deref() == Some("error") {
+            let value: serde_json::Value = serde_json::from_slice(data).unwrap_or_default();
+            return Err(error_event(&value));
+        }
         if let Some(u) = event.usage {
             self.usage = Some(u.completion_tokens);
+            self.prompt_tokens = u.prompt_tokens.or(self.prompt_tokens);
         }
         let Some(choice) = event.choices.into_iter().next() else {
             return Ok(None);
@@ -461,7 +397,7 @@ impl StreamState {
                 self.text.truncate(end);
                 return Ok(Some(Reply {
                     text: std::mem::take(&mut self.text),
-                    tokens: self.events,
+                    tokens: self.usage.unwrap_or(self.events),
                     end: End::Stop(index),
                 }));
             }
@@ -476,19 +412,7 @@ impl StreamState {
     /// for a pattern split across chunks): its end and index. Ties go to the longer pattern.
     fn find_stop(&mut self, stop: &[Arc<str>]) -> Option<(usize, usize)> {
         let from = self.searched;
-        let mut best: Option<(usize, usize, usize)> = None; // (end, start, index)
-        for (index, pattern) in stop.iter().enumerate() {
-            if pattern.is_empty() {
-                continue;
-            }
-            if let Some(pos) = self.text[from..].find(&**pattern) {
-                let start = from + pos;
-                let end = start + pattern.len();
-                if best.is_none_or(|(e, s, _)| end < e || (end == e && start < s)) {
-                    best = Some((end, start, index));
-                }
-            }
-        }
+        let best = first_stop(&self.text, from, stop);
         // Next time, search from where a pattern could still start unseen.
         let mut next = self
             .text
@@ -502,30 +426,49 @@ impl StreamState {
     }
 
     /// The reply once the server has finished without a stop matching.
-    fn finish(&mut self) -> Result<Reply, String> {
+    fn finish(&mut self, stop: &[Arc<str>]) -> Result<Reply, Fault> {
+        if let Some(fault) = failed_finish(self.finish.as_deref()) {
+            return Err(fault);
+        }
         let end = match self.finish.as_deref() {
             Some("length") => End::Limit,
             Some("stop") => End::Eos,
             other => {
-                return Err(format!(
+                return Err(Fault::Protocol(format!(
                     "the stream ended with finish_reason {other:?}: expected \"stop\" or \"length\""
-                ));
+                )));
             }
         };
-        Ok(Reply {
-            text: std::mem::take(&mut self.text),
-            tokens: self.usage.unwrap_or(self.events),
+        let text = std::mem::take(&mut self.text);
+        // The server's usage counts the end-of-sequence token; the text events do not.
+        let (tokens, eos_counted) = match self.usage {
+            Some(n) => (n, true),
+            None => (self.events, false),
+        };
+        let prompt = self.prompt_tokens;
+        // Text events undercount (a chunk may hold several tokens): only the server's own
+        // count can tell a full context from the limit.
+        let max_tokens = if eos_counted { self.max_tokens } else { 0 };
+        Ok(settle(
+            text,
+            tokens,
             end,
-        })
+            eos_counted,
+            prompt,
+            stop,
+            max_tokens,
+        ))
     }
 
     /// The body ended: a complete reply if the server finished, else the stream was cut.
-    pub(crate) fn end_of_body(&mut self) -> Result<Reply, String> {
+    pub(crate) fn end_of_body(&mut self, stop: &[Arc<str>]) -> Result<Reply, Fault> {
         if self.finish.is_some() && !self.done {
             // Some servers close without `[DONE]` after the finishing event.
-            return self.finish();
+            return self.finish(stop);
         }
-        Err("the stream ended before the server finished".into())
+        Err(Fault::Connection(
+            "the stream ended before the server finished".into(),
+        ))
     }
 }
 
@@ -562,7 +505,8 @@ pub(crate) fn error_message(body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use forge_core::exec::{RequestId, Sampling, StreamId};
+    use crate::answer::parse_answer;
+    use forge_core::exec::{Request, RequestId, Sampling, StreamId};
 
     fn request(stop: &[&str]) -> Request {
         let stop: Vec<Arc<str>> = stop.iter().map(|s| Arc::from(*s)).collect();
@@ -637,7 +581,7 @@ mod tests {
             cut.feed(sse("partial").as_bytes(), req.stop()),
             Ok(StreamStep::More)
         ));
-        assert!(cut.end_of_body().is_err());
+        assert!(cut.end_of_body(req.stop()).is_err());
     }
 
     #[test]
@@ -659,11 +603,10 @@ mod tests {
         assert_eq!((r.text.as_str(), r.end), ("a b[Next]", End::Stop(0)));
         let unknown =
             br#"{"content":"a","stop_type":"word","stopping_word":"zz","tokens_predicted":1}"#;
-        assert!(
-            parse_answer(Dialect::LlamaCpp, unknown, &req)
-                .unwrap_err()
-                .contains("\"zz\"")
-        );
+        assert!(matches!(
+            parse_answer(Dialect::LlamaCpp, unknown, &req),
+            Err(Fault::Protocol(m)) if m.contains("\"zz\"")
+        ));
     }
 
     #[test]
@@ -678,5 +621,35 @@ mod tests {
         );
         assert_eq!(error_message(b"  plain failure \n"), "plain failure");
         assert_eq!(error_message(b""), "(empty body)");
+    }
+
+    #[test]
+    fn a_short_length_finish_is_a_full_context_only_by_the_servers_count() {
+        let req = request(&["[Next]"]);
+        let finish = |usage: Option<u32>| {
+            let mut last =
+                serde_json::json!({"choices": [{"text": "", "finish_reason": "length"}]});
+            if let Some(n) = usage {
+                last["usage"] = serde_json::json!({"completion_tokens": n, "prompt_tokens": 7});
+            }
+            // One event carrying several tokens.
+            format!("{}data: {last}\n\ndata: [DONE]\n\n", sse("two tokens"))
+        };
+        let end = |usage: Option<u32>| {
+            let mut state = StreamState::new(req.stop()).limit(16);
+            match state.feed(finish(usage).as_bytes(), req.stop()).unwrap() {
+                StreamStep::Done(reply) => (reply.tokens, reply.end),
+                StreamStep::More => panic!("the stream is complete"),
+            }
+        };
+        // One text event, no usage: the count is unknown, so the limit is taken as reached.
+        assert_eq!(end(None), (1, End::Limit));
+        // The server counted 4 of 16: its context ran out.
+        let full = End::ContextFull {
+            context: None,
+            needed: Some(23),
+        };
+        assert_eq!(end(Some(4)), (4, full));
+        assert_eq!(end(Some(16)), (16, End::Limit));
     }
 }

@@ -58,6 +58,17 @@ pub enum Error {
         /// What was wrong with the answer.
         message: String,
     },
+    /// The server accepted the request but failed the generation: an error event inside a
+    /// stream, or a `finish_reason` of `error` or `abort`. Retried unless the server's error
+    /// code says retrying cannot help.
+    Generation {
+        /// The endpoint's base URL.
+        endpoint: String,
+        /// How many attempts were made.
+        attempts: u32,
+        /// The server's own message.
+        message: String,
+    },
     /// More requests failed than the run's error budget allows: the whole run stops.
     Budget {
         /// How many requests failed for good.
@@ -118,6 +129,16 @@ impl fmt::Display for Error {
             Error::Protocol { endpoint, message } => write!(
                 f,
                 "endpoint {endpoint}: unexpected answer: {message}; check the dialect"
+            ),
+            Error::Generation {
+                endpoint,
+                attempts,
+                message,
+            } => write!(
+                f,
+                "endpoint {endpoint}: the server failed the generation ({attempts} attempt{}): \
+                 {message}; see the server's log",
+                plural(*attempts)
             ),
             Error::Budget {
                 failed,

@@ -26,13 +26,26 @@
 //! bearer token and never printed ([`ApiKey`]'s `Debug` redacts it). HTTPS needs the `tls`
 //! feature.
 
+mod answer;
+mod body;
 mod client;
 mod config;
 mod dialect;
 mod error;
+mod fault;
 mod probe;
 
 pub use client::{EndpointStats, EndpointTable, HttpGenerator};
 pub use config::{ApiKey, Config, Endpoint};
 pub use dialect::Dialect;
 pub use error::Error;
+pub use probe::ServerInfo;
+
+/// Probes the endpoints as [`HttpGenerator::connect`] does (waiting for a loading server,
+/// detecting the dialect when it is [`Dialect::Auto`], reading the slot context and the
+/// caveats), without starting a generator: what `forge probe` prints.
+pub fn probe(config: &Config) -> Result<ServerInfo, Error> {
+    config.validate()?;
+    let (runtime, client, auth) = client::start(config)?;
+    runtime.block_on(probe::probe_all(&client, auth.as_ref(), config))
+}

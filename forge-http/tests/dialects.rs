@@ -206,7 +206,8 @@ fn the_request_carries_each_dialects_fields() {
         assert_eq!(body["seed"], 42);
         let (field, stop_sent) = match kind {
             Kind::Vllm => (Some("include_stop_str_in_output"), true),
-            Kind::Sglang => (Some("no_stop_trim"), true),
+            // Not `no_stop_trim`: SGLang then keeps the rest of the token after the stop.
+            Kind::Sglang => (None, true),
             Kind::LlamaCpp => (Some("cache_prompt"), true),
             Kind::OpenAi => (None, false),
         };
@@ -214,6 +215,7 @@ fn the_request_carries_each_dialects_fields() {
             assert_eq!(body[field], true, "{kind:?} sends {field}");
         }
         assert_eq!(body.get("stop").is_some(), stop_sent, "{kind:?}");
+        assert!(body.get("no_stop_trim").is_none(), "{kind:?}");
         assert_eq!(body.get("stream").is_some(), kind == Kind::OpenAi);
         // The key never shows in debug output.
         let debug = format!("{generator:?}");

@@ -222,3 +222,71 @@ fn split_answers_and_faults_give_the_scripted_transcripts() {
         assert_same_as_scripted(kind, dialect, options, faults);
     }
 }
+
+/// A full server context in the middle of a zone fails the stream with a located error that
+/// names the slot context and the tokens needed; with `continue_on_full_context` the zone is
+/// closed as `ZoneEnd::ContextFull` and the stream goes on (here into a request the server
+/// refuses, since its context is full). Before: the zone was closed as a token limit.
+#[test]
+fn a_full_context_fails_the_stream_unless_the_run_goes_on() {
+    use forge_core::exec::{ErrorKind, ZoneEnd};
+    let rambling: mock::Model = Arc::new(|_: &str| mock::Output {
+        tokens: vec!["x".to_owned()],
+        eos: false,
+    });
+    for go_on in [false, true] {
+        let mock_options = Options {
+            context: Some(24),
+            ..Options::default()
+        };
+        let server = Mock::start_with(Kind::LlamaCpp, rambling.clone(), mock_options);
+        let config = Config::new([Endpoint::new(&server.url).unwrap()])
+            .dialect(Dialect::LlamaCpp)
+            .api_key(ApiKey::none())
+            .warm_shared_prefix(0);
+        let mut generator = HttpGenerator::connect(config).unwrap();
+        let run = RunOptions {
+            continue_on_full_context: go_on,
+            ..options()
+        };
+        let results = Runner::new(run)
+            .unwrap()
+            .run(&mut generator, workflows())
+            .unwrap();
+        for result in results {
+            let error = result.unwrap_err();
+            let partial = error.partial.as_ref().expect("a partial transcript");
+            // The first generated zone: cut by the context before its 12-token budget.
+            let first = partial.visits.iter().find(|v| v.tokens > 0).unwrap();
+            assert!(first.tokens < 12, "{first:?}");
+            let text = error.to_string();
+            if go_on {
+                assert_eq!(first.end, ZoneEnd::ContextFull);
+                assert!(
+                    text.contains("exceeds the available context size"),
+                    "{text}"
+                );
+            } else {
+                assert!(
+                    matches!(
+                        error.kind,
+                        ErrorKind::ContextFull {
+                            context: Some(24),
+                            ..
+                        }
+                    ),
+                    "{error:?}"
+                );
+                assert!(error.zone.is_some());
+                for part in [
+                    "context ran out",
+                    "the slot holds 24 tokens",
+                    "needed 31",
+                    "sequence `q`",
+                ] {
+                    assert!(text.contains(part), "{part:?} in {text}");
+                }
+            }
+        }
+    }
+}

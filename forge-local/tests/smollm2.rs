@@ -245,6 +245,8 @@ fn check_structure(sample: &SampledWorkflow, t: &Transcript, cap: u32) {
             }
             ZoneEnd::Forced => assert!(zone.input || zone.text().ends_with(&*zone.advance)),
             ZoneEnd::Unfinished => panic!("{who}: a finished stream has an unfinished visit"),
+            // The in-process engine's context is the model's; the run does not opt in.
+            ZoneEnd::ContextFull => panic!("{who}: visit {i} ended by a full context"),
         }
     }
     assert_eq!(expected, None, "{who}: the stream stopped before the end");

@@ -150,6 +150,7 @@ pub fn visits(t: &Transcript) -> String {
                 ZoneEnd::Eos => "eos",
                 ZoneEnd::Forced => "forced",
                 ZoneEnd::Unfinished => "unfinished",
+                ZoneEnd::ContextFull => "context_full",
             };
             format!("{}/{e}/{}", v.zone, v.tokens)
         })

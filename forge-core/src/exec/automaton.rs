@@ -90,6 +90,8 @@ pub struct Automaton {
     idle_visits: usize,
     /// The most zone visits the stream may make.
     max_visits: usize,
+    /// Whether a full server context closes the zone (else it fails the stream).
+    continue_full: bool,
 }
 
 impl Automaton {
@@ -132,6 +134,7 @@ impl Automaton {
             sent_prefix: 0,
             idle_visits: 0,
             max_visits: usize::MAX,
+            continue_full: false,
         })
     }
 
@@ -139,6 +142,12 @@ impl Automaton {
     /// loop the model never leaves would otherwise run, and grow, forever.
     pub fn limit_visits(&mut self, n: usize) {
         self.max_visits = n;
+    }
+
+    /// When the server's context runs out in a zone ([`End::ContextFull`]): close the zone as
+    /// [`ZoneEnd::ContextFull`] and go on (`true`), or fail the stream (`false`, the default).
+    pub fn continue_on_full_context(&mut self, go_on: bool) {
+        self.continue_full = go_on;
     }
 
     /// The stream this automaton runs.
@@ -249,6 +258,16 @@ impl Automaton {
                 self.close(ZoneEnd::Eos)
             }
             End::Stop(_) => self.phase = Phase::Generate,
+            End::ContextFull { .. } if spent => self.close(ZoneEnd::Limit),
+            End::ContextFull { .. } if self.continue_full => self.close(ZoneEnd::ContextFull),
+            End::ContextFull { context, needed } => {
+                let generated = self.visits.last().map_or(0, |v| v.tokens);
+                self.phase = Phase::Stuck(ErrorKind::ContextFull {
+                    generated,
+                    context,
+                    needed,
+                });
+            }
         }
     }
 

@@ -84,6 +84,17 @@ pub enum ErrorKind {
     },
     /// The run stopped (the generator failed fatally) before this stream finished.
     Interrupted(SharedError),
+    /// The server's context ran out in the middle of a zone
+    /// ([`End::ContextFull`](super::End::ContextFull)), and the run was not set to go on
+    /// ([`RunOptions::continue_on_full_context`](super::RunOptions::continue_on_full_context)).
+    ContextFull {
+        /// The tokens the zone had generated when the context ran out.
+        generated: u32,
+        /// The context size of the server's slot, when the server tells.
+        context: Option<u32>,
+        /// The tokens the last request needed (prompt plus token limit), when the server tells.
+        needed: Option<u32>,
+    },
 }
 
 /// A stream's failure: which stream, where, why, and the transcript up to that point.
@@ -133,6 +144,38 @@ impl fmt::Display for StreamError {
             ),
             ErrorKind::Interrupted(source) => {
                 write!(f, ": the run stopped before the stream finished: {source}")
+            }
+            ErrorKind::ContextFull {
+                generated,
+                context,
+                needed,
+            } => {
+                write!(
+                    f,
+                    ": the server's context ran out after {generated} generated tokens of the \
+                     zone, before its token budget"
+                )?;
+                match (context, needed) {
+                    (Some(c), Some(n)) => write!(
+                        f,
+                        " (the slot holds {c} tokens, the request needed {n}: its prompt \
+                             plus the zone's remaining budget)"
+                    )?,
+                    (Some(c), None) => write!(f, " (the slot holds {c} tokens)")?,
+                    (None, Some(n)) => write!(
+                        f,
+                        " (the request needed {n} tokens: its prompt plus the zone's remaining \
+                         budget)"
+                    )?,
+                    (None, None) => {}
+                }
+                write!(
+                    f,
+                    "; help: give each server slot more context (llama-server: `-c` is shared \
+                     by the `-np` slots), lower the zone budgets, or set \
+                     `RunOptions::continue_on_full_context` (`forge run --continue-on-full-context`) \
+                     to close the zone and go on"
+                )
             }
         }
     }

@@ -176,6 +176,16 @@ pub enum End {
     Limit,
     /// The model produced its end-of-sequence token (not part of the text).
     Eos,
+    /// The server's context ran out (or the server cut the token limit to fit its context)
+    /// before [`Request::max_tokens`] tokens: not a token limit, since the zone's budget was
+    /// not spent.
+    ContextFull {
+        /// The context size of the server's slot, in tokens, when the server tells.
+        context: Option<u32>,
+        /// The tokens the request needed (its prompt plus [`Request::max_tokens`]), when the
+        /// server tells the prompt's size.
+        needed: Option<u32>,
+    },
 }
 
 /// A generator's answer to a [`Request`].

@@ -41,6 +41,11 @@ pub struct RunOptions {
     /// The wait before the first retry of a request; it doubles for each further retry.
     /// Default 200 ms.
     pub backoff: Duration,
+    /// When the server's context runs out in the middle of a zone
+    /// ([`End::ContextFull`](super::End::ContextFull)): `false` (the default) fails the stream
+    /// with [`ErrorKind::ContextFull`](super::ErrorKind::ContextFull); `true` closes the zone,
+    /// records it as [`ZoneEnd::ContextFull`](super::ZoneEnd::ContextFull), and goes on.
+    pub continue_on_full_context: bool,
 }
 
 impl Default for RunOptions {
@@ -54,6 +59,7 @@ impl Default for RunOptions {
             max_visits: 100_000,
             retries: 2,
             backoff: Duration::from_millis(200),
+            continue_on_full_context: false,
         }
     }
 }
@@ -343,6 +349,8 @@ impl<'r, G: Generator, I: Iterator<Item = SampledWorkflow>> Execution<'r, G, I> 
             match Automaton::new(plan, sample, stream) {
                 Ok(mut automaton) => {
                     automaton.limit_visits(self.runner.options.max_visits);
+                    automaton
+                        .continue_on_full_context(self.runner.options.continue_on_full_context);
                     let live = Live {
                         automaton,
                         request: RequestId(0),

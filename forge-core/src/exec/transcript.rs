@@ -38,6 +38,10 @@ pub enum ZoneEnd {
     /// The zone's own text ended it: the advance pattern was in its forced or fed text, or it
     /// is an input zone the runtime closed after feeding it (*next* edge).
     Forced,
+    /// The server's context ran out before the zone's budget was spent, and the run was set
+    /// to go on ([`RunOptions::continue_on_full_context`](super::RunOptions::continue_on_full_context));
+    /// the runtime closed the zone (*next* edge).
+    ContextFull,
     /// The stream failed, or the run stopped, during the visit (only in the partial
     /// transcript of a [`StreamError`](super::StreamError)).
     Unfinished,

@@ -1,6 +1,11 @@
 //! A loopback model server for tests and benchmarks: speaks vLLM, SGLang, llama.cpp's native
 //! endpoint or plain streamed OpenAI completions, over a scripted model, with injectable faults.
 //! Binds 127.0.0.1 on a free port; stops when dropped.
+//!
+//! Each behaviour imitates the real server and cites the server source it comes from
+//! (vLLM and llama.cpp 2026 trees, SGLang late 2025/2026; see `DIALECTS.md` of the engines
+//! notes): the stop each server reports, its trimming, its token counts (the end-of-sequence
+//! token included), its stream chunks, its errors, its start-up and its context limit.
 
 #![allow(dead_code)]
 // A zero linger makes dropping the socket send a reset, which is the point here.
@@ -10,6 +15,13 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+mod model;
+mod stream;
+
+#[allow(unused_imports)]
+pub use model::{Generated, StopRule, generate, generate_by};
+use stream::Usage;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -42,6 +54,29 @@ pub enum Fault {
     Reset,
     /// Wait this long before answering.
     Slow(Duration),
+    /// Accept the request, then fail the generation inside the answer: a stream sends two
+    /// text chunks, then `data: {"error": {"message", "code"}}` and `data: [DONE]` (vLLM
+    /// `completion/serving.py` and SGLang `serving_completions.py` on an exception while
+    /// streaming); a complete answer ends with `finish_reason: "error"` (vLLM
+    /// `v1/engine/__init__.py` FINISH_REASON_STRINGS).
+    Failed(u16, &'static str),
+}
+
+/// How an OpenAI-kind mock streams: as a plain OpenAI-compatible server (one event per token,
+/// `finish_reason` in its own empty event, no usage), as vLLM, or as llama.cpp's
+/// `/v1/completions`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Streaming {
+    Plain,
+    /// vLLM `completion/serving.py`: two tokens per chunk (`--stream-interval 2`, or
+    /// speculative decoding), an empty-text chunk before each (token ids whose text is an
+    /// incomplete UTF-8 character), `finish_reason` on the last text chunk, usage only with
+    /// `stream_options.include_usage` (in every chunk with `continuous_usage_stats`), the
+    /// end-of-sequence token counted.
+    Vllm,
+    /// llama.cpp `server-context.cpp`: `: ping` comments between events (`sse_ping_interval`),
+    /// usage always in the final chunk, the end-of-sequence token counted (`n_decoded`).
+    LlamaCpp,
 }
 
 /// One completion request the mock received.
@@ -79,6 +114,31 @@ pub struct Options {
     pub advertise: bool,
     /// Keep every request for [`Mock::seen`] (off for benchmarks).
     pub record: bool,
+    /// How an OpenAI-kind mock streams (and which server `/v1/models` names).
+    pub streaming: Streaming,
+    /// Answer 503 "Loading model" on every route, `/health` included, for this long after
+    /// start (llama.cpp `server.cpp` middleware while the model loads; SGLang `/health`).
+    pub loading: Option<Duration>,
+    /// The context of one slot, in tokens (the mock's prompt tokens are its bytes). llama.cpp
+    /// (`server-context.cpp`, context shift off by default) stops a full slot with
+    /// `stop_type: "limit"` and `truncated: true`; vLLM (`serve/utils/api_utils.py`
+    /// `get_max_tokens`) clamps `max_tokens` to what is left and answers `length`.
+    pub context: Option<u32>,
+    /// llama.cpp router mode (`--models-dir`): a `/completion` without `model` gets 400
+    /// "model name is missing from the request".
+    pub router: bool,
+    /// llama.cpp before the late-2024 server refactor (and the ik_llama.cpp fork): the
+    /// booleans `stopped_word`, `stopped_eos`, `stopped_limit` instead of `stop_type`.
+    pub legacy: bool,
+    /// SGLang's `enable_deterministic_inference` server argument, as `/server_info` reports
+    /// it.
+    pub deterministic: bool,
+    /// vLLM: the end of sequence came from a generation-config stop token id, which
+    /// `stop_reason` reports as an integer (`v1/core/sched/utils.py::check_stop`).
+    pub eos_token_id: bool,
+    /// A catch-all proxy or single-page app in front: every unknown GET route answers 200 with
+    /// an HTML page.
+    pub catch_all: bool,
 }
 
 impl Default for Options {
@@ -87,6 +147,14 @@ impl Default for Options {
             piece: None,
             advertise: true,
             record: true,
+            streaming: Streaming::Plain,
+            loading: None,
+            context: None,
+            router: false,
+            legacy: false,
+            deterministic: false,
+            eos_token_id: false,
+            catch_all: false,
         }
     }
 }
@@ -103,6 +171,7 @@ impl Mock {
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
         let (url_tx, url_rx) = std::sync::mpsc::channel();
         let server = Server {
+            started: Instant::now(),
             kind,
             model,
             options,
@@ -176,6 +245,7 @@ impl Drop for Mock {
 }
 
 struct Server {
+    started: Instant,
     kind: Kind,
     model: Model,
     options: Options,
@@ -225,74 +295,11 @@ async fn read_request(reader: &mut BufReader<TcpStream>) -> Option<HttpRequest> 
     })
 }
 
-/// What the mock model generates under a server's stop handling: the text up to and including
-/// the earliest-completed stop, the tokens used, and how it ended.
-pub struct Generated {
-    pub text: String,
-    /// Where the stop starts in `text`, if one matched.
-    pub stop_start: Option<usize>,
-    pub stop: Option<usize>,
-    pub tokens: u32,
-    pub eos: bool,
-    /// The tokens as generated (the last one whole, even if a stop matched inside it).
-    pub pieces: Vec<String>,
-}
-
-pub fn generate(output: &Output, stop: &[String], max_tokens: u32) -> Generated {
-    let mut text = String::new();
-    let mut pieces = Vec::new();
-    let mut searched = 0;
-    for n in 0..max_tokens as usize {
-        let token = match output.tokens.get(n) {
-            Some(t) => t.clone(),
-            None if output.eos => {
-                return Generated {
-                    text,
-                    stop_start: None,
-                    stop: None,
-                    tokens: n as u32,
-                    eos: true,
-                    pieces,
-                };
-            }
-            None => " ~".to_owned(),
-        };
-        text.push_str(&token);
-        pieces.push(token);
-        let mut best: Option<(usize, usize, usize)> = None;
-        for (i, s) in stop.iter().enumerate() {
-            if let Some(p) = text[searched..].find(s.as_str()) {
-                let (start, end) = (searched + p, searched + p + s.len());
-                if best.is_none_or(|(e, st, _)| end < e || (end == e && start < st)) {
-                    best = Some((end, start, i));
-                }
-            }
-        }
-        if let Some((end, start, i)) = best {
-            text.truncate(end);
-            return Generated {
-                text,
-                stop_start: Some(start),
-                stop: Some(i),
-                tokens: n as u32 + 1,
-                eos: false,
-                pieces,
-            };
-        }
-        let longest = stop.iter().map(String::len).max().unwrap_or(1);
-        searched = text.len().saturating_sub(longest);
-        while !text.is_char_boundary(searched) {
-            searched -= 1;
-        }
-    }
-    Generated {
-        text,
-        stop_start: None,
-        stop: None,
-        tokens: max_tokens,
-        eos: false,
-        pieces,
-    }
+/// A JSON error body as vLLM, SGLang and llama.cpp send it.
+fn error_body(code: u16, message: &str) -> Vec<u8> {
+    serde_json::json!({"error": {"message": message, "code": code, "type": "mock_error"}})
+        .to_string()
+        .into_bytes()
 }
 
 impl Server {
@@ -340,32 +347,73 @@ impl Server {
     /// Answers one request; false when the connection must close.
     async fn answer(&self, socket: &mut BufReader<TcpStream>, request: HttpRequest) -> bool {
         let json = |v: serde_json::Value| v.to_string().into_bytes();
-        let owner = match self.kind {
-            Kind::Vllm => "vllm",
-            Kind::Sglang => "sglang",
-            Kind::LlamaCpp => "llamacpp",
-            Kind::OpenAi => "someone",
+        if self
+            .options
+            .loading
+            .is_some_and(|d| self.started.elapsed() < d)
+        {
+            // llama.cpp `server.cpp`: every route, `/health` included, while the model loads.
+            let body = error_body(503, "Loading model");
+            return self.respond(socket, 503, "", &body).await;
+        }
+        let owner = match (self.kind, self.options.streaming) {
+            (Kind::Vllm, _) | (Kind::OpenAi, Streaming::Vllm) => "vllm",
+            (Kind::Sglang, _) => "sglang",
+            (Kind::LlamaCpp, _) | (Kind::OpenAi, Streaming::LlamaCpp) => "llamacpp",
+            (Kind::OpenAi, Streaming::Plain) => "someone",
         };
+        let llama = self.kind == Kind::LlamaCpp || owner == "llamacpp";
         match (request.method.as_str(), request.path.as_str()) {
+            ("GET", "/health") => {
+                let body = json(serde_json::json!({"status": "ok"}));
+                return self.respond(socket, 200, "", &body).await;
+            }
             ("GET", "/v1/models") => {
                 let owner = if self.options.advertise {
                     owner
                 } else {
                     "organization-owner"
                 };
+                let mut card =
+                    serde_json::json!({"id": "mock-model", "object": "model", "owned_by": owner});
+                // vLLM and SGLang `ModelCard.max_model_len`.
+                if let (Some(c), "vllm" | "sglang") = (self.options.context, owner) {
+                    card["max_model_len"] = c.into();
+                }
+                let body = json(serde_json::json!({"object": "list", "data": [card]}));
+                return self.respond(socket, 200, "", &body).await;
+            }
+            ("GET", "/props") if llama => {
+                // README `GET /props`: the slot's settings with its context `n_ctx`; a GGUF
+                // with `general.sampling.*` (or `--repeat-penalty`) changes the defaults.
                 let body = json(serde_json::json!({
-                    "object": "list",
-                    "data": [{"id": "mock-model", "object": "model", "owned_by": owner}]
+                    "total_slots": 4,
+                    "default_generation_settings": {
+                        "n_ctx": self.options.context.unwrap_or(4096),
+                        "params": {"top_k": 40, "min_p": 0.05, "repeat_penalty": 1.1, "typical_p": 1.0}
+                    },
+                    "build_info": "b-mock",
                 }));
                 return self.respond(socket, 200, "", &body).await;
             }
-            ("GET", "/props") if self.kind == Kind::LlamaCpp => {
-                let body = json(serde_json::json!({"total_slots": 4}));
+            ("GET", "/server_info" | "/get_server_info") if self.kind == Kind::Sglang => {
+                // SGLang `http_server.py`: the server arguments, scheduler info and version.
+                let body = json(serde_json::json!({
+                    "version": "0.5-mock",
+                    "model_path": "mock-model",
+                    "tp_size": 1,
+                    "enable_deterministic_inference": self.options.deterministic,
+                    "context_length": self.options.context,
+                }));
                 return self.respond(socket, 200, "", &body).await;
             }
-            ("GET", "/get_server_info") if self.kind == Kind::Sglang => {
-                let body = json(serde_json::json!({"version": "mock"}));
-                return self.respond(socket, 200, "", &body).await;
+            ("GET", _) if self.options.catch_all => {
+                let page = b"<!doctype html><title>app</title>";
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\n\r\n",
+                    page.len()
+                );
+                return self.write(socket, &[head.as_bytes(), page].concat()).await;
             }
             ("POST", "/v1/completions") if self.kind != Kind::LlamaCpp => {}
             ("POST", "/completion") if self.kind == Kind::LlamaCpp => {}
@@ -406,6 +454,29 @@ impl Server {
         keep
     }
 
+    /// A request the server refuses before generating: 400 with its message.
+    fn refusal(&self, body: &serde_json::Value, prompt_tokens: u32) -> Option<String> {
+        if self.kind == Kind::LlamaCpp
+            && self.options.router
+            && body.get("model").and_then(|m| m.as_str()).is_none()
+        {
+            // llama.cpp router mode (`server-models.cpp`).
+            return Some("model name is missing from the request".into());
+        }
+        if self.kind == Kind::Sglang && body.get("top_k").and_then(|k| k.as_i64()) == Some(0) {
+            // SGLang `sampling_params.py::verify`.
+            return Some("top_k must be -1 (disable), or at least 1, got 0.".into());
+        }
+        if let Some(c) = self.options.context
+            && prompt_tokens >= c
+        {
+            return Some(format!(
+                "the request exceeds the available context size ({prompt_tokens} >= {c})"
+            ));
+        }
+        None
+    }
+
     async fn complete(
         &self,
         socket: &mut BufReader<TcpStream>,
@@ -417,17 +488,26 @@ impl Server {
                 let extra = retry_after
                     .map(|r| format!("retry-after: {r}\r\n"))
                     .unwrap_or_default();
-                let body = serde_json::json!({"error": {"message": message}})
-                    .to_string()
-                    .into_bytes();
-                return self.respond(socket, status, &extra, &body).await;
+                return self
+                    .respond(socket, status, &extra, &error_body(status, message))
+                    .await;
             }
             Some(Fault::Slow(d)) => tokio::time::sleep(d).await,
             _ => {}
         }
         let reset = matches!(fault, Some(Fault::Reset));
+        let failed = match fault {
+            Some(Fault::Failed(code, message)) => Some((code, message)),
+            _ => None,
+        };
         let prompt = body["prompt"].as_str().unwrap_or_default();
-        let max_tokens = body
+        let prompt_tokens = prompt.len() as u32;
+        if let Some(message) = self.refusal(body, prompt_tokens) {
+            return self
+                .respond(socket, 400, "", &error_body(400, &message))
+                .await;
+        }
+        let asked = body
             .get(if self.kind == Kind::LlamaCpp {
                 "n_predict"
             } else {
@@ -435,6 +515,13 @@ impl Server {
             })
             .and_then(|v| v.as_u64())
             .unwrap_or(16) as u32;
+        // What fits in the slot: the rest of the context.
+        let room = self
+            .options
+            .context
+            .map_or(u32::MAX, |c| c.saturating_sub(prompt_tokens));
+        let max_tokens = asked.min(room);
+        let truncated = max_tokens < asked;
         let stop: Vec<String> = body
             .get("stop")
             .and_then(|s| s.as_array())
@@ -444,14 +531,30 @@ impl Server {
                     .collect()
             })
             .unwrap_or_default();
+        let rule = match self.kind {
+            Kind::LlamaCpp => StopRule::EarliestStart,
+            _ => StopRule::ListOrder,
+        };
         let output = (self.model)(prompt);
-        let generated = generate(&output, &stop, max_tokens);
+        let generated = generate_by(&output, &stop, max_tokens, rule);
+        // All three servers count the end-of-sequence token (vLLM `len(output.token_ids)`,
+        // SGLang `len(output_ids)`, llama.cpp `n_decoded`).
+        let counted = generated.tokens + u32::from(generated.eos);
         if self.kind == Kind::OpenAi {
-            return self.stream(socket, &generated, reset).await;
+            let include_usage = body.pointer("/stream_options/include_usage") == Some(&true.into());
+            let continuous =
+                body.pointer("/stream_options/continuous_usage_stats") == Some(&true.into());
+            let usage = Usage {
+                prompt: prompt_tokens,
+                include: include_usage,
+                continuous,
+            };
+            return self.stream(socket, &generated, usage, reset, failed).await;
         }
         let answer = match self.kind {
             Kind::LlamaCpp => {
-                // Native endpoint: the content stops before the stop text.
+                // Native endpoint (`server-task.cpp::to_json_non_oaicompat`): the content
+                // stops before the stop text (README: stop words "will not be included").
                 let (content, stop_type, word) = match (generated.stop, generated.stop_start) {
                     (Some(i), Some(start)) => {
                         (generated.text[..start].to_owned(), "word", stop[i].clone())
@@ -459,32 +562,65 @@ impl Server {
                     _ if generated.eos => (generated.text.clone(), "eos", String::new()),
                     _ => (generated.text.clone(), "limit", String::new()),
                 };
-                serde_json::json!({
-                    "content": content,
-                    "stop": true,
-                    "stop_type": stop_type,
-                    "stopping_word": word,
-                    "tokens_predicted": generated.tokens,
-                    "tokens_evaluated": prompt.len(),
-                })
+                if self.options.legacy {
+                    serde_json::json!({
+                        "content": content,
+                        "stop": true,
+                        "stopped_word": stop_type == "word",
+                        "stopped_eos": stop_type == "eos",
+                        "stopped_limit": stop_type == "limit",
+                        "stopping_word": word,
+                        "tokens_predicted": counted,
+                        "tokens_evaluated": prompt_tokens,
+                    })
+                } else {
+                    serde_json::json!({
+                        "content": content,
+                        "stop": true,
+                        "stop_type": stop_type,
+                        "stopping_word": word,
+                        "truncated": truncated && stop_type == "limit",
+                        "tokens_predicted": counted,
+                        "tokens_evaluated": prompt_tokens,
+                    })
+                }
             }
             _ => {
-                let finish = if generated.stop.is_some() || generated.eos {
+                let finish = if failed.is_some() {
+                    "error"
+                } else if generated.stop.is_some() || generated.eos {
                     "stop"
                 } else {
                     "length"
                 };
-                let trim = match self.kind {
-                    Kind::Vllm => body.get("include_stop_str_in_output") != Some(&true.into()),
-                    _ => body.get("no_stop_trim") != Some(&true.into()),
-                };
-                let text = match (trim, generated.stop_start) {
-                    (true, Some(start)) => generated.text[..start].to_owned(),
+                let text = match (self.kind, generated.stop_start) {
+                    // vLLM `detokenizer.py::check_stop_strings`: with
+                    // `include_stop_str_in_output`, cut at the stop's end, else at its start.
+                    (Kind::Vllm, Some(start)) => {
+                        if body.get("include_stop_str_in_output") == Some(&true.into()) {
+                            generated.text.clone()
+                        } else {
+                            generated.text[..start].to_owned()
+                        }
+                    }
+                    // SGLang `detokenizer_manager.py::trim_matched_stop`: `no_stop_trim` keeps
+                    // the whole output, up to the end of the token that completed the stop;
+                    // else the output is cut where the matched stop starts.
+                    (_, Some(start)) => {
+                        if body.get("no_stop_trim") == Some(&true.into()) {
+                            generated.pieces.concat()
+                        } else {
+                            generated.text[..start].to_owned()
+                        }
+                    }
                     _ => generated.text.clone(),
                 };
                 let reported = match generated.stop {
                     Some(i) => serde_json::Value::from(stop[i].clone()),
+                    // SGLang: `FINISH_MATCHED_TOKEN(matched=<eos id>)`.
                     None if generated.eos && self.kind == Kind::Sglang => 2.into(),
+                    // vLLM: a generation-config stop token id is reported as an integer.
+                    None if generated.eos && self.options.eos_token_id => 151_643.into(),
                     None => serde_json::Value::Null,
                 };
                 let key = if self.kind == Kind::Vllm {
@@ -497,7 +633,7 @@ impl Server {
                     "object": "text_completion",
                     "model": "mock-model",
                     "choices": [{"index": 0, "text": text, "finish_reason": finish, key: reported}],
-                    "usage": {"prompt_tokens": prompt.len(), "completion_tokens": generated.tokens},
+                    "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": counted},
                 })
             }
         };
@@ -513,58 +649,5 @@ impl Server {
             return false;
         }
         self.respond(socket, 200, "", &bytes).await
-    }
-
-    /// A streamed answer: one event per token (no stop was sent: the model runs until the
-    /// client closes, the limit or the end of sequence), chunked transfer encoding.
-    async fn stream(
-        &self,
-        socket: &mut BufReader<TcpStream>,
-        generated: &Generated,
-        reset: bool,
-    ) -> bool {
-        let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
-        if !self.write(socket, head.as_bytes()).await {
-            return false;
-        }
-        let mut events = String::new();
-        for token in &generated.pieces {
-            events.push_str(&format!(
-                "data: {}\n\n",
-                serde_json::json!({"choices": [{"index": 0, "text": token, "finish_reason": null}]})
-            ));
-        }
-        // The stream of a real server would go on past a stop (none was sent): a few filler
-        // tokens, then the limit.
-        if generated.stop.is_some() {
-            for _ in 0..3 {
-                events.push_str(&format!(
-                    "data: {}\n\n",
-                    serde_json::json!({"choices": [{"index": 0, "text": " ~", "finish_reason": null}]})
-                ));
-            }
-        }
-        let finish = if generated.eos { "stop" } else { "length" };
-        events.push_str(&format!(
-            "data: {}\n\ndata: [DONE]\n\n",
-            serde_json::json!({"choices": [{"index": 0, "text": "", "finish_reason": finish}]})
-        ));
-        let bytes = events.into_bytes();
-        let piece = self.options.piece.unwrap_or(bytes.len().max(1));
-        let pieces: Vec<&[u8]> = bytes.chunks(piece).collect();
-        for (n, piece) in pieces.iter().enumerate() {
-            if reset && n * 2 >= pieces.len() {
-                let _ = socket.get_ref().set_linger(Some(Duration::ZERO));
-                return false;
-            }
-            let chunk = [format!("{:x}\r\n", piece.len()).as_bytes(), piece, b"\r\n"].concat();
-            if !self.write(socket, &chunk).await {
-                return false;
-            }
-            if self.options.piece.is_some() {
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
-        }
-        self.write(socket, b"0\r\n\r\n").await
     }
 }
