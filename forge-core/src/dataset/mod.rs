@@ -89,10 +89,14 @@
 
 mod header;
 mod read;
+mod resume;
 mod write;
 
 pub use header::Header;
-pub use read::{DatasetReader, DatasetSample, ResumePoint, resume_point};
+pub use read::{DatasetReader, DatasetSample};
+pub use resume::{ResumePoint, open_to_continue, resume_point, resume_point_from};
+pub(crate) use header::{ShapeWire, first_difference};
+pub(crate) use resume::scan;
 pub use write::{encode_sample, write_range, write_range_to_file};
 
 use std::fmt;
