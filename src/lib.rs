@@ -2,7 +2,7 @@
 #![deny(missing_docs)]
 
 pub use forge_core::diagnostics;
-pub use forge_core::{dataset, exec, program, resources, typed, udpl};
+pub use forge_core::{dataset, exec, program, resources, run, typed, udpl};
 
 /// Model servers over HTTP (the `http` feature): a [`Generator`](exec::Generator) for vLLM,
 /// SGLang, llama.cpp's server and OpenAI-compatible completions endpoints.
