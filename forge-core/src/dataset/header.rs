@@ -292,7 +292,11 @@ impl ShapeWire {
 }
 
 /// The path of the first place where `a` and `b` differ, with both values (abbreviated).
-pub(crate) fn first_difference(a: &Value, b: &Value, path: String) -> Option<(String, String, String)> {
+pub(crate) fn first_difference(
+    a: &Value,
+    b: &Value,
+    path: String,
+) -> Option<(String, String, String)> {
     let join = |key: &str| {
         if path.is_empty() {
             key.to_owned()

@@ -93,10 +93,10 @@ mod resume;
 mod write;
 
 pub use header::Header;
-pub use read::{DatasetReader, DatasetSample};
-pub use resume::{ResumePoint, open_to_continue, resume_point, resume_point_from};
 pub(crate) use header::{ShapeWire, first_difference};
+pub use read::{DatasetReader, DatasetSample};
 pub(crate) use resume::scan;
+pub use resume::{ResumePoint, open_to_continue, resume_point, resume_point_from};
 pub use write::{encode_sample, write_range, write_range_to_file};
 
 use std::fmt;

@@ -181,4 +181,3 @@ impl<R: BufRead> Iterator for DatasetReader<R> {
         item
     }
 }
-

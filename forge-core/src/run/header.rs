@@ -127,7 +127,9 @@ impl RunHeader {
             serde_json::from_value(value).map_err(|e| err(format!("bad header: {e}")))?;
         let [start, end] = wire.range;
         if start > end {
-            return Err(err(format!("bad header: the range {start}..{end} is reversed")));
+            return Err(err(format!(
+                "bad header: the range {start}..{end} is reversed"
+            )));
         }
         let workflow = wire.workflow.into_meta().map_err(err)?;
         Ok(RunHeader {
@@ -162,7 +164,9 @@ impl RunHeader {
             .unwrap_or_else(|| (String::new(), a.to_string(), b.to_string()));
         Err(DatasetError::invalid(
             1,
-            format!("this file belongs to another run: its `{path}` is {got}, the expected one {want}"),
+            format!(
+                "this file belongs to another run: its `{path}` is {got}, the expected one {want}"
+            ),
         ))
     }
 }

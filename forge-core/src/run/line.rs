@@ -109,7 +109,11 @@ pub(crate) fn encode(index: u64, seed: u64, result: &StreamResult, out: &mut Vec
     let line = LineOut {
         index,
         seed,
-        status: if error.is_some() { "failed" } else { "finished" },
+        status: if error.is_some() {
+            "failed"
+        } else {
+            "finished"
+        },
         error,
         visits: t
             .visits
@@ -167,11 +171,7 @@ impl RunLine {
 }
 
 /// Parses line `number` (1-based) of a run file with `header`.
-pub(crate) fn decode(
-    header: &RunHeader,
-    number: u64,
-    line: &str,
-) -> Result<RunLine, DatasetError> {
+pub(crate) fn decode(header: &RunHeader, number: u64, line: &str) -> Result<RunLine, DatasetError> {
     let bad = |m: String| DatasetError::invalid(number, m);
     let wire: LineIn = serde_json::from_str(line.trim_end_matches('\n'))
         .map_err(|e| bad(format!("not a stream line of a run file: {e}")))?;

@@ -13,6 +13,7 @@
 //!   [`Summary`] (finished, failed, in flight when stopped, not started, tokens, tokens/s,
 //!   and per zone how its visits ended).
 //! - [`RunReader`] streams a file back into [`Transcript`](crate::exec::Transcript)s.
+//! - [`merge`] joins the shard files of a run or a dataset into the single-process file.
 //!
 //! # File format (version 1)
 //!
@@ -101,6 +102,7 @@ mod execute;
 mod file;
 mod header;
 mod line;
+mod merge;
 mod read;
 
 pub use control::{Cancel, Progress, Summary};
@@ -108,6 +110,7 @@ pub use execute::Run;
 pub use file::run_resume_point;
 pub use header::RunHeader;
 pub use line::{FailedStream, RunLine};
+pub use merge::{Merged, merge};
 pub use read::RunReader;
 
 use std::fmt;

@@ -2,8 +2,8 @@
 
 use std::io::BufRead;
 
-use super::line::{self, RunLine};
 use super::RunHeader;
+use super::line::{self, RunLine};
 use crate::dataset::DatasetError;
 
 /// Reads a run file: the header first ([`RunReader::new`]), then the streams as an iterator
