@@ -5,7 +5,8 @@
 //! forge render [--seed N] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
 //! forge graph [--format dot|mermaid|html] [--seed N] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
 //! forge sample --count N --out FILE [--seed N] [--threads T] [--resume|--force] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
-//! forge run --endpoint URL[,K]... --out FILE [--streams N] [--dialect D] [--max-in-flight K] [--max-zone-tokens N] [--resume|--force] [--seed N] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
+//! forge run --endpoint URL[,K]...|--model PATH.gguf --out FILE [--streams N] [--range A..B|--shard K/N] [--dialect D] [--max-in-flight K] [--max-zone-tokens N] [--resume|--retry-failed|--force] [--seed N] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
+//! forge merge OUT SHARD...
 //! ```
 //!
 //! Every option takes its value as `--flag value` or `--flag=value`; `forge --version` prints the
@@ -17,7 +18,9 @@
 
 mod check;
 mod graph;
+mod merge;
 mod preview;
+mod range;
 mod render;
 mod run;
 mod sample;
@@ -51,6 +54,7 @@ enum Command {
     Graph(graph::Args),
     Sample(sample::Args),
     Run(run::Args),
+    Merge(merge::Args),
 }
 
 /// How a subcommand ended; decides the exit code.
@@ -96,6 +100,7 @@ fn main() -> ExitCode {
         Command::Graph(args) => graph::run(args),
         Command::Sample(args) => sample::run(args),
         Command::Run(args) => run::run(args),
+        Command::Merge(args) => merge::run(args),
     }
     .into()
 }

@@ -107,6 +107,10 @@ pub struct Summary {
     pub zone_ends: Vec<Vec<(ZoneEnd, u64)>>,
     /// Whether the run was stopped through its [`Cancel`] token.
     pub stopped: bool,
+    /// Streams the file already held when the run resumed it ([`Run::resume`](super::Run::resume)).
+    pub already: u64,
+    /// Whether resuming cut a torn last line (its stream ran again).
+    pub torn: bool,
     /// Why the generator stopped the run, if it did (the streams it interrupted are written
     /// as failed; a retry pass runs them again).
     pub fatal: Option<FatalError>,

@@ -44,9 +44,10 @@ impl Run<'_> {
             .map_err(|e| e.at(path))
     }
 
-    /// Continues the run file at `path` (starting it if there is none): its header must be
+    /// Continues the run file at `path` (starting it if there is none, or if it is empty): its
+    /// header must be
     /// this run's ([`header`](Run::header)), else an error names the first field that differs
-    /// and nothing is changed; the streams after its last complete line are run and
+    /// and nothing is changed (an incomplete header is refused too); the streams after its last complete line are run and
     /// appended; a torn last line is cut and its stream run again. Failed streams already
     /// in the file stay as they are: [`retry_failed`](Run::retry_failed) runs them again.
     pub fn resume<G: Generator>(
@@ -61,10 +62,25 @@ impl Run<'_> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => ResumePoint::START,
             Err(e) => return Err(RunFileError::io(path, "read", e)),
         };
+        if point.keep == 0 && point.torn {
+            return Err(RunFileError::file(
+                path,
+                DatasetError::invalid(
+                    1,
+                    "the header line is incomplete (the file was cut while its header was \
+                     written, or it is not a run file): nothing to resume; remove the file to \
+                     start again",
+                ),
+            ));
+        }
         let mut file = open_to_continue(path, &header.to_line(), point)
             .map_err(|e| RunFileError::io(path, "write", e))?;
-        self.write_from(generator, self.range.start + point.samples, &mut file)
-            .map_err(|e| e.at(path))
+        let mut summary = self
+            .write_from(generator, self.range.start + point.samples, &mut file)
+            .map_err(|e| e.at(path))?;
+        summary.already = point.samples;
+        summary.torn = point.torn && point.keep > 0;
+        Ok(summary)
     }
 
     /// The retry pass: runs again the streams the file at `path` holds as failed, and
@@ -174,4 +190,21 @@ fn retry_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".retry");
     path.with_file_name(name)
+}
+
+/// Counts the complete lines of a run file that record failed streams (the header is
+/// skipped; lines are judged by their `"status"` field, not parsed).
+pub fn count_failed<R: BufRead>(mut input: R) -> std::io::Result<u64> {
+    let mut line = Vec::new();
+    input.read_until(b'\n', &mut line)?;
+    let mut failed = 0;
+    loop {
+        line.clear();
+        if input.read_until(b'\n', &mut line)? == 0 {
+            return Ok(failed);
+        }
+        if line.ends_with(b"\n") && line::is_failed(&line) {
+            failed += 1;
+        }
+    }
 }

@@ -107,7 +107,7 @@ mod read;
 
 pub use control::{Cancel, Progress, Summary};
 pub use execute::Run;
-pub use file::run_resume_point;
+pub use file::{count_failed, run_resume_point};
 pub use header::RunHeader;
 pub use line::{FailedStream, RunLine};
 pub use merge::{Merged, merge};
