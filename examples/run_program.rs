@@ -14,7 +14,9 @@ use forge::run::{Cancel, Progress, Run, RunReader, Summary};
 
 forge::include_udpl!(pub mod prompts = "examples/run_scripted.toml");
 
-const TOPICS: [&str; 8] = ["bread", "tea", "bees", "salt", "rain", "moss", "ink", "glass"];
+const TOPICS: [&str; 8] = [
+    "bread", "tea", "bees", "salt", "rain", "moss", "ink", "glass",
+];
 
 /// task; loop(revise, improve); when(decide, then: capture(query, search), feed(results));
 /// conclude; extractions of every tag.

@@ -32,7 +32,10 @@ pub(crate) fn parse_shard(value: &str) -> Result<Shard, String> {
             .parse()
             .map_err(|_| format!("the shard number `{k}` is not an integer ≥ 0 (or `env`)"))?;
         if k >= n {
-            return Err(format!("shard {k} of {n}: shards are numbered 0 to {}", n - 1));
+            return Err(format!(
+                "shard {k} of {n}: shards are numbered 0 to {}",
+                n - 1
+            ));
         }
         Some(k)
     };
@@ -43,8 +46,12 @@ pub(crate) fn parse_range(value: &str) -> Result<Range<u64>, String> {
     let (a, b) = value
         .split_once("..")
         .ok_or_else(|| "expected A..B (e.g. 0..1000), B excluded".to_owned())?;
-    let a: u64 = a.parse().map_err(|_| format!("`{a}` is not an integer ≥ 0"))?;
-    let b: u64 = b.parse().map_err(|_| format!("`{b}` is not an integer ≥ 0"))?;
+    let a: u64 = a
+        .parse()
+        .map_err(|_| format!("`{a}` is not an integer ≥ 0"))?;
+    let b: u64 = b
+        .parse()
+        .map_err(|_| format!("`{b}` is not an integer ≥ 0"))?;
     if a > b {
         return Err(format!("the range {a}..{b} is reversed"));
     }
@@ -59,10 +66,9 @@ impl Shard {
         }
         for var in SHARD_VARS {
             if let Ok(value) = std::env::var(var) {
-                let k: u64 = value
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("--shard env/{}: {var}={value:?} is not an integer", self.n))?;
+                let k: u64 = value.trim().parse().map_err(|_| {
+                    format!("--shard env/{}: {var}={value:?} is not an integer", self.n)
+                })?;
                 if k >= self.n {
                     return Err(format!(
                         "--shard env/{}: {var}={k}, but shards are numbered 0 to {}",

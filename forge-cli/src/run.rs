@@ -136,13 +136,20 @@ pub(crate) struct Prepared {
 }
 
 pub(crate) fn run(args: Args) -> Outcome {
-    let range = match crate::range::resolve(Some(args.streams), args.range.clone(), args.shard, "--streams")
-    {
+    let range = match crate::range::resolve(
+        Some(args.streams),
+        args.range.clone(),
+        args.shard,
+        "--streams",
+    ) {
         Ok(r) => r,
         Err(e) => return crate::usage_error("run", e),
     };
     if range.is_empty() && !args.retry_failed {
-        eprintln!("forge run: no streams to run (the range {}..{} is empty)", range.start, range.end);
+        eprintln!(
+            "forge run: no streams to run (the range {}..{} is empty)",
+            range.start, range.end
+        );
         return Outcome::Clean;
     }
     if args.endpoints.is_empty() && args.model.is_none() {
@@ -320,11 +327,18 @@ pub(crate) fn execute<G: Generator>(
             });
         });
     }
-    if args.force && out.exists() && let Err(e) = std::fs::remove_file(out) {
+    if args.force
+        && out.exists()
+        && let Err(e) = std::fs::remove_file(out)
+    {
         eprintln!("error: cannot overwrite `{}`: {e}", out.display());
         return Outcome::Failed;
     }
-    let total = if args.retry_failed { 0 } else { range.end - range.start };
+    let total = if args.retry_failed {
+        0
+    } else {
+        range.end - range.start
+    };
     let mut report = Report::new(total, Duration::from_secs(args.log_every));
     let mut run = Run::new(&workflow, args.sample.seed, range)
         .args(move |_| arguments.clone())

@@ -90,7 +90,8 @@ pub(crate) fn run(args: Args) -> Outcome {
             Ok(built) => built,
             Err(outcome) => return outcome,
         };
-    let generator = json!({ "command": "forge sample", "resources": resources(&args.sample, &lists) });
+    let generator =
+        json!({ "command": "forge sample", "resources": resources(&args.sample, &lists) });
     let header = Header::new(&workflow, args.sample.seed)
         .with_extraction_texts(args.extraction_texts)
         .with_generator(generator);
@@ -136,7 +137,15 @@ pub(crate) fn run(args: Args) -> Outcome {
     let elapsed = began.elapsed();
     match written {
         Ok(()) => {
-            summary(out, range.end, start, point.samples > 0, point.torn, elapsed, threads);
+            summary(
+                out,
+                range.end,
+                start,
+                point.samples > 0,
+                point.torn,
+                elapsed,
+                threads,
+            );
             Outcome::Clean
         }
         Err(RangeError::Sample { index, error }) => {

@@ -110,7 +110,14 @@ fn streams_are_written_and_a_cut_run_resumes_to_the_same_bytes() {
             .collect();
         assert_eq!(
             texts,
-            ["[P]", " hello", " fine thanks [A]", "[P]", " again", " fine thanks [A]"]
+            [
+                "[P]",
+                " hello",
+                " fine thanks [A]",
+                "[P]",
+                " again",
+                " fine thanks [A]"
+            ]
         );
         assert_eq!(line["spans"][2]["kind"], "generated");
         assert_eq!(line["spans"][2]["zone"], 1);
@@ -132,8 +139,14 @@ fn streams_are_written_and_a_cut_run_resumes_to_the_same_bytes() {
     // Without --resume an existing file is refused, untouched.
     let refused = forge_run(&dir, &[&endpoint, "--streams=5", "--seed=3"]);
     assert_eq!(refused.code, 2, "{refused:#?}");
-    assert!(refused.stderr.contains("pass --resume to continue it"), "{refused:#?}");
-    assert_eq!(std::fs::read_to_string(dir.join("out.jsonl")).unwrap(), whole);
+    assert!(
+        refused.stderr.contains("pass --resume to continue it"),
+        "{refused:#?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("out.jsonl")).unwrap(),
+        whole
+    );
 
     // Cut in the fourth stream line: --resume cuts the torn line and runs streams 3 and 4.
     let cut: usize = whole.lines().take(4).map(|l| l.len() + 1).sum::<usize>() + 30;
@@ -141,11 +154,16 @@ fn streams_are_written_and_a_cut_run_resumes_to_the_same_bytes() {
     let resumed = forge_run(&dir, &[&endpoint, "--streams=5", "--seed=3", "--resume"]);
     assert_eq!(resumed.code, 0, "{resumed:#?}");
     assert!(
-        resumed.stderr.contains("2 finished, 0 failed, 3 already in the file"),
+        resumed
+            .stderr
+            .contains("2 finished, 0 failed, 3 already in the file"),
         "{resumed:#?}"
     );
     assert!(resumed.stderr.contains("torn line"), "{resumed:#?}");
-    assert_eq!(std::fs::read_to_string(dir.join("out.jsonl")).unwrap(), whole);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("out.jsonl")).unwrap(),
+        whole
+    );
 }
 
 #[test]
@@ -156,7 +174,7 @@ fn resume_refuses_another_document_set_list_or_option_naming_it() {
     std::fs::write(dir.join("items.txt"), "a\nb\n").unwrap();
     std::fs::write(dir.join("other.txt"), "a\nc\n").unwrap();
     let doc = DOC.replace("text = \"[P] again\"", "text = \"[P] again {x} {y}\"")
-        + "[r.x]\nname = \"x\"\n[r.y]\nname = \"y\"\n";
+        + "[r.x]\nname = \"x\"\n[r.y]\nname = \"y\"\narguments = { num_samples = 1 }\n";
     std::fs::write(dir.join("doc.toml"), &doc).unwrap();
     let base = ["--streams=4", "--set=x=1", "--list=y=items.txt"];
     let first = forge_run(&dir, &[&endpoint, base[0], base[1], base[2]]);
@@ -167,12 +185,29 @@ fn resume_refuses_another_document_set_list_or_option_naming_it() {
         text[..keep].to_owned()
     };
     let cases: [(&[&str], &str); 5] = [
-        (&["--streams=4", "--set=x=2", "--list=y=items.txt"], "resources.x.set"),
-        (&["--streams=4", "--set=x=1", "--list=y=other.txt"], "resources.y.list.fnv1a64"),
-        (&["--streams=4", "--set=x=1", "--list=y=items.txt", "--seed=9"], "`seed`"),
-        (&["--streams=6", "--set=x=1", "--list=y=items.txt"], "`range[1]`"),
         (
-            &["--streams=4", "--set=x=1", "--list=y=items.txt", "--temperature=0"],
+            &["--streams=4", "--set=x=2", "--list=y=items.txt"],
+            "resources.x.set",
+        ),
+        (
+            &["--streams=4", "--set=x=1", "--list=y=other.txt"],
+            "resources.y.list.fnv1a64",
+        ),
+        (
+            &["--streams=4", "--set=x=1", "--list=y=items.txt", "--seed=9"],
+            "`seed`",
+        ),
+        (
+            &["--streams=6", "--set=x=1", "--list=y=items.txt"],
+            "`range[1]`",
+        ),
+        (
+            &[
+                "--streams=4",
+                "--set=x=1",
+                "--list=y=items.txt",
+                "--temperature=0",
+            ],
             "generator.sampling.temperature",
         ),
     ];
@@ -201,21 +236,70 @@ fn a_run_whose_streams_all_failed_is_completed_by_the_retry_pass() {
     let server = server();
     let endpoint = format!("--endpoint={}", server.url);
     server.inject((0..4).map(|_| mock::Fault::Status(400, "bad request", None)));
-    let failed = forge_run(&dir, &[&endpoint, "--streams=4", "--max-in-flight=1", "--error-budget=100"]);
+    let failed = forge_run(
+        &dir,
+        &[
+            &endpoint,
+            "--streams=4",
+            "--max-in-flight=1",
+            "--error-budget=100",
+        ],
+    );
     assert_eq!(failed.code, 1, "{failed:#?}");
-    assert!(failed.stderr.contains("0 finished, 4 failed"), "{failed:#?}");
+    assert!(
+        failed.stderr.contains("0 finished, 4 failed"),
+        "{failed:#?}"
+    );
     let (_, lines) = read(&dir, "out.jsonl");
     assert!(lines.iter().all(|l| l["status"] == "failed"));
-    assert!(lines[2]["error"]["message"].as_str().unwrap().contains("stream 2"));
+    assert!(
+        lines[2]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("stream 2")
+    );
     // Resume has nothing to run, and says how to run the failed streams again.
-    let resumed = forge_run(&dir, &[&endpoint, "--streams=4", "--max-in-flight=1", "--error-budget=100", "--resume"]);
+    let resumed = forge_run(
+        &dir,
+        &[
+            &endpoint,
+            "--streams=4",
+            "--max-in-flight=1",
+            "--error-budget=100",
+            "--resume",
+        ],
+    );
     assert_eq!(resumed.code, 1, "{resumed:#?}");
     assert!(resumed.stderr.contains("--retry-failed"), "{resumed:#?}");
-    let retried = forge_run(&dir, &[&endpoint, "--streams=4", "--max-in-flight=1", "--error-budget=100", "--retry-failed"]);
+    let retried = forge_run(
+        &dir,
+        &[
+            &endpoint,
+            "--streams=4",
+            "--max-in-flight=1",
+            "--error-budget=100",
+            "--retry-failed",
+        ],
+    );
     assert_eq!(retried.code, 0, "{retried:#?}");
-    assert!(retried.stderr.contains("4 finished, 0 failed"), "{retried:#?}");
+    assert!(
+        retried.stderr.contains("4 finished, 0 failed"),
+        "{retried:#?}"
+    );
     let fresh = setup("retry-fresh");
-    let whole = forge_in(&fresh, &["run", "doc.toml", "--out=out.jsonl", "--dialect=llama.cpp", &endpoint, "--streams=4", "--max-in-flight=1", "--error-budget=100"]);
+    let whole = forge_in(
+        &fresh,
+        &[
+            "run",
+            "doc.toml",
+            "--out=out.jsonl",
+            "--dialect=llama.cpp",
+            &endpoint,
+            "--streams=4",
+            "--max-in-flight=1",
+            "--error-budget=100",
+        ],
+    );
     assert_eq!(whole.code, 0, "{whole:#?}");
     assert_eq!(
         std::fs::read_to_string(dir.join("out.jsonl")).unwrap(),
@@ -235,7 +319,13 @@ fn a_killed_run_resumed_gives_the_uninterrupted_bytes() {
 
     let dir = setup("kill");
     let mut child = Command::new(common::FORGE)
-        .args(["run", "doc.toml", "--out=out.jsonl", "--dialect=llama.cpp", &endpoint])
+        .args([
+            "run",
+            "doc.toml",
+            "--out=out.jsonl",
+            "--dialect=llama.cpp",
+            &endpoint,
+        ])
         .args(args)
         .current_dir(&dir)
         .stderr(Stdio::null())
@@ -252,7 +342,10 @@ fn a_killed_run_resumed_gives_the_uninterrupted_bytes() {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let cut = std::fs::read(dir.join("out.jsonl")).unwrap();
-    assert!(cut.len() < expected.len(), "the run finished before it was killed");
+    assert!(
+        cut.len() < expected.len(),
+        "the run finished before it was killed"
+    );
     assert!(expected.starts_with(&cut));
     let resumed = forge_run(&dir, &[&endpoint, args[0], args[1], args[2], "--resume"]);
     assert_eq!(resumed.code, 0, "{resumed:#?}");
@@ -264,19 +357,49 @@ fn shards_merge_into_the_single_process_file() {
     let server = server();
     let endpoint = format!("--endpoint={}", server.url);
     let dir = setup("shards");
-    let single = forge_in(&dir, &["run", "doc.toml", "--out=single.jsonl", "--dialect=llama.cpp", &endpoint, "--streams=64", "--max-in-flight=7"]);
+    let single = forge_in(
+        &dir,
+        &[
+            "run",
+            "doc.toml",
+            "--out=single.jsonl",
+            "--dialect=llama.cpp",
+            &endpoint,
+            "--streams=64",
+            "--max-in-flight=7",
+        ],
+    );
     assert_eq!(single.code, 0, "{single:#?}");
     let mut shards = Vec::new();
     for k in 0..4 {
         let out = format!("--out=shard{k}.jsonl");
         let shard = format!("--shard={k}/4");
-        let run = forge_in(&dir, &["run", "doc.toml", &out, "--dialect=llama.cpp", &endpoint, "--streams=64", &shard]);
+        let run = forge_in(
+            &dir,
+            &[
+                "run",
+                "doc.toml",
+                &out,
+                "--dialect=llama.cpp",
+                &endpoint,
+                "--streams=64",
+                &shard,
+            ],
+        );
         assert_eq!(run.code, 0, "{run:#?}");
         shards.push(format!("shard{k}.jsonl"));
     }
     // `--shard env/4` reads the shard number from a Kubernetes Indexed Job's variable.
     let env_shard = Command::new(common::FORGE)
-        .args(["run", "doc.toml", "--out=env2.jsonl", "--dialect=llama.cpp", &endpoint, "--streams=64", "--shard=env/4"])
+        .args([
+            "run",
+            "doc.toml",
+            "--out=env2.jsonl",
+            "--dialect=llama.cpp",
+            &endpoint,
+            "--streams=64",
+            "--shard=env/4",
+        ])
         .env("JOB_COMPLETION_INDEX", "2")
         .current_dir(&dir)
         .output()
@@ -309,16 +432,81 @@ fn shards_merge_into_the_single_process_file() {
 }
 
 #[test]
-fn zero_streams_exit_at_once_and_the_widest_range_is_refused_cleanly() {
+fn zero_streams_exit_at_once_and_a_missing_directory_is_named() {
     let dir = setup("zero");
     // No server, no model: nothing is loaded for an empty run.
     let run = forge_run(&dir, &["--streams=0"]);
     assert_eq!(run.code, 0, "{run:#?}");
     assert!(run.stderr.contains("no streams to run"), "{run:#?}");
     assert!(!dir.join("out.jsonl").exists());
-    let missing = forge_run(&dir, &["--streams=3", "--endpoint=http://127.0.0.1:9", "--out=no/such/dir/out.jsonl"]);
+    let missing = forge_in(
+        &dir,
+        &[
+            "run",
+            "doc.toml",
+            "--streams=3",
+            "--endpoint=http://127.0.0.1:9",
+            "--out=no/such/dir/out.jsonl",
+        ],
+    );
     assert_eq!(missing.code, 2, "{missing:#?}");
-    assert!(missing.stderr.contains("the directory `no/such/dir` does not exist"), "{missing:#?}");
+    assert!(
+        missing
+            .stderr
+            .contains("the directory `no/such/dir` does not exist"),
+        "{missing:#?}"
+    );
+}
+
+#[test]
+fn the_widest_run_starts_lazily_and_ctrl_c_drains_it() {
+    let dir = setup("widest");
+    let server = server_with_delay(Duration::from_millis(2));
+    let child = Command::new(common::FORGE)
+        .args(["run", "doc.toml", "--out=out.jsonl", "--dialect=llama.cpp"])
+        .arg(format!("--endpoint={}", server.url))
+        .args(["--streams=4294967295", "--max-in-flight=4", "--log-every=1"])
+        .current_dir(&dir)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while std::fs::read_to_string(dir.join("out.jsonl")).map_or(0, |t| t.lines().count()) < 20 {
+        assert!(started.elapsed() < Duration::from_secs(60), "no progress");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Long enough for a log line (every second without a terminal).
+    std::thread::sleep(Duration::from_millis(1500));
+    // Memory does not follow the number of streams.
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+    if let Some(rss) = status.lines().find(|l| l.starts_with("VmRSS:")) {
+        let kb: u64 = rss.split_whitespace().nth(1).unwrap().parse().unwrap();
+        assert!(kb < 200 * 1024, "{rss}");
+    }
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted: starting no new stream"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("not started"), "{stderr}");
+    assert!(
+        !stderr.contains("in flight when stopped"),
+        "drained: {stderr}"
+    );
+    // Without a terminal, progress is logged.
+    assert!(stderr.contains("streams written"), "{stderr}");
+    let text = std::fs::read_to_string(dir.join("out.jsonl")).unwrap();
+    for (i, line) in text.lines().skip(1).enumerate() {
+        assert!(line.starts_with(&format!("{{\"index\":{i},")), "{line}");
+    }
 }
 
 #[test]
@@ -354,8 +542,14 @@ fn a_foreign_output_file_is_not_resumed() {
     let server = server();
     let cases = [
         ("not json\n", "the header is not JSON"),
-        ("{\"format\":\"forge-run\",\"version\":99}\n", "run format version 99"),
-        ("{\"format\":\"forge-run\",\"vers", "the header line is incomplete"),
+        (
+            "{\"format\":\"forge-run\",\"version\":99}\n",
+            "run format version 99",
+        ),
+        (
+            "{\"format\":\"forge-run\",\"vers",
+            "the header line is incomplete",
+        ),
     ];
     for (contents, message) in cases {
         std::fs::write(dir.join("out.jsonl"), contents).unwrap();
@@ -363,6 +557,9 @@ fn a_foreign_output_file_is_not_resumed() {
         assert_eq!(run.code, 1, "{run:#?}");
         assert!(run.stderr.contains(message), "{run:#?}");
         assert!(run.stderr.contains("nothing was changed"), "{run:#?}");
-        assert_eq!(std::fs::read_to_string(dir.join("out.jsonl")).unwrap(), contents);
+        assert_eq!(
+            std::fs::read_to_string(dir.join("out.jsonl")).unwrap(),
+            contents
+        );
     }
 }

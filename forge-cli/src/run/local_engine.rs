@@ -47,7 +47,11 @@ pub(super) fn run(args: &Args, path: &Path, prepared: Prepared) -> Outcome {
 /// Without the `local` feature: says how to get the in-process engine.
 #[cfg(not(feature = "local"))]
 pub(super) fn run(_: &Args, path: &Path, _: Prepared) -> Outcome {
-    let _ = (Arc::new(()), json!(null), execute::<forge_http::HttpGenerator>);
+    let _ = (
+        Arc::new(()),
+        json!(null),
+        execute::<forge_http::HttpGenerator>,
+    );
     crate::usage_error(
         "run",
         format!(

@@ -12,16 +12,15 @@ use forge_core::run::{Progress, Summary};
 /// The run's progress, drawn or logged.
 pub(super) struct Report {
     bar: Option<indicatif::ProgressBar>,
-    latest: Arc<(Mutex<Option<Summary>>, Condvar)>,
+    /// The latest summary, and whether the run is over (one lock: no lost wake-up).
+    latest: Arc<(Mutex<(Option<Summary>, bool)>, Condvar)>,
     logger: Option<JoinHandle<()>>,
-    done: Arc<Mutex<bool>>,
 }
 
 impl Report {
     /// `total` streams to run; without a terminal, a log line every `every` (never if 0).
     pub(super) fn new(total: u64, every: Duration) -> Report {
-        let latest = Arc::new((Mutex::new(None::<Summary>), Condvar::new()));
-        let done = Arc::new(Mutex::new(false));
+        let latest = Arc::new((Mutex::new((None::<Summary>, false)), Condvar::new()));
         if std::io::stderr().is_terminal() {
             let bar = indicatif::ProgressBar::new(total);
             let style = indicatif::ProgressStyle::with_template(
@@ -34,23 +33,25 @@ impl Report {
                 bar: Some(bar),
                 latest,
                 logger: None,
-                done,
             };
         }
         let logger = (!every.is_zero()).then(|| {
-            let (latest, done) = (Arc::clone(&latest), Arc::clone(&done));
+            let latest = Arc::clone(&latest);
             std::thread::spawn(move || {
                 let (lock, wake) = &*latest;
                 let mut guard = lock.lock().unwrap_or_else(|e| e.into_inner());
                 loop {
+                    if guard.1 {
+                        return;
+                    }
                     guard = wake
                         .wait_timeout(guard, every)
                         .unwrap_or_else(|e| e.into_inner())
                         .0;
-                    if *done.lock().unwrap_or_else(|e| e.into_inner()) {
+                    if guard.1 {
                         return;
                     }
-                    match &*guard {
+                    match &guard.0 {
                         Some(s) => eprintln!("{}", line(s, total)),
                         None => eprintln!("forge run: 0/{total} streams written, starting"),
                     }
@@ -61,7 +62,6 @@ impl Report {
             bar: None,
             latest,
             logger,
-            done,
         }
     }
 
@@ -78,7 +78,7 @@ impl Report {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
-        *self.done.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.latest.0.lock().unwrap_or_else(|e| e.into_inner()).1 = true;
         self.latest.1.notify_all();
         if let Some(logger) = self.logger.take() {
             let _ = logger.join();
@@ -112,7 +112,7 @@ impl Progress for &Report {
                 summary.tokens_per_second()
             ));
         } else {
-            *self.latest.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(summary.clone());
+            self.latest.0.lock().unwrap_or_else(|e| e.into_inner()).0 = Some(summary.clone());
         }
     }
 
