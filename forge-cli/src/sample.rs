@@ -72,10 +72,11 @@ pub(crate) fn run(args: Args) -> Outcome {
         || std::thread::available_parallelism().map_or(1, usize::from),
         |t| t as usize,
     );
-    let range = match crate::range::resolve(args.count, args.range.clone(), args.shard, "--count") {
-        Ok(r) => r,
-        Err(e) => return crate::usage_error("sample", e),
-    };
+    let range =
+        match crate::range::resolve(args.count, args.range.clone(), args.shard, "--count <N>") {
+            Ok(r) => r,
+            Err(e) => return crate::usage_error("sample", e),
+        };
     let out = &args.out;
     if !args.resume && !args.force && out.exists() {
         eprintln!(
@@ -113,12 +114,21 @@ pub(crate) fn run(args: Args) -> Outcome {
     };
     let start = (range.start + point.samples).min(range.end);
     if start >= range.end {
-        eprintln!(
-            "`{}` already holds samples {}..{}; nothing to write",
-            out.display(),
-            range.start,
-            range.end
-        );
+        if range.start == 0 {
+            eprintln!(
+                "`{}` already holds {} samples (--count {}); nothing to write",
+                out.display(),
+                range.end,
+                range.end
+            );
+        } else {
+            eprintln!(
+                "`{}` already holds samples {}..{}; nothing to write",
+                out.display(),
+                range.start,
+                range.end
+            );
+        }
         return Outcome::Clean;
     }
 

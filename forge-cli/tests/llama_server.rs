@@ -81,6 +81,7 @@ fn lines(dir: &Path) -> Vec<Value> {
     std::fs::read_to_string(dir.join("out.jsonl"))
         .unwrap()
         .lines()
+        .skip(1) // the header
         .map(|l| serde_json::from_str(l).expect("every line is JSON"))
         .collect()
 }
@@ -101,19 +102,19 @@ fn the_representative_workflow_runs_against_llama_server() {
     assert_eq!(written.len(), 8);
     let streams: BTreeSet<u64> = written
         .iter()
-        .map(|l| l["stream"].as_u64().unwrap())
+        .map(|l| l["index"].as_u64().unwrap())
         .collect();
     assert_eq!(streams, (0..8).collect());
     for line in &written {
-        let stream = &line["stream"];
+        let stream = &line["index"];
         assert_eq!(line["status"], "finished", "stream {stream}");
-        assert_eq!(line["endpoint"], url.as_str());
+        assert_eq!(line["seed"], 7);
         // Every stream ends: the default program has no jump, so it visits every zone once.
-        let path: Vec<u64> = line["path"]
+        let path: Vec<u64> = line["visits"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|z| z.as_u64().unwrap())
+            .map(|v| v["zone"].as_u64().unwrap())
             .collect();
         assert_eq!(
             path,
@@ -127,14 +128,12 @@ fn the_representative_workflow_runs_against_llama_server() {
             assert!(tokens <= CAP, "stream {stream}: {visit}");
             total += tokens;
         }
-        assert_eq!(line["tokens"].as_u64().unwrap(), total);
         assert!(total > 0, "stream {stream} generated nothing");
-        // Spans carry their zone's tags; generated text is there.
+        // Spans name their zone; generated text is there.
         let mut kinds = BTreeMap::new();
         for span in line["spans"].as_array().unwrap() {
             let zone = span["zone"].as_u64().unwrap() as usize;
-            let span_tags: Vec<String> = serde_json::from_value(span["tags"].clone()).unwrap();
-            assert_eq!(span_tags, tags[zone], "stream {stream}, zone {zone}");
+            assert!(zone < tags.len(), "stream {stream}, zone {zone}");
             *kinds
                 .entry(span["kind"].as_str().unwrap().to_owned())
                 .or_insert(0) += 1;
@@ -154,41 +153,32 @@ fn the_representative_workflow_runs_against_llama_server() {
     }
 
     // An existing file is not touched without --resume (or --force).
-    let refused = run(&dir, &url, 10, false);
+    let refused = run(&dir, &url, 8, false);
     assert_eq!(refused.code, 2, "{refused:#?}");
     assert!(refused.stderr.contains("pass --resume"), "{refused:#?}");
 
-    // Resume: the finished streams are skipped and kept byte for byte.
-    let before = std::fs::read_to_string(dir.join("out.jsonl")).unwrap();
-    let second = run(&dir, &url, 10, true);
+    // A cut file (a crash mid-write): --resume keeps the complete lines byte for byte, cuts
+    // the torn one and runs the missing streams.
+    let whole = std::fs::read_to_string(dir.join("out.jsonl")).unwrap();
+    let keep: usize = whole.lines().take(7).map(|l| l.len() + 1).sum::<usize>() + 40;
+    std::fs::write(dir.join("out.jsonl"), &whole[..keep]).unwrap();
+    let second = run(&dir, &url, 8, true);
     assert_eq!(second.code, 0, "{second:#?}");
+    assert!(second.stderr.contains("torn line"), "{second:#?}");
     assert!(
         second
             .stderr
-            .contains("2 finished, 0 failed, 8 already in the file"),
+            .contains("2 finished, 0 failed, 6 already in the file"),
         "{second:#?}"
     );
     let after = std::fs::read_to_string(dir.join("out.jsonl")).unwrap();
-    assert!(after.starts_with(&before));
-    assert_eq!(lines(&dir).len(), 10);
-
-    // A torn last line (a crash mid-write) is cut off and its stream runs again.
-    let torn = &after[..after.len() - 40];
-    std::fs::write(dir.join("out.jsonl"), torn).unwrap();
-    let third = run(&dir, &url, 10, true);
-    assert_eq!(third.code, 0, "{third:#?}");
-    assert!(third.stderr.contains("torn line"), "{third:#?}");
-    assert!(
-        third
-            .stderr
-            .contains("1 finished, 0 failed, 9 already in the file"),
-        "{third:#?}"
-    );
+    let complete: usize = whole.lines().take(7).map(|l| l.len() + 1).sum();
+    assert!(after.starts_with(&whole[..complete]));
     let repaired = lines(&dir);
-    assert_eq!(repaired.len(), 10);
+    assert_eq!(repaired.len(), 8);
     let streams: BTreeSet<u64> = repaired
         .iter()
-        .map(|l| l["stream"].as_u64().unwrap())
+        .map(|l| l["index"].as_u64().unwrap())
         .collect();
-    assert_eq!(streams, (0..10).collect());
+    assert_eq!(streams, (0..8).collect());
 }
