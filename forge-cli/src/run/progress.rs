@@ -9,18 +9,21 @@ use std::time::Duration;
 use forge_core::exec::StreamError;
 use forge_core::run::{Progress, Summary};
 
+/// The latest summary, and whether the run is over (one lock: no lost wake-up), with the
+/// condition the logger waits on.
+type Shared = Arc<(Mutex<(Option<Summary>, bool)>, Condvar)>;
+
 /// The run's progress, drawn or logged.
 pub(super) struct Report {
     bar: Option<indicatif::ProgressBar>,
-    /// The latest summary, and whether the run is over (one lock: no lost wake-up).
-    latest: Arc<(Mutex<(Option<Summary>, bool)>, Condvar)>,
+    latest: Shared,
     logger: Option<JoinHandle<()>>,
 }
 
 impl Report {
     /// `total` streams to run; without a terminal, a log line every `every` (never if 0).
     pub(super) fn new(total: u64, every: Duration) -> Report {
-        let latest = Arc::new((Mutex::new((None::<Summary>, false)), Condvar::new()));
+        let latest: Shared = Arc::new((Mutex::new((None, false)), Condvar::new()));
         if std::io::stderr().is_terminal() {
             let bar = indicatif::ProgressBar::new(total);
             let style = indicatif::ProgressStyle::with_template(
