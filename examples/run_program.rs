@@ -8,7 +8,11 @@
 //! cargo run --example run_program
 //! ```
 
+#![allow(dead_code)]
+
 use forge::exec::{Output, RunOptions, Scripted, Tools};
+use std::path::Path;
+
 use forge::program::Workflow;
 use forge::run::{Cancel, Progress, Run, RunReader, Summary};
 
@@ -20,7 +24,7 @@ const TOPICS: [&str; 8] = [
 
 /// task; loop(revise, improve); when(decide, then: capture(query, search), feed(results));
 /// conclude; extractions of every tag.
-fn workflow() -> Result<Workflow, Box<dyn std::error::Error>> {
+pub fn workflow() -> Result<Workflow, Box<dyn std::error::Error>> {
     let mut program = prompts::builder().build()?;
     program.run(prompts::Task)?;
     program.loop_(prompts::Revise, |body| {
@@ -72,7 +76,7 @@ fn tools() -> Tools {
 }
 
 /// The run of streams 0..16 of the dataset with seed 7, stream `i` about `TOPICS[i % 8]`.
-fn run(workflow: &Workflow) -> Run<'_> {
+pub fn run(workflow: &Workflow) -> Run<'_> {
     Run::new(workflow, 7, 0..16)
         .args(|i| prompts::Args {
             topic: TOPICS[i as usize % TOPICS.len()],
@@ -96,25 +100,37 @@ impl Progress for StopAfterFive {
     }
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// Runs into a new file at `path`, stopped after 5 streams, then resumes it: the two
+/// summaries.
+pub fn stop_then_resume(path: &Path) -> Result<(Summary, Summary), Box<dyn std::error::Error>> {
     let workflow = workflow()?;
-    let path = std::env::temp_dir().join(format!("forge-run-program-{}.jsonl", std::process::id()));
-    let _ = std::fs::remove_file(&path);
-
     let cancel = Cancel::new();
     let mut generator = Scripted::new((0..16).map(script)).shuffled(1);
     let first = run(&workflow)
         .cancel(cancel.clone())
         .progress(StopAfterFive(cancel))
-        .create(&path, &mut generator)?;
+        .create(path, &mut generator)?;
+    let mut generator = Scripted::new((0..16).map(script)).shuffled(2);
+    let rest = run(&workflow).resume(path, &mut generator)?;
+    Ok((first, rest))
+}
+
+/// The same run, uninterrupted, into `path`.
+pub fn uninterrupted(path: &Path) -> Result<Summary, Box<dyn std::error::Error>> {
+    let workflow = workflow()?;
+    let mut generator = Scripted::new((0..16).map(script));
+    Ok(run(&workflow).create(path, &mut generator)?)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let path = std::env::temp_dir().join(format!("forge-run-program-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let (first, rest) = stop_then_resume(&path)?;
     println!(
         "stopped: {} written, {} not started",
         first.written(),
         first.not_started
     );
-
-    let mut generator = Scripted::new((0..16).map(script)).shuffled(2);
-    let rest = run(&workflow).resume(&path, &mut generator)?;
     println!(
         "resumed: {} already in the file, {} finished now, {} tokens",
         rest.already, rest.finished, rest.tokens

@@ -4,6 +4,8 @@
 
 #[path = "exec/common.rs"]
 mod common;
+#[path = "../examples/run_program.rs"]
+mod run_program;
 
 use std::path::{Path, PathBuf};
 
@@ -231,14 +233,7 @@ fn a_cut_file_resumed_gives_the_uninterrupted_bytes() {
     let path = scratch("cut.jsonl");
     // Cut anywhere: inside the header, at a line end, inside a line.
     let line_end = header_len + full[header_len..].iter().position(|&b| b == b'\n').unwrap() + 1;
-    for cut in [
-        0,
-        header_len / 2,
-        header_len,
-        line_end,
-        line_end + 17,
-        full.len() - 3,
-    ] {
+    for cut in [0, header_len, line_end, line_end + 17, full.len() - 3] {
         std::fs::write(&path, &full[..cut]).unwrap();
         let mut g = Scripted::new(scripts(20)).shuffled(cut as u64);
         run(&w, 0..20, 6).resume(&path, &mut g).unwrap();
@@ -695,3 +690,25 @@ arguments = { num_samples = 1 }
 
 #[allow(dead_code)]
 fn _assert_progress_object_safe(_: &dyn Progress, _: &StreamError, _: RunHeader) {}
+
+#[test]
+fn the_typed_example_stops_resumes_and_matches_an_uninterrupted_run() {
+    let resumed = scratch("example-resumed.jsonl");
+    let (first, rest) = run_program::stop_then_resume(&resumed).unwrap();
+    assert!(first.stopped && first.written() >= 5 && first.written() < 16);
+    assert_eq!(rest.already, first.written());
+    assert_eq!(rest.finished, 16 - first.written());
+    let whole = scratch("example-whole.jsonl");
+    run_program::uninterrupted(&whole).unwrap();
+    assert!(std::fs::read(&resumed).unwrap() == std::fs::read(&whole).unwrap());
+    let lines: Vec<_> = RunReader::new(std::io::BufReader::new(
+        std::fs::File::open(&whole).unwrap(),
+    ))
+    .unwrap()
+    .map(Result::unwrap)
+    .collect();
+    let t = lines[5].outcome.as_ref().unwrap();
+    // Stream 5 revises twice (a loop), skips the source (a `when`), and ends with its note.
+    assert_eq!(t.extraction("drafts").unwrap().len(), 3);
+    assert!(t.extraction("final").unwrap()[0].contains("Final note 5."));
+}
