@@ -3,51 +3,30 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde::ser::SerializeMap;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::Deserialize;
 
 use super::RunHeader;
 use crate::dataset::DatasetError;
 use crate::exec::{
     Correction, Extracted, Span, SpanKind, StreamId, StreamResult, Transcript, Visit, ZoneEnd,
 };
+use crate::json;
 use crate::program::WorkflowMeta;
 
-#[derive(Serialize)]
-struct LineOut<'a> {
-    index: u64,
-    seed: u64,
-    status: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<ErrorWire>,
-    visits: Vec<VisitWire>,
-    spans: Vec<SpanOut<'a>>,
-    extractions: ExtractionsOut<'a>,
-    corrections: &'a [Correction],
-}
-
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ErrorWire {
     message: String,
     zone: Option<u32>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct VisitWire {
     zone: u32,
     end: ZoneEnd,
     tokens: u32,
     requests: u32,
-}
-
-#[derive(Serialize)]
-struct SpanOut<'a> {
-    visit: u32,
-    zone: u32,
-    kind: SpanKind,
-    text: &'a str,
 }
 
 #[derive(Deserialize)]
@@ -57,19 +36,6 @@ struct SpanIn {
     zone: u32,
     kind: SpanKind,
     text: String,
-}
-
-/// Extractions as an object in declaration order.
-struct ExtractionsOut<'a>(&'a [Extracted]);
-
-impl Serialize for ExtractionsOut<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.0.len()))?;
-        for e in self.0 {
-            map.serialize_entry(&e.name, &e.texts)?;
-        }
-        map.end()
-    }
 }
 
 #[derive(Deserialize)]
@@ -87,6 +53,9 @@ struct LineIn {
 }
 
 /// Appends the line of stream `index` (`\n` included) of a run with dataset seed `seed`.
+///
+/// Written by hand with the dataset writer's JSON escaping (the same bytes as `serde_json`,
+/// which the reader parses), enums and corrections through serde: the texts dominate a line.
 pub(crate) fn encode(index: u64, seed: u64, result: &StreamResult, out: &mut Vec<u8>) {
     let empty = Transcript {
         stream: StreamId(0),
@@ -98,47 +67,74 @@ pub(crate) fn encode(index: u64, seed: u64, result: &StreamResult, out: &mut Vec
     };
     let (t, error) = match result {
         Ok(t) => (t, None),
-        Err(e) => (
-            e.partial.as_deref().unwrap_or(&empty),
-            Some(ErrorWire {
-                message: e.to_string(),
-                zone: e.zone.as_ref().map(|z| z.index),
-            }),
-        ),
+        Err(e) => (e.partial.as_deref().unwrap_or(&empty), Some(e)),
     };
-    let line = LineOut {
-        index,
-        seed,
-        status: if error.is_some() {
-            "failed"
-        } else {
-            "finished"
-        },
-        error,
-        visits: t
-            .visits
-            .iter()
-            .map(|v| VisitWire {
-                zone: v.zone,
-                end: v.end,
-                tokens: v.tokens,
-                requests: v.requests,
-            })
-            .collect(),
-        spans: t
-            .spans()
-            .map(|s| SpanOut {
-                visit: s.visit,
-                zone: s.zone,
-                kind: s.kind,
-                text: s.text,
-            })
-            .collect(),
-        extractions: ExtractionsOut(&t.extractions),
-        corrections: &t.corrections,
-    };
-    serde_json::to_writer(&mut *out, &line).expect("a line always serializes");
-    out.push(b'\n');
+    out.reserve(t.text.len() + 64 * (t.spans.len() + t.visits.len()) + 128);
+    out.extend_from_slice(b"{\"index\":");
+    json::push_u64(out, index);
+    out.extend_from_slice(b",\"seed\":");
+    json::push_u64(out, seed);
+    match error {
+        None => out.extend_from_slice(b",\"status\":\"finished\""),
+        Some(e) => {
+            out.extend_from_slice(b",\"status\":\"failed\",\"error\":{\"message\":");
+            json::push_str(out, &e.to_string());
+            out.extend_from_slice(b",\"zone\":");
+            match &e.zone {
+                Some(z) => json::push_u64(out, u64::from(z.index)),
+                None => out.extend_from_slice(b"null"),
+            }
+            out.push(b'}');
+        }
+    }
+    out.extend_from_slice(b",\"visits\":[");
+    for (i, v) in t.visits.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"zone\":");
+        json::push_u64(out, u64::from(v.zone));
+        out.extend_from_slice(b",\"end\":");
+        serde_json::to_writer(&mut *out, &v.end).expect("an end always serializes");
+        out.extend_from_slice(b",\"tokens\":");
+        json::push_u64(out, u64::from(v.tokens));
+        out.extend_from_slice(b",\"requests\":");
+        json::push_u64(out, u64::from(v.requests));
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"],\"spans\":[");
+    for (i, s) in t.spans().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"visit\":");
+        json::push_u64(out, u64::from(s.visit));
+        out.extend_from_slice(b",\"zone\":");
+        json::push_u64(out, u64::from(s.zone));
+        out.extend_from_slice(b",\"kind\":");
+        serde_json::to_writer(&mut *out, &s.kind).expect("a kind always serializes");
+        out.extend_from_slice(b",\"text\":");
+        json::push_str(out, s.text);
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"],\"extractions\":{");
+    for (i, e) in t.extractions.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        json::push_str(out, &e.name);
+        out.extend_from_slice(b":[");
+        for (j, text) in e.texts.iter().enumerate() {
+            if j > 0 {
+                out.push(b',');
+            }
+            json::push_str(out, text);
+        }
+        out.push(b']');
+    }
+    out.extend_from_slice(b"},\"corrections\":");
+    serde_json::to_writer(&mut *out, &t.corrections).expect("corrections always serialize");
+    out.extend_from_slice(b"}\n");
 }
 
 /// One stream read back from a run file.
