@@ -4,7 +4,7 @@
 //! forge check [--format human|short] PATH...
 //! forge render [--seed N] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
 //! forge graph [--format dot|mermaid|html] [--seed N] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
-//! forge sample --count N --out FILE [--seed N] [--threads T] [--resume|--force] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
+//! forge sample --count N --out FILE [--range A..B|--shard K/N] [--seed N] [--threads T] [--resume|--force] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
 //! forge run --endpoint URL[,K]...|--model PATH.gguf --out FILE [--streams N] [--range A..B|--shard K/N] [--dialect D] [--max-in-flight K] [--max-zone-tokens N] [--resume|--retry-failed|--force] [--seed N] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
 //! forge merge OUT SHARD...
 //! ```

@@ -1,11 +1,8 @@
 //! `forge run --model PATH.gguf`: the run on the in-process engine instead of a server.
 
 use std::path::Path;
-use std::sync::Arc;
 
-use serde_json::json;
-
-use super::{Args, Prepared, execute};
+use super::{Args, Prepared};
 use crate::Outcome;
 
 /// Loads the GGUF model at `path` and runs the prepared streams on it, `--max-in-flight`
@@ -13,6 +10,8 @@ use crate::Outcome;
 #[cfg(feature = "local")]
 pub(super) fn run(args: &Args, path: &Path, prepared: Prepared) -> Outcome {
     use forge_local::{LocalGenerator, LocalModel, Options};
+    use serde_json::json;
+    use std::sync::Arc;
     let model = match LocalModel::load(path) {
         Ok(model) => Arc::new(model),
         Err(e) => {
@@ -41,17 +40,12 @@ pub(super) fn run(args: &Args, path: &Path, prepared: Prepared) -> Outcome {
         "capacity": capacity,
     });
     let backend = format!("{} (in process)", path.display());
-    execute(args, &mut generator, prepared, engine, &backend)
+    super::execute(args, &mut generator, prepared, engine, &backend)
 }
 
 /// Without the `local` feature: says how to get the in-process engine.
 #[cfg(not(feature = "local"))]
 pub(super) fn run(_: &Args, path: &Path, _: Prepared) -> Outcome {
-    let _ = (
-        Arc::new(()),
-        json!(null),
-        execute::<forge_http::HttpGenerator>,
-    );
     crate::usage_error(
         "run",
         format!(
