@@ -159,6 +159,10 @@ pub(crate) fn run(args: Args) -> Outcome {
              or a GGUF model file to run in process with --model PATH.gguf",
         );
     }
+    #[cfg(not(feature = "local"))]
+    if let Some(model) = &args.model {
+        return local_engine::missing(model);
+    }
     if let Err(outcome) = check_out(&args) {
         return outcome;
     }
@@ -166,6 +170,7 @@ pub(crate) fn run(args: Args) -> Outcome {
         Ok(p) => p,
         Err(outcome) => return outcome,
     };
+    #[cfg(feature = "local")]
     if let Some(model) = &args.model {
         return local_engine::run(&args, model, prepared);
     }

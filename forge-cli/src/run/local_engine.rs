@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+#[cfg(feature = "local")]
 use super::{Args, Prepared};
 use crate::Outcome;
 
@@ -44,8 +45,9 @@ pub(super) fn run(args: &Args, path: &Path, prepared: Prepared) -> Outcome {
 }
 
 /// Without the `local` feature: says how to get the in-process engine.
+/// Called before anything is loaded.
 #[cfg(not(feature = "local"))]
-pub(super) fn run(_: &Args, path: &Path, _: Prepared) -> Outcome {
+pub(super) fn missing(path: &Path) -> Outcome {
     crate::usage_error(
         "run",
         format!(
