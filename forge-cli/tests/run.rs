@@ -563,3 +563,62 @@ fn a_foreign_output_file_is_not_resumed() {
         );
     }
 }
+
+#[test]
+fn stream_i_runs_line_i_of_forge_sample() {
+    let dir = setup("aligned");
+    std::fs::write(dir.join("colours.txt"), "red\ngreen\nblue\n").unwrap();
+    let doc = DOC.replace("text = \"[P] again\"", "text = \"[P] again {c}\"")
+        + "[r.c]\nname = \"c\"\narguments = { num_samples = 1 }\n";
+    std::fs::write(dir.join("doc.toml"), doc).unwrap();
+    let server = server();
+    let run = forge_run(
+        &dir,
+        &[
+            &format!("--endpoint={}", server.url),
+            "--streams=6",
+            "--seed=4",
+            "--list=c=colours.txt",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:#?}");
+    let sample = forge_in(
+        &dir,
+        &[
+            "sample",
+            "doc.toml",
+            "--count=6",
+            "--seed=4",
+            "--list=c=colours.txt",
+            "--out=data.jsonl",
+        ],
+    );
+    assert_eq!(sample.code, 0, "{sample:#?}");
+    let (_, runs) = read(&dir, "out.jsonl");
+    let (_, samples) = read(&dir, "data.jsonl");
+    let mut colours = Vec::new();
+    for (r, s) in runs.iter().zip(&samples) {
+        assert_eq!(r["index"], s["index"]);
+        assert_eq!(r["seed"], s["seed"]);
+        let forced: String = r["spans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|span| span["kind"] == "forced")
+            .map(|span| span["text"].as_str().unwrap())
+            .collect();
+        let zones: String = s["zones"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|z| z.as_str().unwrap())
+            .collect();
+        assert_eq!(forced, zones, "stream {}", r["index"]);
+        colours.push(s["zones"][3].as_str().unwrap().to_owned());
+    }
+    // The list sampler's cycle spans the run's streams: 3 streams, 3 colours.
+    let mut first: Vec<_> = colours[..3].to_vec();
+    first.sort();
+    first.dedup();
+    assert_eq!(first.len(), 3, "{colours:?}");
+}
