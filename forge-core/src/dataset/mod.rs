@@ -45,7 +45,13 @@
 //! [`DatasetReader`] loads a file back into [`SampledWorkflow`](crate::program::SampledWorkflow)s and rejects a header of another
 //! format, a newer version, or (with [`DatasetReader::expect`]) another workflow or seed, naming
 //! the first field that differs. A file cut while being written ends in a line without `\n`:
-//! the reader reports it, and [`resume_point`] finds where to continue writing.
+//! the reader reports it, and [`resume_point`] finds where to continue writing
+//! ([`open_to_continue`] cuts the torn line); run files ([`crate::run`]) follow the same rule,
+//! with the same code.
+//!
+//! A shard of a dataset (`forge sample --range A..B` or `--shard K/N`) has the same header and
+//! the lines `A..B` ([`resume_point_from`] resumes it); [`crate::run::merge`] joins the shards
+//! into the file one process writes.
 //!
 //! ```
 //! # use forge::program::Program;
