@@ -12,7 +12,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use forge_core::diagnostics;
-pub use forge_core::{dataset, exec, program, resources, typed, udpl};
+pub use forge_core::{dataset, exec, program, resources, run, typed, udpl};
 
 pub mod spec;
 

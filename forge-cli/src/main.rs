@@ -4,8 +4,9 @@
 //! forge check [--format human|short] PATH...
 //! forge render [--seed N] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
 //! forge graph [--format dot|mermaid|html] [--seed N] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
-//! forge sample --count N --out FILE [--seed N] [--threads T] [--resume|--force] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
-//! forge run --endpoint URL[,K]... --out FILE [--streams N] [--dialect D] [--max-in-flight K] [--max-zone-tokens N] [--continue-on-full-context] [--resume|--force] [--seed N] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
+//! forge sample --count N --out FILE [--range A..B|--shard K/N] [--seed N] [--threads T] [--resume|--force] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
+//! forge run --endpoint URL[,K]...|--model PATH.gguf --out FILE [--streams N] [--range A..B|--shard K/N] [--dialect D] [--max-in-flight K] [--max-zone-tokens N] [--continue-on-full-context] [--resume|--retry-failed|--force] [--seed N] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
+//! forge merge OUT SHARD...
 //! forge probe [--dialect D] [--wait SECS] URL
 //! ```
 //!
@@ -18,8 +19,10 @@
 
 mod check;
 mod graph;
+mod merge;
 mod preview;
 mod probe;
+mod range;
 mod render;
 mod run;
 mod sample;
@@ -54,6 +57,7 @@ enum Command {
     Sample(sample::Args),
     Run(run::Args),
     Probe(probe::Args),
+    Merge(merge::Args),
 }
 
 /// How a subcommand ended; decides the exit code.
@@ -100,6 +104,7 @@ fn main() -> ExitCode {
         Command::Sample(args) => sample::run(args),
         Command::Run(args) => run::run(args),
         Command::Probe(args) => probe::run(args),
+        Command::Merge(args) => merge::run(args),
     }
     .into()
 }

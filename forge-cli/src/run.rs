@@ -1,42 +1,51 @@
-//! `forge run`: execute the document's default program against a model, many streams at once,
-//! one JSON line per finished stream.
+//! `forge run`: execute the document's default program against a model into a run file,
+//! through the library's [`forge_core::run`] (this module parses arguments, draws progress
+//! and wires Ctrl-C).
 
-mod jsonl;
-#[cfg(feature = "local")]
-mod local;
+mod local_engine;
+mod progress;
 
-use std::io::IsTerminal;
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use forge_core::exec::{
-    Generator, RunOptions, Runner, StreamId, StreamResult, Transcript, request_seed,
-};
-use forge_core::program::{SampledWorkflow, WorkflowMeta};
+use forge_core::exec::{Generator, RunOptions, ZoneEnd};
+use forge_core::program::Workflow;
+use forge_core::resources::Bindings;
+use forge_core::run::{Cancel, Run, RunFileError, Summary, count_failed};
 use forge_http::{Config, Dialect, Endpoint, HttpGenerator};
-use serde::Serialize;
+use serde_json::{Value, json};
 
 use crate::Outcome;
 use crate::preview::{Extract, SampleArgs, Unbound, build_default};
-use jsonl::Jsonl;
+use crate::range::{Shard, parse_range, parse_shard};
+use progress::Report;
 
-/// Run the document's default program against a model server, one stream per sampled workflow.
+/// Run the document's default program against a model, one stream per dataset sample, into
+/// a run file.
 ///
-/// The default program runs every sequence once, in `config.sequences` order, and declares one
-/// extraction per valid tag (named after the tag) unless `--extract` names others. Stream `i`
-/// samples the workflow with a seed derived from `--seed` and `i`, and its requests carry
-/// seeds derived the same way, so a run (and a resumed run) is reproducible as far as the
-/// server is.
+/// Stream i executes sample i of the dataset (--seed): exactly the sample `forge sample`
+/// writes on line i, with request seeds derived from the seed and i. The default program
+/// runs every sequence once, in `config.sequences` order, and declares one extraction per
+/// valid tag (named after the tag) unless `--extract` names others.
 ///
-/// Each finished stream is appended to `--out` as one JSON line as soon as it finishes:
-/// `stream`, `seed`, `endpoint`, `status` (`finished` or `failed`, with `error`), `path` (zone
-/// indices in visit order), `tokens` (generated), `visits` (zone, sequence, block, tags, how it
-/// ended, tokens), `spans` (zone, kind, tags, text) and `extractions`. `--resume` continues an
-/// existing file, skipping the streams already written (finished or failed); a torn last line
-/// from a crash is cut off and its stream runs again. Ctrl-C stops the run with every finished
-/// stream written (press it twice to quit at once); a crash loses only the streams in flight.
+/// The file (format `forge-run`, documented in the library's `forge::run`) starts with a
+/// header recording the seed, the range, the workflow's shape and how the run was made
+/// (engine, sampling options, token caps, the document's hash and the resources); then one
+/// line per stream in index order: index, seed, status (finished or failed, with its
+/// located error), visits, spans, extractions. The bytes do not depend on --max-in-flight
+/// for a deterministic engine, and the shards of a run (--range/--shard) merge with `forge
+/// merge` into the single-process file.
+///
+/// --resume continues an existing file (its header must match: another document, --set,
+/// --list or option is refused, naming it); a torn last line is cut and redone. Streams that
+/// failed stay in the file with their error: --retry-failed runs only them again. The first
+/// Ctrl-C starts no new stream and lets those in flight finish (at most --drain-timeout
+/// seconds), writing them; a second quits at once. A progress bar is drawn on a terminal;
+/// otherwise a log line goes to stderr every --log-every seconds.
+///
+/// --shard env/N takes the shard number from JOB_COMPLETION_INDEX (Kubernetes Indexed Job)
+/// or SLURM_ARRAY_TASK_ID (Slurm job array).
 #[derive(clap::Args)]
 #[command(after_help = crate::EXIT_STATUS)]
 pub(crate) struct Args {
@@ -55,9 +64,15 @@ pub(crate) struct Args {
     /// The model name sent to OpenAI-style servers (default: the first the server lists)
     #[arg(long, value_name = "NAME")]
     served_model: Option<String>,
-    /// How many streams (sampled workflows) to run
+    /// How many streams the run holds (indices 0..N)
     #[arg(long, value_name = "N", default_value_t = 1)]
-    streams: u32,
+    streams: u64,
+    /// Run only the streams A..B (B excluded) of the run
+    #[arg(long, value_name = "A..B", value_parser = parse_range)]
+    range: Option<Range<u64>>,
+    /// Run only the K-th (from 0) of N contiguous slices of 0..--streams; K may be `env`
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    shard: Option<Shard>,
     /// The most requests in flight at once (and streams alive at once)
     #[arg(long, value_name = "K", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
     max_in_flight: u32,
@@ -83,12 +98,15 @@ pub(crate) struct Args {
     /// per valid tag, named after it)
     #[arg(long = "extract", value_name = "NAME=TAG[,TAG...]", value_parser = crate::preview::parse_extract)]
     extract: Vec<(String, Vec<String>)>,
-    /// The JSON Lines file to write, one line per finished stream
+    /// The run file to write
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
-    /// Continue an existing --out file: skip the streams it holds
+    /// Continue an existing --out file (its header must match this run)
     #[arg(long, conflicts_with = "force")]
     resume: bool,
+    /// Run again the streams the --out file holds as failed, replacing their lines
+    #[arg(long, conflicts_with_all = ["force", "resume"])]
+    retry_failed: bool,
     /// Overwrite an existing --out file
     #[arg(long)]
     force: bool,
@@ -96,6 +114,12 @@ pub(crate) struct Args {
     /// ended by a full context) and go on, instead of failing the stream
     #[arg(long)]
     continue_on_full_context: bool,
+    /// Seconds the streams in flight may take to finish after Ctrl-C
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    drain_timeout: u64,
+    /// Without a terminal, log progress to stderr every SECS seconds (0: never)
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    log_every: u64,
 }
 
 fn parse_endpoint(value: &str) -> Result<Endpoint, String> {
@@ -107,34 +131,52 @@ fn parse_dialect(value: &str) -> Result<Dialect, String> {
         .ok_or_else(|| "expected auto, vllm, sglang, llama.cpp or openai".to_owned())
 }
 
-/// The seed stream `stream`'s workflow is sampled with.
-fn sample_seed(run_seed: u64, stream: u32) -> u64 {
-    // Request seeds use `request_seed(run_seed, stream, n)`; this stream of seeds is kept
-    // apart from them by complementing the run seed.
-    request_seed(!run_seed, StreamId(stream), 0)
+/// Everything a run needs besides its engine.
+pub(crate) struct Prepared {
+    workflow: Workflow,
+    arguments: Bindings,
+    range: Range<u64>,
+    resources: Value,
 }
 
 pub(crate) fn run(args: Args) -> Outcome {
-    if args.endpoints.is_empty() {
-        if let Some(model) = &args.model {
-            #[cfg(feature = "local")]
-            return local::run(&args, model);
-            #[cfg(not(feature = "local"))]
-            return crate::usage_error(
-                "run",
-                format!(
-                    "--model {}: this forge was built without the in-process engine; rebuild \
-                     forge-cli with its `local` feature (on by default), or serve the model \
-                     with llama-server and pass --endpoint URL",
-                    model.display()
-                ),
-            );
-        }
+    let range = match crate::range::resolve(
+        Some(args.streams),
+        args.range.clone(),
+        args.shard,
+        "--streams",
+    ) {
+        Ok(r) => r,
+        Err(e) => return crate::usage_error("run", e),
+    };
+    if range.is_empty() && !args.retry_failed {
+        eprintln!(
+            "forge run: no streams to run (the range {}..{} is empty)",
+            range.start, range.end
+        );
+        return Outcome::Clean;
+    }
+    if args.endpoints.is_empty() && args.model.is_none() {
         return crate::usage_error(
             "run",
             "give the model server with --endpoint URL (e.g. http://127.0.0.1:8080), \
              or a GGUF model file to run in process with --model PATH.gguf",
         );
+    }
+    #[cfg(not(feature = "local"))]
+    if let Some(model) = &args.model {
+        return local_engine::missing(model);
+    }
+    if let Err(outcome) = check_out(&args) {
+        return outcome;
+    }
+    let prepared = match prepare(&args, range) {
+        Ok(p) => p,
+        Err(outcome) => return outcome,
+    };
+    #[cfg(feature = "local")]
+    if let Some(model) = &args.model {
+        return local_engine::run(&args, model, prepared);
     }
     let config = Config::new(args.endpoints.iter().cloned())
         .dialect(args.dialect)
@@ -146,10 +188,6 @@ pub(crate) fn run(args: Args) -> Outcome {
         Some(m) => config.model(m.clone()),
         None => config,
     };
-    let plan = match prepare(&args) {
-        Ok(plan) => plan,
-        Err(outcome) => return outcome,
-    };
     let mut generator = match HttpGenerator::connect(config) {
         Ok(g) => g,
         Err(e) => {
@@ -160,102 +198,82 @@ pub(crate) fn run(args: Args) -> Outcome {
     for note in &generator.server_info().caveats {
         eprintln!("note: {note}");
     }
+    // The first stream of the range stands for the others (they differ only in sampled text).
+    let first = prepared
+        .workflow
+        .sample_at(prepared.arguments.clone(), args.sample.seed, prepared.range.start);
     let fit = crate::probe::context_warning(
-        plan.workflows.iter().flatten(),
-        plan.options.max_tokens,
+        first.iter(),
+        options(&args).max_tokens,
         generator.server_info().slot_context,
     );
     if let Some(warning) = fit {
         eprintln!("warning: {warning}");
     }
-    let table = generator.endpoint_table();
-    let backend = format!("{} at {}", generator.dialect(), join_urls(&args.endpoints));
-    execute(&mut generator, plan, &backend, &move |s| {
-        table.get(s).map(str::to_owned)
+    let urls: Vec<&str> = args.endpoints.iter().map(|e| e.url.as_str()).collect();
+    let engine = json!({
+        "kind": "http",
+        "dialect": generator.dialect().to_string(),
+        "endpoints": urls,
+        "served_model": args.served_model,
+    });
+    let backend = format!("{} at {}", generator.dialect(), urls.join(", "));
+    execute(&args, &mut generator, prepared, engine, &backend)
+}
+
+/// The output's directory must exist, and an existing file needs --resume, --retry-failed
+/// or --force: checked before anything is loaded.
+fn check_out(args: &Args) -> Result<(), Outcome> {
+    let out = &args.out;
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.is_dir()
+    {
+        eprintln!(
+            "error: cannot write `{}`: the directory `{}` does not exist",
+            out.display(),
+            dir.display()
+        );
+        return Err(Outcome::Failed);
+    }
+    let exists = out.exists();
+    if args.retry_failed && !exists {
+        eprintln!("error: --retry-failed: `{}` does not exist", out.display());
+        return Err(Outcome::Failed);
+    }
+    if exists && !args.resume && !args.force && !args.retry_failed {
+        eprintln!(
+            "error: `{}` exists; pass --resume to continue it or --force to overwrite it",
+            out.display()
+        );
+        return Err(Outcome::Failed);
+    }
+    Ok(())
+}
+
+/// Builds the default program and what the header records about the document and its
+/// resources. On failure, the error has been printed.
+fn prepare(args: &Args, range: Range<u64>) -> Result<Prepared, Outcome> {
+    let extract = Extract::DeclaredOrPerTag(&args.extract);
+    let (workflow, arguments, lists) = build_default("run", &args.sample, Unbound::Error, extract)?;
+    let mut resources = crate::sample::resources(&args.sample, &lists);
+    if let Value::Object(map) = &mut resources {
+        map.insert("document".into(), json!(document_hash(&args.sample.path)));
+    }
+    // Bad sampling options are usage errors, found before connecting.
+    if let Err(e) = forge_core::exec::Runner::new(options(args)) {
+        return Err(crate::usage_error("run", e));
+    }
+    Ok(Prepared {
+        workflow,
+        arguments,
+        range,
+        resources,
     })
 }
 
-fn join_urls(endpoints: &[Endpoint]) -> String {
-    endpoints
-        .iter()
-        .map(|e| e.url.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Everything a run needs besides its generator.
-pub(crate) struct Plan {
-    /// Every stream's workflow, `None` for the streams already written.
-    workflows: Vec<Option<SampledWorkflow>>,
-    written: usize,
-    total: u32,
-    out: Jsonl,
-    out_path: PathBuf,
-    options: RunOptions,
-}
-
-/// Builds the default program, opens the output (resuming it), samples the streams not yet
-/// written. On failure, the error has been printed.
-fn prepare(args: &Args) -> Result<Plan, Outcome> {
-    let extract = Extract::DeclaredOrPerTag(&args.extract);
-    let (workflow, arguments, _) = build_default("run", &args.sample, Unbound::Error, extract)?;
-    let exists = std::fs::metadata(&args.out).is_ok_and(|m| m.len() > 0);
-    if exists && !args.resume && !args.force {
-        eprintln!(
-            "error: `{}` exists; pass --resume to continue it or --force to overwrite it",
-            args.out.display()
-        );
-        return Err(Outcome::Failed);
-    }
-    if exists
-        && args.force
-        && let Err(e) = std::fs::remove_file(&args.out)
-    {
-        eprintln!("error: cannot overwrite `{}`: {e}", args.out.display());
-        return Err(Outcome::Failed);
-    }
-    let (out, written) = match Jsonl::open(&args.out) {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Err(Outcome::Failed);
-        }
-    };
-    let run_seed = args.sample.seed;
-    for (&stream, &seed) in &written.seeds {
-        if stream < args.streams && seed != sample_seed(run_seed, stream) {
-            eprintln!(
-                "error: `{}` holds stream {stream} of a run with another --seed (or document); \
-                 give a new --out file to start a new run",
-                args.out.display()
-            );
-            return Err(Outcome::Failed);
-        }
-    }
-    if written.torn {
-        eprintln!(
-            "note: `{}` ended with a torn line (an interrupted write); it was cut off and its \
-             stream runs again",
-            args.out.display()
-        );
-    }
-    let mut workflows = Vec::with_capacity(args.streams as usize);
-    for stream in 0..args.streams {
-        if written.seeds.contains_key(&stream) {
-            workflows.push(None);
-            continue;
-        }
-        match workflow.sample_seeded(arguments.clone(), sample_seed(run_seed, stream)) {
-            Ok(w) => workflows.push(Some(w)),
-            Err(e) => {
-                eprintln!("error: stream {stream}: {e}");
-                return Err(Outcome::Invalid);
-            }
-        }
-    }
-    let options = RunOptions {
+fn options(args: &Args) -> RunOptions {
+    RunOptions {
         max_in_flight: args.max_in_flight as usize,
-        seed: run_seed,
         temperature: args.temperature,
         top_p: args.top_p,
         max_tokens: args.max_zone_tokens,
@@ -264,310 +282,206 @@ fn prepare(args: &Args) -> Result<Plan, Outcome> {
         retries: 0,
         continue_on_full_context: args.continue_on_full_context,
         ..RunOptions::default()
-    };
-    // Bad sampling options are usage errors, found before connecting.
-    if let Err(e) = Runner::new(options.clone()) {
-        return Err(crate::usage_error("run", e));
     }
-    let already = (0..args.streams)
-        .filter(|s| written.seeds.contains_key(s))
-        .count();
-    Ok(Plan {
-        workflows,
-        written: already,
-        total: args.streams,
-        out,
-        out_path: args.out.clone(),
-        options,
-    })
 }
 
-/// Runs the plan's streams on any generator; `endpoint` names where a stream ran.
-pub(crate) fn execute<G: Generator>(
-    generator: &mut G,
-    plan: Plan,
-    backend: &str,
-    endpoint: &dyn Fn(StreamId) -> Option<String>,
-) -> Outcome {
-    let Plan {
-        workflows,
-        written,
-        total,
-        mut out,
-        out_path,
-        options,
-    } = plan;
-    let runner = match Runner::new(options.clone()) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Outcome::Failed;
+/// FNV-1a 64 of the document's bytes: the file, or the folder's `*.toml` files in name order
+/// (each name and contents).
+fn document_hash(path: &Path) -> String {
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    let mut feed = |bytes: &[u8]| {
+        for &b in bytes {
+            hash = (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
         }
     };
-    let interrupted = Arc::new(AtomicBool::new(false));
+    if path.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        for f in files {
+            feed(f.file_name().unwrap_or_default().as_encoded_bytes());
+            feed(&std::fs::read(&f).unwrap_or_default());
+        }
+    } else {
+        feed(&std::fs::read(path).unwrap_or_default());
+    }
+    format!("{hash:016x}")
+}
+
+/// Runs the prepared streams on `generator` into --out; `engine` is recorded in the header.
+pub(crate) fn execute<G: Generator>(
+    args: &Args,
+    generator: &mut G,
+    prepared: Prepared,
+    engine: Value,
+    backend: &str,
+) -> Outcome {
+    let Prepared {
+        workflow,
+        arguments,
+        range,
+        resources,
+    } = prepared;
+    let out = &args.out;
+    let cancel = Cancel::new();
+    let drain = Duration::from_secs(args.drain_timeout);
     {
-        let flag = Arc::clone(&interrupted);
-        // A second Ctrl-C quits at once: every finished stream is already on disk.
+        let cancel = cancel.clone();
         let _ = ctrlc::set_handler(move || {
-            if flag.swap(true, Ordering::SeqCst) {
+            if !cancel.stop() {
+                // A second Ctrl-C quits at once: every written line is complete.
+                eprintln!("\ninterrupted again: quitting now");
                 std::process::exit(130);
             }
             eprintln!(
-                "\ninterrupted: stopping after the next finished stream (Ctrl-C again to quit now)"
+                "\ninterrupted: starting no new stream; the streams in flight finish within {} s \
+                 (Ctrl-C again to quit now)",
+                drain.as_secs()
             );
+            // The run checks the drain timeout between results; a request that never returns
+            // cannot hold the process past it.
+            std::thread::spawn(move || {
+                std::thread::sleep(drain + Duration::from_secs(5));
+                eprintln!("the drain timeout passed: quitting");
+                std::process::exit(130);
+            });
         });
     }
-    let to_run = workflows.iter().flatten().count();
-    let metas: Vec<Option<Arc<WorkflowMeta>>> = workflows
-        .iter()
-        .map(|w| w.as_ref().map(|w| Arc::clone(w.shared_meta())))
-        .collect();
-    let done: Vec<bool> = workflows.iter().map(Option::is_none).collect();
-    // The runner numbers streams by position and skips the written ones, so a resumed run
-    // sends the requests (and seeds) an uninterrupted run would have sent.
-    let Some(filler) = workflows.iter().flatten().next().cloned() else {
-        eprintln!(
-            "`{}` already holds all {total} streams; nothing to run",
-            out_path.display()
-        );
-        return Outcome::Clean;
-    };
-    let inputs = workflows
-        .into_iter()
-        .map(move |w| w.unwrap_or_else(|| filler.clone()));
-    let progress = Progress::new(to_run as u64);
-    let start = Instant::now();
-    let (mut finished, mut failed, mut tokens) = (0u64, 0u64, 0u64);
-    let mut outcome = Outcome::Clean;
-    let mut execution = runner
-        .execute(generator, inputs)
-        .skipping(move |s| done.get(s.0 as usize).copied().unwrap_or(false));
-    for result in execution.by_ref() {
-        let stream = stream_index(&result);
-        let Some(meta) = &metas[stream as usize] else {
-            continue;
-        };
-        let seed = sample_seed(options.seed, stream);
-        let location = endpoint(StreamId(stream));
-        let line = match &result {
-            Ok(t) => {
-                finished += 1;
-                tokens += t.tokens();
-                line_json(stream, seed, location.as_deref(), meta, t, None)
-            }
-            Err(e) => {
-                failed += 1;
-                progress.println(&format!("stream {stream} failed: {e}"));
-                match &e.partial {
-                    Some(t) => line_json(stream, seed, location.as_deref(), meta, t, Some(e)),
-                    None => failed_json(stream, seed, location.as_deref(), e),
-                }
-            }
-        };
-        if let Err(e) = out.append(&line) {
-            progress.finish();
-            eprintln!("error: {e}");
-            return Outcome::Failed;
-        }
-        progress.update(finished, failed, tokens, start.elapsed());
-        if interrupted.load(Ordering::SeqCst) {
-            break;
-        }
+    if args.force
+        && out.exists()
+        && let Err(e) = std::fs::remove_file(out)
+    {
+        eprintln!("error: cannot overwrite `{}`: {e}", out.display());
+        return Outcome::Failed;
     }
-    let fatal = execution.fatal().cloned();
-    drop(execution);
-    progress.finish();
-    let elapsed = start.elapsed().as_secs_f64();
-    let rate = if elapsed > 0.0 {
-        tokens as f64 / elapsed
+    let total = if args.retry_failed {
+        0
     } else {
-        0.0
+        range.end - range.start
     };
-    let mut summary = format!("forge run: {finished} finished, {failed} failed",);
-    if written > 0 {
-        summary.push_str(&format!(", {written} already in the file"));
+    let mut report = Report::new(total, Duration::from_secs(args.log_every));
+    let mut run = Run::new(&workflow, args.sample.seed, range)
+        .args(move |_| arguments.clone())
+        .options(options(args))
+        .record("engine", engine)
+        .record("resources", resources)
+        .drain_timeout(drain)
+        .cancel(cancel.clone())
+        .progress(&report);
+    let result = if args.retry_failed {
+        run.retry_failed(out, generator)
+    } else if args.resume {
+        run.resume(out, generator)
+    } else {
+        run.create(out, generator)
+    };
+    drop(run);
+    report.finish();
+    let summary = match result {
+        Ok(s) => s,
+        Err(e) => return report_error(&e),
+    };
+    print_summary(&summary, &workflow, backend, out);
+    if summary.total == 0 && !summary.stopped {
+        let failed = std::fs::File::open(out)
+            .map(std::io::BufReader::new)
+            .and_then(count_failed)
+            .unwrap_or(0);
+        if failed > 0 {
+            eprintln!(
+                "note: `{}` holds {failed} failed stream{}; run again with --retry-failed to \
+                 run them again",
+                out.display(),
+                if failed == 1 { "" } else { "s" }
+            );
+            return Outcome::Invalid;
+        }
     }
-    let left = (total as usize).saturating_sub(written + (finished + failed) as usize);
-    if left > 0 {
-        summary.push_str(&format!(", {left} not run"));
-    }
-    summary.push_str(&format!(
-        " · {tokens} tokens in {elapsed:.1} s ({rate:.0} tokens/s) · {backend} · {}",
-        out_path.display()
-    ));
-    eprintln!("{summary}");
-    if let Some(fatal) = fatal {
-        eprintln!("error: the run stopped: {fatal}");
-        outcome = Outcome::Invalid;
-    } else if failed > 0 {
-        outcome = Outcome::Invalid;
-    }
-    if interrupted.load(Ordering::SeqCst) {
-        eprintln!("interrupted: run the same command again to resume");
+    if summary.stopped {
+        eprintln!("interrupted: run the same command with --resume to continue");
         std::process::exit(130);
     }
-    outcome
+    if let Some(fatal) = &summary.fatal {
+        eprintln!("error: the run stopped: {fatal}");
+        eprintln!("note: --resume continues it; --retry-failed runs the failed streams again");
+        return Outcome::Invalid;
+    }
+    if summary.failed > 0 {
+        return Outcome::Invalid;
+    }
+    Outcome::Clean
 }
 
-fn stream_index(result: &StreamResult) -> u32 {
-    match result {
-        Ok(t) => t.stream.0,
-        Err(e) => e.stream.0,
+fn report_error(e: &RunFileError) -> Outcome {
+    eprintln!("error: {e}");
+    match e {
+        RunFileError::File { .. } => {
+            eprintln!("note: nothing was changed; give another --out file to start a new run");
+            Outcome::Invalid
+        }
+        RunFileError::Sample { .. } => Outcome::Invalid,
+        _ => Outcome::Failed,
     }
 }
 
-#[derive(Serialize)]
-struct VisitJson<'a> {
-    zone: u32,
-    sequence: &'a str,
-    block: u32,
-    instance: u32,
-    tags: &'a [String],
-    end: forge_core::exec::ZoneEnd,
-    tokens: u32,
-    requests: u32,
-}
-
-#[derive(Serialize)]
-struct SpanJson<'a> {
-    zone: u32,
-    visit: u32,
-    kind: forge_core::exec::SpanKind,
-    tags: &'a [String],
-    text: &'a str,
-}
-
-#[derive(Serialize)]
-struct LineJson<'a> {
-    stream: u32,
-    seed: u64,
-    endpoint: Option<&'a str>,
-    status: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-    path: Vec<u32>,
-    tokens: u64,
-    visits: Vec<VisitJson<'a>>,
-    spans: Vec<SpanJson<'a>>,
-    extractions: serde_json::Map<String, serde_json::Value>,
-}
-
-fn line_json(
-    stream: u32,
-    seed: u64,
-    endpoint: Option<&str>,
-    meta: &WorkflowMeta,
-    t: &Transcript,
-    error: Option<&forge_core::exec::StreamError>,
-) -> String {
-    let visits = t
-        .visits
+fn print_summary(s: &Summary, workflow: &Workflow, backend: &str, out: &Path) {
+    if s.torn {
+        eprintln!(
+            "note: `{}` ended with a torn line (an interrupted write); it was cut off and its \
+             stream ran again",
+            out.display()
+        );
+    }
+    let mut line = format!("forge run: {} finished, {} failed", s.finished, s.failed);
+    if s.already > 0 {
+        line.push_str(&format!(", {} already in the file", s.already));
+    }
+    if s.in_flight > 0 {
+        line.push_str(&format!(", {} in flight when stopped", s.in_flight));
+    }
+    if s.not_started > 0 {
+        line.push_str(&format!(", {} not started", s.not_started));
+    }
+    line.push_str(&format!(
+        " · {} tokens in {:.1} s ({:.0} tokens/s) · {backend} · {}",
+        s.tokens,
+        s.elapsed.as_secs_f64(),
+        s.tokens_per_second(),
+        out.display()
+    ));
+    eprintln!("{line}");
+    // How zone visits ended; a model that never writes the zone patterns shows here.
+    let ends = [
+        (ZoneEnd::Pattern, "pattern"),
+        (ZoneEnd::Jump, "jump"),
+        (ZoneEnd::Limit, "token limit"),
+        (ZoneEnd::Eos, "end of sequence"),
+        (ZoneEnd::Forced, "forced"),
+    ];
+    let totals: Vec<String> = ends
         .iter()
-        .map(|v| {
-            let z = &meta.zones[v.zone as usize];
-            VisitJson {
-                zone: v.zone,
-                sequence: &z.sequence,
-                block: z.block,
-                instance: z.instance,
-                tags: &v.tags,
-                end: v.end,
-                tokens: v.tokens,
-                requests: v.requests,
-            }
-        })
+        .map(|&(e, name)| (s.ended_anywhere(e), name))
+        .filter(|&(n, _)| n > 0)
+        .map(|(n, name)| format!("{n} {name}"))
         .collect();
-    let spans = t
-        .spans()
-        .map(|s| SpanJson {
-            zone: s.zone,
-            visit: s.visit,
-            kind: s.kind,
-            tags: s.tags,
-            text: s.text,
-        })
-        .collect();
-    let extractions = t
-        .extractions
-        .iter()
-        .map(|e| (e.name.clone(), serde_json::Value::from(e.texts.clone())))
-        .collect();
-    let line = LineJson {
-        stream,
-        seed,
-        endpoint,
-        status: if error.is_some() {
-            "failed"
-        } else {
-            "finished"
-        },
-        error: error.map(|e| e.to_string()),
-        path: t.path(),
-        tokens: t.tokens(),
-        visits,
-        spans,
-        extractions,
-    };
-    serde_json::to_string(&line).unwrap_or_default()
-}
-
-fn failed_json(
-    stream: u32,
-    seed: u64,
-    endpoint: Option<&str>,
-    e: &forge_core::exec::StreamError,
-) -> String {
-    serde_json::json!({
-        "stream": stream,
-        "seed": seed,
-        "endpoint": endpoint,
-        "status": "failed",
-        "error": e.to_string(),
-        "path": [],
-        "tokens": 0,
-        "visits": [],
-        "spans": [],
-        "extractions": {},
-    })
-    .to_string()
-}
-
-/// A progress bar on a terminal (streams done/failed, tokens/s, ETA); nothing otherwise.
-struct Progress(Option<indicatif::ProgressBar>);
-
-impl Progress {
-    fn new(len: u64) -> Progress {
-        if !std::io::stderr().is_terminal() {
-            return Progress(None);
-        }
-        let bar = indicatif::ProgressBar::new(len);
-        let style = indicatif::ProgressStyle::with_template(
-            "{bar:30} {pos}/{len} streams · {msg} · {elapsed_precise} · ETA {eta}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
-        bar.set_style(style);
-        bar.set_message("0 failed");
-        Progress(Some(bar))
+    if !totals.is_empty() {
+        eprintln!("zone visits ended by: {}", totals.join(", "));
     }
-
-    fn update(&self, finished: u64, failed: u64, tokens: u64, elapsed: Duration) {
-        if let Some(bar) = &self.0 {
-            let rate = tokens as f64 / elapsed.as_secs_f64().max(1e-3);
-            bar.set_position(finished + failed);
-            bar.set_message(format!("{failed} failed · {rate:.0} tokens/s"));
-        }
-    }
-
-    fn println(&self, line: &str) {
-        match &self.0 {
-            Some(bar) => bar.println(line),
-            None => eprintln!("{line}"),
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.0 {
-            bar.finish_and_clear();
+    for (zone, counts) in s.zone_ends.iter().enumerate() {
+        let all: u64 = counts.iter().map(|&(_, n)| n).sum();
+        let limit = s.ended(zone, ZoneEnd::Limit);
+        if all > 0 && limit * 2 > all {
+            let z = &workflow.meta().zones[zone];
+            eprintln!(
+                "warning: zone {zone} (sequence `{}`, block {}, zone {}) hit its token limit in \
+                 {limit} of {all} visits: the model rarely writes its end pattern",
+                z.sequence, z.block, z.zone
+            );
         }
     }
 }

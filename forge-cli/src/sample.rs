@@ -1,6 +1,6 @@
 //! `forge sample`: write a dataset — samples `0..N` of the default program — as JSON Lines.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufReader, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -31,7 +31,15 @@ pub(crate) struct Args {
     sample: SampleArgs,
     /// How many samples the dataset holds (indices 0..N)
     #[arg(long, value_name = "N")]
-    count: u64,
+    count: Option<u64>,
+    /// Write only the samples A..B (B excluded): one shard of a dataset (`forge merge` joins
+    /// the shards)
+    #[arg(long, value_name = "A..B", value_parser = crate::range::parse_range)]
+    range: Option<std::ops::Range<u64>>,
+    /// Write only the K-th (from 0) of N contiguous slices of 0..--count; K may be `env`
+    /// (JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID)
+    #[arg(long, value_name = "K/N", value_parser = crate::range::parse_shard)]
+    shard: Option<crate::range::Shard>,
     /// Sampling threads (at least 1); the output does not depend on it [default: all cores]
     #[arg(long, value_name = "T", value_parser = clap::value_parser!(u64).range(1..=1024))]
     threads: Option<u64>,
@@ -64,6 +72,11 @@ pub(crate) fn run(args: Args) -> Outcome {
         || std::thread::available_parallelism().map_or(1, usize::from),
         |t| t as usize,
     );
+    let range =
+        match crate::range::resolve(args.count, args.range.clone(), args.shard, "--count <N>") {
+            Ok(r) => r,
+            Err(e) => return crate::usage_error("sample", e),
+        };
     let out = &args.out;
     if !args.resume && !args.force && out.exists() {
         eprintln!(
@@ -78,47 +91,53 @@ pub(crate) fn run(args: Args) -> Outcome {
             Ok(built) => built,
             Err(outcome) => return outcome,
         };
-    let generator = generator(&args.sample, &lists);
+    let generator =
+        json!({ "command": "forge sample", "resources": resources(&args.sample, &lists) });
     let header = Header::new(&workflow, args.sample.seed)
         .with_extraction_texts(args.extraction_texts)
         .with_generator(generator);
 
     let point = if args.resume && out.exists() {
-        match resume(out, &header) {
+        match resume(out, &header, range.start) {
             Ok(p) => p,
             Err(outcome) => return outcome,
         }
     } else {
-        ResumePoint {
-            samples: 0,
-            keep: 0,
-            torn: false,
-        }
+        ResumePoint::START
     };
-    let file = match open(out, &header, point) {
+    let file = match dataset::open_to_continue(out, &header.to_line(), point) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("error: cannot write `{}`: {e}", out.display());
             return Outcome::Failed;
         }
     };
-    let start = point.samples.min(args.count);
-    if point.samples >= args.count {
-        eprintln!(
-            "`{}` already holds {} samples (--count {}); nothing to write",
-            out.display(),
-            point.samples,
-            args.count
-        );
+    let start = (range.start + point.samples).min(range.end);
+    if start >= range.end {
+        if range.start == 0 {
+            eprintln!(
+                "`{}` already holds {} samples (--count {}); nothing to write",
+                out.display(),
+                range.end,
+                range.end
+            );
+        } else {
+            eprintln!(
+                "`{}` already holds samples {}..{}; nothing to write",
+                out.display(),
+                range.start,
+                range.end
+            );
+        }
         return Outcome::Clean;
     }
 
-    let bar = progress_bar(args.count, start);
+    let bar = progress_bar(range.end, start);
     let began = Instant::now();
     let written = dataset::write_range_to_file(
         &workflow,
         &header,
-        start..args.count,
+        start..range.end,
         threads,
         |_| arguments.clone(),
         &file,
@@ -128,13 +147,22 @@ pub(crate) fn run(args: Args) -> Outcome {
     let elapsed = began.elapsed();
     match written {
         Ok(()) => {
-            summary(out, args.count, start, point.torn, elapsed, threads);
+            summary(
+                out,
+                range.end,
+                start,
+                point.samples > 0,
+                point.torn,
+                elapsed,
+                threads,
+            );
             Outcome::Clean
         }
         Err(RangeError::Sample { index, error }) => {
             eprintln!("error: sample {index}: {error}");
             eprintln!(
-                "note: samples 0..{index} are in `{}`; fix the resources and pass --resume to continue",
+                "note: samples {}..{index} are in `{}`; fix the resources and pass --resume to continue",
+                range.start,
                 out.display()
             );
             Outcome::Invalid
@@ -152,8 +180,8 @@ pub(crate) fn run(args: Args) -> Outcome {
 
 /// What the header records about the resources: `--set` values, and for `--list` the number
 /// of items and a hash of them (FNV-1a 64 over the items, each followed by `\n`), so a resumed
-/// run with other resources is refused.
-fn generator(opts: &SampleArgs, lists: &Lists) -> Value {
+/// run with other resources is refused. `forge run` records the same object.
+pub(crate) fn resources(opts: &SampleArgs, lists: &Lists) -> Value {
     let mut resources = serde_json::Map::new();
     for (name, value) in &opts.set {
         resources.insert(name.clone(), json!({ "set": value }));
@@ -170,17 +198,17 @@ fn generator(opts: &SampleArgs, lists: &Lists) -> Value {
             json!({ "list": { "items": items.len(), "fnv1a64": format!("{hash:016x}") } }),
         );
     }
-    json!({ "command": "forge sample", "resources": resources })
+    Value::Object(resources)
 }
 
 /// Where the existing file stops; prints the error and returns the outcome when it cannot be
 /// continued.
-fn resume(out: &Path, header: &Header) -> Result<ResumePoint, Outcome> {
+fn resume(out: &Path, header: &Header, first: u64) -> Result<ResumePoint, Outcome> {
     let file = File::open(out).map_err(|e| {
         eprintln!("error: cannot read `{}`: {e}", out.display());
         Outcome::Failed
     })?;
-    dataset::resume_point(BufReader::new(file), header).map_err(|e| match e {
+    dataset::resume_point_from(BufReader::new(file), header, first).map_err(|e| match e {
         dataset::DatasetError::Io(e) => {
             eprintln!("error: cannot read `{}`: {e}", out.display());
             Outcome::Failed
@@ -190,21 +218,6 @@ fn resume(out: &Path, header: &Header) -> Result<ResumePoint, Outcome> {
             Outcome::Invalid
         }
     })
-}
-
-/// Opens the output: a new file with the header, or the existing one cut after its last
-/// complete line (a torn line is dropped) and positioned at its end.
-fn open(out: &Path, header: &Header, point: ResumePoint) -> std::io::Result<File> {
-    use std::io::{Seek, SeekFrom, Write};
-    if point.keep == 0 {
-        let mut file = File::create(out)?;
-        file.write_all(header.to_line().as_bytes())?;
-        return Ok(file);
-    }
-    let mut file = OpenOptions::new().write(true).open(out)?;
-    file.set_len(point.keep)?;
-    file.seek(SeekFrom::End(0))?;
-    Ok(file)
 }
 
 /// A progress bar on stderr when it is a terminal; hidden otherwise.
@@ -228,15 +241,25 @@ fn progress_bar(count: u64, start: u64) -> ProgressBar {
     bar
 }
 
-fn summary(out: &Path, count: u64, start: u64, torn: bool, elapsed: Duration, threads: usize) {
+fn summary(
+    out: &Path,
+    count: u64,
+    start: u64,
+    resumed: bool,
+    torn: bool,
+    elapsed: Duration,
+    threads: usize,
+) {
     let new = count - start;
     let secs = elapsed.as_secs_f64();
     let rate = if secs > 0.0 { new as f64 / secs } else { 0.0 };
-    let resumed = match (start, torn) {
-        (0, false) => String::new(),
-        (0, true) => " (an incomplete first line was written again)".to_owned(),
-        (s, false) => format!(" (resumed at sample {s})"),
-        (s, true) => format!(" (resumed at sample {s}; its incomplete line was written again)"),
+    let resumed = match (resumed, torn) {
+        (false, false) => String::new(),
+        (false, true) => " (an incomplete first line was written again)".to_owned(),
+        (true, false) => format!(" (resumed at sample {start})"),
+        (true, true) => {
+            format!(" (resumed at sample {start}; its incomplete line was written again)")
+        }
     };
     eprintln!(
         "wrote samples {start}..{count} to `{}`{resumed}: {new} samples in {secs:.2} s ({rate:.0} samples/s, {threads} thread{})",

@@ -112,3 +112,72 @@ fn a_bad_gguf_file_is_one_line_without_a_backtrace() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A greedy in-process run of the real model (`FORGE_MODEL`; skipped with a message when it
+/// is unset, as the engine's own tests are), cut in a line and resumed: the same bytes as
+/// the uninterrupted run.
+#[test]
+fn a_greedy_in_process_run_resumed_equals_the_uninterrupted_one() {
+    let Some(model) = std::env::var_os("FORGE_MODEL") else {
+        eprintln!(
+            "skipped: FORGE_MODEL is not set; run `eval \"$(bash .ci/engines.sh model)\"` first"
+        );
+        return;
+    };
+    let model = model.to_str().unwrap().to_owned();
+    let dir = std::env::temp_dir().join(format!("forge-run-local-greedy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("doc.toml"),
+        r#"
+[config]
+zone_patterns = ["[P]", "[A]"]
+required_patterns = ["[P]"]
+valid_tags = ["Q"]
+default_max_token_length = 6
+sequences = ["q"]
+control_pattern = "[J]"
+escape_patterns = ["[E]", "[/E]"]
+
+[[q]]
+text = "[P] Name a colour:"
+tags = [["Q"]]
+"#,
+    )
+    .unwrap();
+    let run = |out: &str, resume: bool| {
+        let mut args = vec![
+            "run",
+            "doc.toml",
+            "--model",
+            &model,
+            "--temperature=0",
+            "--streams=4",
+            "--max-in-flight=1",
+            out,
+        ];
+        if resume {
+            args.push("--resume");
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_forge"))
+            .args(&args)
+            .current_dir(&dir)
+            .output()
+            .expect("forge runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run("--out=whole.jsonl", false);
+    let whole = std::fs::read_to_string(dir.join("whole.jsonl")).unwrap();
+    assert_eq!(whole.lines().count(), 5);
+    assert!(whole.contains("\"kind\":\"generated\""), "{whole}");
+    let keep: usize = whole.lines().take(3).map(|l| l.len() + 1).sum::<usize>() + 25;
+    std::fs::write(dir.join("cut.jsonl"), &whole[..keep]).unwrap();
+    run("--out=cut.jsonl", true);
+    let resumed = std::fs::read_to_string(dir.join("cut.jsonl")).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(resumed, whole);
+}

@@ -374,3 +374,67 @@ fn a_list_file_may_be_a_pipe() {
     );
     assert!(read(&from_pipe) == read(&from_file));
 }
+
+#[test]
+fn shards_written_apart_merge_into_the_single_process_file() {
+    let dir = scratch("sample", "shards");
+    let single = dir.join("single.jsonl");
+    assert_eq!(sample(&single, 10_000, &[]).code, 0);
+    let mut shards = Vec::new();
+    for k in 0..4 {
+        let out = dir.join(format!("shard{k}.jsonl"));
+        let shard = format!("--shard={k}/4");
+        let run = sample(&out, 10_000, &[&shard, "--threads=1"]);
+        assert_eq!(run.code, 0, "{run:#?}");
+        shards.push(out.display().to_string());
+    }
+    // `--range` gives the same shard; SLURM_ARRAY_TASK_ID the shard number.
+    let ranged = dir.join("ranged.jsonl");
+    assert_eq!(sample(&ranged, 10_000, &["--range=5000..7500"]).code, 0);
+    assert!(read(&ranged) == read(Path::new(&shards[2])));
+    let env = dir.join("env.jsonl");
+    let args = sample_args(&env, 10_000, &["--shard=env/4"]);
+    let status = Command::new(FORGE)
+        .args(&args)
+        .env("SLURM_ARRAY_TASK_ID", "1")
+        .env_remove("JOB_COMPLETION_INDEX")
+        .current_dir(fixtures())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(read(&env) == read(Path::new(&shards[1])));
+
+    let merged = dir.join("merged.jsonl");
+    let mut args = vec!["merge".to_owned(), merged.display().to_string()];
+    args.extend(shards.iter().cloned());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = forge_in(&fixtures(), &args);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(read(&merged) == read(&single));
+
+    // Another seed: refused, nothing written.
+    let other = dir.join("other.jsonl");
+    let mut args = sample_args(&other, 10_000, &["--shard=1/4"]);
+    let seed = args.iter().position(|a| a == "11").unwrap();
+    args[seed] = "12".into();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(forge_in(&fixtures(), &args).code, 0);
+    let refused = dir.join("refused.jsonl");
+    let run = forge_in(
+        &fixtures(),
+        &[
+            "merge",
+            &refused.display().to_string(),
+            &shards[0],
+            &other.display().to_string(),
+        ],
+    );
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr.contains("`seed` is 12, the expected one 11"),
+        "{run:#?}"
+    );
+    assert!(run.stderr.contains("nothing was written"), "{run:#?}");
+    assert!(!refused.exists());
+}

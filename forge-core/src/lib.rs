@@ -35,6 +35,8 @@ pub mod program;
 #[cfg(feature = "runtime")]
 pub mod resources;
 #[cfg(feature = "runtime")]
+pub mod run;
+#[cfg(feature = "runtime")]
 pub mod typed;
 pub mod udpl;
 

@@ -43,9 +43,10 @@ struct HeaderWire {
     generator: Option<Value>,
 }
 
+/// A workflow's shape as a header writes it: shared by dataset and run headers.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ShapeWire {
+pub(crate) struct ShapeWire {
     config: Config,
     entry: ZoneId,
     extractions: Vec<Extraction>,
@@ -113,29 +114,7 @@ impl Header {
             version: self.version,
             seed: self.seed,
             extraction_texts: (self.version >= 2).then_some(self.extraction_texts),
-            workflow: ShapeWire {
-                config: m.config.clone(),
-                entry: m.entry,
-                extractions: m.extractions.clone(),
-                zones: m
-                    .zones
-                    .iter()
-                    .map(|z| ZoneWire {
-                        sequence: z.sequence.to_string(),
-                        block: z.block,
-                        instance: z.instance,
-                        zone: z.zone,
-                        advance: z.advance.to_string(),
-                        tags: z.tags.to_vec(),
-                        max_gen_tokens: z.max_gen_tokens,
-                        input: z.input,
-                        output: z.output,
-                        tool: z.tool.as_deref().map(str::to_owned),
-                        next: z.next,
-                        jump: z.jump.clone(),
-                    })
-                    .collect(),
-            },
+            workflow: ShapeWire::of(m),
             generator: self.generator.clone(),
         }
     }
@@ -197,55 +176,10 @@ impl Header {
             (_, Some(yes)) => yes,
             (_, None) => return Err(err("bad header: missing field `extraction_texts`".into())),
         };
-        let n = wire.workflow.zones.len();
-        let in_range = |t: Option<ZoneId>| t.is_none_or(|t| t.index() < n);
-        if n == 0 || wire.workflow.entry.index() >= n {
-            return Err(err(
-                "the workflow has no zones or its entry is out of range".into(),
-            ));
-        }
-        for (i, z) in wire.workflow.zones.iter().enumerate() {
-            if !in_range(z.next) || !in_range(z.jump.as_ref().and_then(|j| j.target)) {
-                return Err(err(format!(
-                    "zone {i} points past the workflow's {n} zones"
-                )));
-            }
-        }
-        for e in &wire.workflow.extractions {
-            if e.zones.iter().any(|z| z.index() >= n) {
-                return Err(err(format!(
-                    "extraction `{}` selects a zone past the workflow's {n} zones",
-                    e.name
-                )));
-            }
-        }
-        let zones = wire
-            .workflow
-            .zones
-            .into_iter()
-            .map(|z| ZoneInfo {
-                sequence: SharedStr::from(z.sequence),
-                block: z.block,
-                instance: z.instance,
-                zone: z.zone,
-                advance: SharedStr::from(z.advance),
-                tags: z.tags.into(),
-                max_gen_tokens: z.max_gen_tokens,
-                input: z.input,
-                output: z.output,
-                tool: z.tool.map(SharedStr::from),
-                next: z.next,
-                jump: z.jump,
-            })
-            .collect();
+        let workflow = wire.workflow.into_meta().map_err(err)?;
         Ok(Header {
             seed: wire.seed,
-            workflow: Arc::new(WorkflowMeta {
-                config: wire.workflow.config,
-                zones,
-                entry: wire.workflow.entry,
-                extractions: wire.workflow.extractions,
-            }),
+            workflow: Arc::new(workflow),
             extraction_texts,
             generator: wire.generator,
             version: wire.version,
@@ -282,8 +216,87 @@ impl Header {
     }
 }
 
+impl ShapeWire {
+    /// The shape of `m`.
+    pub(crate) fn of(m: &WorkflowMeta) -> ShapeWire {
+        ShapeWire {
+            config: m.config.clone(),
+            entry: m.entry,
+            extractions: m.extractions.clone(),
+            zones: m
+                .zones
+                .iter()
+                .map(|z| ZoneWire {
+                    sequence: z.sequence.to_string(),
+                    block: z.block,
+                    instance: z.instance,
+                    zone: z.zone,
+                    advance: z.advance.to_string(),
+                    tags: z.tags.to_vec(),
+                    max_gen_tokens: z.max_gen_tokens,
+                    input: z.input,
+                    output: z.output,
+                    tool: z.tool.as_deref().map(str::to_owned),
+                    next: z.next,
+                    jump: z.jump.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The workflow metadata this shape describes, checked: every zone it points at exists.
+    pub(crate) fn into_meta(self) -> Result<WorkflowMeta, String> {
+        let n = self.zones.len();
+        let in_range = |t: Option<ZoneId>| t.is_none_or(|t| t.index() < n);
+        if n == 0 || self.entry.index() >= n {
+            return Err("the workflow has no zones or its entry is out of range".into());
+        }
+        for (i, z) in self.zones.iter().enumerate() {
+            if !in_range(z.next) || !in_range(z.jump.as_ref().and_then(|j| j.target)) {
+                return Err(format!("zone {i} points past the workflow's {n} zones"));
+            }
+        }
+        for e in &self.extractions {
+            if e.zones.iter().any(|z| z.index() >= n) {
+                return Err(format!(
+                    "extraction `{}` selects a zone past the workflow's {n} zones",
+                    e.name
+                ));
+            }
+        }
+        let zones = self
+            .zones
+            .into_iter()
+            .map(|z| ZoneInfo {
+                sequence: SharedStr::from(z.sequence),
+                block: z.block,
+                instance: z.instance,
+                zone: z.zone,
+                advance: SharedStr::from(z.advance),
+                tags: z.tags.into(),
+                max_gen_tokens: z.max_gen_tokens,
+                input: z.input,
+                output: z.output,
+                tool: z.tool.map(SharedStr::from),
+                next: z.next,
+                jump: z.jump,
+            })
+            .collect();
+        Ok(WorkflowMeta {
+            config: self.config,
+            zones,
+            entry: self.entry,
+            extractions: self.extractions,
+        })
+    }
+}
+
 /// The path of the first place where `a` and `b` differ, with both values (abbreviated).
-fn first_difference(a: &Value, b: &Value, path: String) -> Option<(String, String, String)> {
+pub(crate) fn first_difference(
+    a: &Value,
+    b: &Value,
+    path: String,
+) -> Option<(String, String, String)> {
     let join = |key: &str| {
         if path.is_empty() {
             key.to_owned()

@@ -46,7 +46,13 @@
 //! [`DatasetReader`] loads a file back into [`SampledWorkflow`](crate::program::SampledWorkflow)s and rejects a header of another
 //! format, a newer version, or (with [`DatasetReader::expect`]) another workflow or seed, naming
 //! the first field that differs. A file cut while being written ends in a line without `\n`:
-//! the reader reports it, and [`resume_point`] finds where to continue writing.
+//! the reader reports it, and [`resume_point`] finds where to continue writing
+//! ([`open_to_continue`] cuts the torn line); run files ([`crate::run`]) follow the same rule,
+//! with the same code.
+//!
+//! A shard of a dataset (`forge sample --range A..B` or `--shard K/N`) has the same header and
+//! the lines `A..B` ([`resume_point_from`] resumes it); [`crate::run::merge`] joins the shards
+//! into the file one process writes.
 //!
 //! ```
 //! # use forge::program::Program;
@@ -90,10 +96,14 @@
 
 mod header;
 mod read;
+mod resume;
 mod write;
 
 pub use header::Header;
-pub use read::{DatasetReader, DatasetSample, ResumePoint, resume_point};
+pub(crate) use header::{ShapeWire, first_difference};
+pub use read::{DatasetReader, DatasetSample};
+pub(crate) use resume::scan;
+pub use resume::{ResumePoint, open_to_continue, resume_point, resume_point_from};
 pub use write::{encode_sample, write_range, write_range_to_file};
 
 use std::fmt;

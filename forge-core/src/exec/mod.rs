@@ -57,7 +57,7 @@ pub use blocking::FnGenerator;
 pub use error::{ErrorKind, FatalError, RunError, SharedError, StreamError, StreamResult, ZoneRef};
 pub use generator::{Completion, End, Generator, Reply, Request, RequestId, Sampling, StreamId};
 pub use plan::Plan;
-pub use runner::{Execution, InvalidOptions, RunOptions, Runner, request_seed};
+pub use runner::{Execution, InvalidOptions, RunOptions, Runner, StreamInput, request_seed};
 pub use scripted::{Output, Scripted, ScriptedError};
 pub use tools::{Tools, UndeclaredTool};
 pub use transcript::{Correction, Extracted, Span, SpanKind, SpanRef, Transcript, Visit, ZoneEnd};

@@ -197,7 +197,8 @@ impl Runner {
     ) -> Execution<'r, G, I::IntoIter>
     where
         G: Generator,
-        I: IntoIterator<Item = SampledWorkflow>,
+        I: IntoIterator,
+        I::Item: StreamInput,
     {
         let limit = self.options.max_in_flight.min(generator.capacity().max(1));
         Execution {
@@ -217,7 +218,29 @@ impl Runner {
             fatal: None,
             finished: false,
             skip: None,
+            hold: None,
         }
+    }
+}
+
+/// What [`Runner::execute`] runs: a sampled workflow (the stream is numbered by its position
+/// in the input), or a workflow with its stream id (e.g. its index in a dataset, so that its
+/// requests get the seeds [`request_seed`]`(seed, index, n)` wherever the run starts).
+pub trait StreamInput {
+    /// The workflow, and the stream id to give it (`None`: its position in the input). Ids
+    /// must be distinct within a run.
+    fn into_stream(self) -> (Option<StreamId>, SampledWorkflow);
+}
+
+impl StreamInput for SampledWorkflow {
+    fn into_stream(self) -> (Option<StreamId>, SampledWorkflow) {
+        (None, self)
+    }
+}
+
+impl StreamInput for (StreamId, SampledWorkflow) {
+    fn into_stream(self) -> (Option<StreamId>, SampledWorkflow) {
+        (Some(self.0), self.1)
     }
 }
 
@@ -290,6 +313,8 @@ pub struct Execution<'r, G: Generator, I> {
     finished: bool,
     /// Streams not to run (already written by an earlier, interrupted run).
     skip: Option<Box<dyn FnMut(StreamId) -> bool + 'r>>,
+    /// While this says so, no stream is started (e.g. a writer's reorder window is full).
+    hold: Option<Box<dyn FnMut() -> bool + 'r>>,
 }
 
 impl<G: Generator, I> fmt::Debug for Execution<'_, G, I> {
@@ -303,7 +328,11 @@ impl<G: Generator, I> fmt::Debug for Execution<'_, G, I> {
     }
 }
 
-impl<'r, G: Generator, I: Iterator<Item = SampledWorkflow>> Execution<'r, G, I> {
+impl<'r, G: Generator, I> Execution<'r, G, I>
+where
+    I: Iterator,
+    I::Item: StreamInput,
+{
     /// Resume an interrupted run: streams for which `done` is true are drawn from the input
     /// (so every other stream keeps its id and its seeds) but neither run nor yielded.
     ///
@@ -311,6 +340,15 @@ impl<'r, G: Generator, I: Iterator<Item = SampledWorkflow>> Execution<'r, G, I> 
     /// of the results it wrote.
     pub fn skipping(mut self, done: impl FnMut(StreamId) -> bool + 'r) -> Self {
         self.skip = Some(Box::new(done));
+        self
+    }
+
+    /// Start no stream while `hold()` returns true (asked before each stream is drawn from the
+    /// input). It is not asked while no stream is alive and no result waits to be yielded, so
+    /// a hold never stalls the run:
+    /// use it for back-pressure that live streams relieve (a writer's reorder window).
+    pub fn holding(mut self, hold: impl FnMut() -> bool + 'r) -> Self {
+        self.hold = Some(Box::new(hold));
         self
     }
 
@@ -326,10 +364,15 @@ impl<'r, G: Generator, I: Iterator<Item = SampledWorkflow>> Execution<'r, G, I> 
 
     fn start_streams(&mut self) {
         while self.live.len() < self.limit {
-            let Some(sample) = self.input.next() else {
+            let busy = !self.live.is_empty() || !self.ready.is_empty();
+            if busy && self.hold.as_mut().is_some_and(|hold| hold()) {
+                return;
+            }
+            let Some(input) = self.input.next() else {
                 return;
             };
-            let stream = StreamId(self.next_stream);
+            let (id, sample) = input.into_stream();
+            let stream = id.unwrap_or(StreamId(self.next_stream));
             self.next_stream += 1;
             if self.skip.as_mut().is_some_and(|done| done(stream)) {
                 continue;
@@ -544,7 +587,11 @@ fn sampling(options: &RunOptions, stream: StreamId, n: u32) -> Sampling {
     }
 }
 
-impl<G: Generator, I: Iterator<Item = SampledWorkflow>> Iterator for Execution<'_, G, I> {
+impl<G: Generator, I> Iterator for Execution<'_, G, I>
+where
+    I: Iterator,
+    I::Item: StreamInput,
+{
     type Item = StreamResult;
 
     fn next(&mut self) -> Option<StreamResult> {

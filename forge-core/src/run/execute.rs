@@ -1,0 +1,266 @@
+//! The run builder and the loop that executes streams into lines in index order.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+use std::io::Write;
+use std::ops::Range;
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+
+use super::control::{Cancel, Progress, Summary};
+use super::{RunFileError, RunHeader, line};
+use crate::exec::{Generator, RunOptions, Runner, StreamId, Tools};
+use crate::program::Workflow;
+use crate::resources::Bindings;
+
+/// A run of a compiled workflow: stream `i` executes sample `i` of the dataset
+/// `(workflow, seed)` for each `i` in `range`, and its line goes to a run file. Configure it
+/// with the builder methods, then write it with [`write`](Run::write) (any `Write`) or to a
+/// path with [`create`](Run::create), [`resume`](Run::resume) and
+/// [`retry_failed`](Run::retry_failed). See the [module docs](super) for the format and an
+/// example.
+pub struct Run<'w> {
+    pub(super) workflow: &'w Workflow,
+    pub(super) seed: u64,
+    pub(super) range: Range<u64>,
+    args: Box<dyn Fn(u64) -> Bindings + 'w>,
+    options: RunOptions,
+    tools: Tools,
+    record: Map<String, Value>,
+    window: Option<usize>,
+    drain_timeout: Duration,
+    pub(super) cancel: Cancel,
+    progress: Box<dyn Progress + 'w>,
+}
+
+impl<'w> Run<'w> {
+    /// A run of the samples `range` of the dataset `(workflow, seed)`, with no arguments
+    /// bound, default [`RunOptions`] (the options' `seed` is ignored: requests are seeded
+    /// from the dataset seed and the index), no tools, a reorder window of four times
+    /// `max_in_flight`, and a drain timeout of 60 s.
+    pub fn new(workflow: &'w Workflow, seed: u64, range: Range<u64>) -> Run<'w> {
+        Run {
+            workflow,
+            seed,
+            range,
+            args: Box::new(|_| Bindings::new()),
+            options: RunOptions::default(),
+            tools: Tools::default(),
+            record: Map::new(),
+            window: None,
+            drain_timeout: Duration::from_secs(60),
+            cancel: Cancel::new(),
+            progress: Box::new(()),
+        }
+    }
+
+    /// The arguments of sample `i` (a typed `Args` struct or [`Bindings`]); called once per
+    /// stream, as it starts. They are not recorded in the header: give the same function on
+    /// resume.
+    pub fn args<B: Into<Bindings>>(mut self, args: impl Fn(u64) -> B + 'w) -> Self {
+        self.args = Box::new(move |i| args(i).into());
+        self
+    }
+
+    /// Concurrency, sampling and retry options.
+    pub fn options(mut self, options: RunOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The tools output zones send their text to (their names are recorded in the header).
+    pub fn tools(mut self, tools: Tools) -> Self {
+        self.tools = tools;
+        self
+    }
+
+    /// Records `value` under `key` in the header's `generator` object: how the run is made
+    /// (engine, endpoint or model file, resources). Resume compares it. Never record secrets.
+    /// The keys `sampling` and `tools` are the run's own.
+    pub fn record(mut self, key: impl Into<String>, value: Value) -> Self {
+        self.record.insert(key.into(), value);
+        self
+    }
+
+    /// The most streams started and not yet written (in flight, or finished and waiting for
+    /// an earlier index): no stream starts while the window is full. Memory follows it.
+    pub fn window(mut self, streams: usize) -> Self {
+        self.window = Some(streams.max(1));
+        self
+    }
+
+    /// How long the streams in flight may take to finish after [`Cancel::stop`].
+    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
+        self.drain_timeout = timeout;
+        self
+    }
+
+    /// The token that stops this run.
+    pub fn cancel(mut self, cancel: Cancel) -> Self {
+        self.cancel = cancel;
+        self
+    }
+
+    /// Where progress goes.
+    pub fn progress(mut self, progress: impl Progress + 'w) -> Self {
+        self.progress = Box::new(progress);
+        self
+    }
+
+    /// The header of this run's file.
+    pub fn header(&self) -> RunHeader {
+        let mut generator = self.record.clone();
+        let o = &self.options;
+        generator.insert(
+            "sampling".into(),
+            json!({
+                "temperature": o.temperature,
+                "top_p": o.top_p,
+                "max_tokens": o.max_tokens,
+                "max_visits": o.max_visits,
+            }),
+        );
+        generator.insert("tools".into(), json!(self.tools.names()));
+        RunHeader::new(
+            self.workflow,
+            self.seed,
+            self.range.clone(),
+            Value::Object(generator),
+        )
+    }
+
+    /// Writes the whole run to `out`: the header line, then every stream's line in index
+    /// order. Returns what the run did; lines are written one `write_all` each as their turn
+    /// comes.
+    pub fn write<G: Generator, W: Write + ?Sized>(
+        &mut self,
+        generator: &mut G,
+        out: &mut W,
+    ) -> Result<Summary, RunFileError> {
+        let header = self.header();
+        out.write_all(header.to_line().as_bytes())
+            .map_err(RunFileError::write)?;
+        self.write_from(generator, self.range.start, out)
+    }
+
+    /// Writes the lines of the streams `from..range.end` to `out` (no header): what a resumed
+    /// run appends.
+    pub fn write_from<G: Generator, W: Write + ?Sized>(
+        &mut self,
+        generator: &mut G,
+        from: u64,
+        out: &mut W,
+    ) -> Result<Summary, RunFileError> {
+        let from = from.clamp(self.range.start, self.range.end);
+        let indices = from..self.range.end;
+        let total = indices.end - indices.start;
+        self.execute(generator, indices, total, &mut |_, bytes| {
+            out.write_all(bytes).and_then(|()| out.flush())
+        })
+    }
+
+    /// Executes the streams `indices` (increasing) and hands each line to `sink` in that
+    /// order.
+    pub(super) fn execute<G: Generator>(
+        &mut self,
+        generator: &mut G,
+        indices: impl Iterator<Item = u64>,
+        total: u64,
+        sink: &mut dyn FnMut(u64, &[u8]) -> std::io::Result<()>,
+    ) -> Result<Summary, RunFileError> {
+        if self.range.end > u64::from(u32::MAX) + 1 {
+            return Err(RunFileError::Range(format!(
+                "the range {}..{} goes past stream {}, the last a run can number",
+                self.range.start,
+                self.range.end,
+                u32::MAX
+            )));
+        }
+        let options = RunOptions {
+            seed: self.seed,
+            ..self.options.clone()
+        };
+        let window = self
+            .window
+            .unwrap_or_else(|| options.max_in_flight.saturating_mul(4).clamp(16, 1 << 16));
+        let runner = Runner::new(options)
+            .map_err(RunFileError::Options)?
+            .with_tools(self.tools.clone());
+        let started = Instant::now();
+        let mut summary = Summary::new(total, self.workflow.zone_count());
+        let pending: RefCell<VecDeque<u64>> = RefCell::new(VecDeque::new());
+        let sample_error = RefCell::new(None);
+        let (workflow, seed, args, cancel) = (self.workflow, self.seed, &self.args, &self.cancel);
+        let progress = &mut self.progress;
+        let input = indices.map_while(|i| {
+            if cancel.is_stopping() {
+                return None;
+            }
+            match workflow.sample_at(args(i), seed, i) {
+                Ok(sample) => {
+                    pending.borrow_mut().push_back(i);
+                    Some((StreamId(i as u32), sample))
+                }
+                Err(error) => {
+                    *sample_error.borrow_mut() = Some((i, error));
+                    None
+                }
+            }
+        });
+        let mut done: BTreeMap<u64, (bool, Vec<u8>)> = BTreeMap::new();
+        let mut execution = runner
+            .execute(generator, input)
+            .holding(|| pending.borrow().len() >= window);
+        let mut written = Ok(());
+        while let Some(result) = execution.next() {
+            let (index, ok) = match &result {
+                Ok(t) => (u64::from(t.stream.0), true),
+                Err(e) => (u64::from(e.stream.0), false),
+            };
+            summary.count(&result);
+            if let Err(e) = &result {
+                progress.failed(index, e);
+            }
+            let mut bytes = Vec::new();
+            line::encode(index, seed, &result, &mut bytes);
+            done.insert(index, (ok, bytes));
+            loop {
+                let front = pending.borrow().front().copied();
+                let Some((ok, bytes)) = front.and_then(|i| done.remove(&i)) else {
+                    break;
+                };
+                let Some(i) = pending.borrow_mut().pop_front() else {
+                    break;
+                };
+                if let Err(e) = sink(i, &bytes) {
+                    written = Err(e);
+                    break;
+                }
+                if ok {
+                    summary.finished += 1;
+                } else {
+                    summary.failed += 1;
+                }
+            }
+            let drawn = execution.started();
+            summary.in_flight = pending.borrow().len() as u64;
+            summary.not_started = total.saturating_sub(u64::from(drawn));
+            summary.elapsed = started.elapsed();
+            progress.update(&summary);
+            if written.is_err() || cancel.must_return(self.drain_timeout) {
+                break;
+            }
+        }
+        summary.fatal = execution.fatal().cloned();
+        drop(execution);
+        written.map_err(RunFileError::write)?;
+        summary.stopped = cancel.is_stopping();
+        summary.in_flight = pending.borrow().len() as u64;
+        summary.elapsed = started.elapsed();
+        if let Some((index, error)) = sample_error.into_inner() {
+            return Err(RunFileError::Sample { index, error });
+        }
+        Ok(summary)
+    }
+}
