@@ -210,6 +210,14 @@ impl Header {
                     "zone {i} points past the workflow's {n} zones"
                 )));
             }
+            if let Some(b) = z.jump.as_ref().and_then(|j| j.bounds)
+                && !b.is_ordered()
+            {
+                return Err(err(format!(
+                    "zone {i}'s loop bounds are out of order ({b}): at_least must not exceed \
+                     at_most"
+                )));
+            }
         }
         for e in &wire.workflow.extractions {
             if e.zones.iter().any(|z| z.index() >= n) {
