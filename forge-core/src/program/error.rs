@@ -83,6 +83,11 @@ pub enum ProgramError {
         /// The bounds given.
         bounds: LoopBounds,
     },
+    /// [`run_declared`](super::Program::run_declared) on a document without `[program]`.
+    #[error(
+        "the document declares no program: add a `[program]` table with `[[program.step]]` steps, or build the program in code"
+    )]
+    NoDeclaredProgram,
     /// `subroutine` was given an empty program.
     #[error("the subroutine program is empty")]
     EmptySubroutine,

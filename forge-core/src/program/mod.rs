@@ -13,6 +13,7 @@
 //! | [`capture`](Program::capture) | run; the last zone's generated text goes to a tool |
 //! | [`feed`](Program::feed) | run; the last zone is filled with the latest tool result |
 //! | [`extract`](Program::extract) | declare an output: the zones carrying any of the tags |
+//! | [`run_declared`](Program::run_declared) | the steps and extractions the document declares in `[program]` |
 //! | [`compile`](Program::compile) | every dangling edge → the end; the invariants are checked |
 //!
 //! Resources are bound as early as their type allows: standard ones in [`Program::new`], custom
@@ -66,6 +67,7 @@
 
 mod bounds;
 mod bulk;
+mod declared;
 mod error;
 mod fill;
 mod graph;
@@ -283,7 +285,7 @@ impl Program {
     /// # control_pattern = "[J]"
     /// # escape_patterns = ["[E]", "[/E]"]
     /// # [[ctl]]
-    /// # text = "[P] Again? Say [E][J][/E] to stop. [A]"
+    /// # text = "[P] Again? Say [E][J][/E] to stop."
     /// # tags = [[]]
     /// # [[body]]
     /// # text = "[P] Think. [A]"
