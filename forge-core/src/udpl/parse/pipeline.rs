@@ -108,8 +108,11 @@ impl<'s> Linter<'s> {
                         "sequence `program` clashes with the `[program]` table",
                     )
                     .label("a sequence named `program`")
-                    .note(Some(table), "`program` is the document's declared program")
-                    .help("`program` is reserved for the declared program: rename the sequence");
+                    .note(
+                        Some(table),
+                        "the top-level key `program` is reserved for the declared program",
+                    )
+                    .help("rename the sequence");
                     continue;
                 }
                 program = Some((file, key, value));
