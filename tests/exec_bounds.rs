@@ -251,14 +251,18 @@ fn renderings_show_the_bounds() {
 
 forge::include_udpl!(mod prompts = "examples/representative.toml");
 
-#[test]
-fn the_typed_api_bounds_a_loop_over_a_typed_handle() {
-    let mut program = prompts::builder()
+fn built() -> forge::program::Program {
+    prompts::builder()
         .constitution(
             forge::resources::ListSampler::new((0..9).map(|i| format!("Rule {i}."))).unwrap(),
         )
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn the_typed_api_bounds_a_loop_over_a_typed_handle() {
+    let mut program = built();
     program.run(prompts::Setup).unwrap();
     program
         .loop_bounded(
@@ -278,4 +282,74 @@ fn the_typed_api_bounds_a_loop_over_a_typed_handle() {
         .filter_map(|z| z.jump.as_ref().and_then(|j| j.bounds))
         .collect();
     assert_eq!(bounds, [LoopBounds::new().at_least(2).at_most(5)]);
+}
+
+#[test]
+fn the_generated_program_is_the_declared_one() {
+    let mut typed = built();
+    prompts::program(&mut typed).unwrap();
+    let typed = typed.compile().unwrap();
+    let mut runtime = built();
+    runtime.run_declared().unwrap();
+    let runtime = runtime.compile().unwrap();
+    assert_eq!(typed.meta(), runtime.meta());
+    let bounds: Vec<_> = typed
+        .meta()
+        .zones
+        .iter()
+        .filter_map(|z| z.jump.as_ref().and_then(|j| j.bounds))
+        .collect();
+    assert_eq!(bounds, [LoopBounds::new().at_least(1).at_most(3)]);
+    let names: Vec<&str> = typed
+        .meta()
+        .extractions
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
+    assert_eq!(names, ["training", "final"]);
+    let args = || prompts::Args {
+        prompt: "Why?".to_owned(),
+    };
+    assert_eq!(
+        typed.sample_seeded(args(), 3).unwrap(),
+        runtime.sample_seeded(args(), 3).unwrap()
+    );
+}
+
+#[test]
+fn the_declared_representative_program_ends_when_the_model_never_jumps() {
+    // A model that ends every reply at once never writes `[Jump]`: `at_most = 3` ends the
+    // loop after 3 body runs, and `decide` (a `when`) takes `then`.
+    let mut p = built();
+    p.run_declared().unwrap();
+    let w = p.compile().unwrap();
+    let sample = w
+        .sample_seeded(
+            prompts::Args {
+                prompt: "Why?".to_owned(),
+            },
+            1,
+        )
+        .unwrap();
+    let mut g = forge::exec::Scripted::new([Vec::<Output>::new()]);
+    let runner = forge::exec::Runner::new(options()).unwrap();
+    let t = ok(runner.run(&mut g, [sample.clone()]).unwrap().pop().unwrap());
+    let control: Vec<ZoneEnd> = t
+        .visits
+        .iter()
+        .filter(|v| {
+            let z = sample.zone(v.zone);
+            &*z.sequence == "loop_control" && z.jump.is_some()
+        })
+        .map(|v| v.end)
+        .collect();
+    assert_eq!(
+        control,
+        [
+            ZoneEnd::Eos,
+            ZoneEnd::Eos,
+            ZoneEnd::Eos,
+            ZoneEnd::ForcedJump
+        ]
+    );
 }

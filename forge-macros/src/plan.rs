@@ -2,7 +2,7 @@
 //! when it has errors, from the names recovered from it.
 
 use forge_core::__private::Skeleton;
-use forge_core::udpl::{Document, ResourceKind, pascal_case, snake_case};
+use forge_core::udpl::{DeclaredProgram, Document, ResourceKind, pascal_case, snake_case};
 
 /// A resource surface: a builder setter, a handle field or an `Args` field.
 #[derive(Clone)]
@@ -39,6 +39,8 @@ pub struct Plan {
     pub tags: Vec<NamePlan>,
     pub tools: Vec<NamePlan>,
     pub summary: String,
+    /// The program the document declares in `[program]`, if any (valid documents only).
+    pub program: Option<DeclaredProgram>,
 }
 
 /// Text safe inside a ```text fence of a doc comment.
@@ -157,6 +159,7 @@ impl Plan {
                  sequences {:?}.",
                 doc.config.zone_patterns, doc.config.sequences
             ),
+            program: doc.program.clone(),
         }
     }
 
@@ -205,6 +208,7 @@ impl Plan {
             tags: names(&sk.tags),
             tools: names(&sk.tools),
             summary: format!("Items of the UDPL document `{origin}` (which has errors)."),
+            program: None,
         };
         // Names that collide after conversion are errors already reported; generate each
         // identifier once so they cause no follow-on errors.
