@@ -21,6 +21,7 @@ mod preview;
 mod render;
 mod run;
 mod sample;
+mod tools;
 
 use std::process::ExitCode;
 

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use forge_core::exec::{
-    Generator, RunOptions, Runner, StreamId, StreamResult, Transcript, request_seed,
+    Generator, RunOptions, Runner, StreamId, StreamResult, Tools, Transcript, request_seed,
 };
 use forge_core::program::{SampledWorkflow, WorkflowMeta};
 use forge_http::{Config, Dialect, Endpoint, HttpGenerator};
@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use crate::Outcome;
 use crate::preview::{Extract, SampleArgs, Unbound, build_default};
+use crate::tools::ToolArgs;
 use jsonl::Jsonl;
 
 /// Run the document's default program against a model server, one stream per sampled workflow.
@@ -42,6 +43,8 @@ use jsonl::Jsonl;
 pub(crate) struct Args {
     #[command(flatten)]
     sample: SampleArgs,
+    #[command(flatten)]
+    tools: ToolArgs,
     /// A model server's base URL, with an optional in-flight limit for it: URL or URL,K
     /// (repeatable: replicas; each stream stays on one)
     #[arg(long = "endpoint", value_name = "URL[,K]", value_parser = parse_endpoint)]
@@ -177,6 +180,7 @@ pub(crate) struct Plan {
     out: Jsonl,
     out_path: PathBuf,
     options: RunOptions,
+    tools: Tools,
 }
 
 /// Builds the default program, opens the output (resuming it), samples the streams not yet
@@ -184,6 +188,7 @@ pub(crate) struct Plan {
 fn prepare(args: &Args) -> Result<Plan, Outcome> {
     let extract = Extract::DeclaredOrPerTag(&args.extract);
     let (workflow, arguments, _) = build_default("run", &args.sample, Unbound::Error, extract)?;
+    let tools = crate::tools::build(&args.tools, &workflow)?;
     let exists = std::fs::metadata(&args.out).is_ok_and(|m| m.len() > 0);
     if exists && !args.resume && !args.force {
         eprintln!(
@@ -263,6 +268,7 @@ fn prepare(args: &Args) -> Result<Plan, Outcome> {
         out,
         out_path: args.out.clone(),
         options,
+        tools,
     })
 }
 
@@ -280,9 +286,10 @@ pub(crate) fn execute<G: Generator>(
         mut out,
         out_path,
         options,
+        tools,
     } = plan;
     let runner = match Runner::new(options.clone()) {
-        Ok(r) => r,
+        Ok(r) => r.with_tools(tools),
         Err(e) => {
             eprintln!("error: {e}");
             return Outcome::Failed;
