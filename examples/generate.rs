@@ -1,4 +1,4 @@
-//! Run the representative workflow (every sequence once) on a local GGUF model with the in-process engine and print
+//! Run the representative workflow (its declared program) on a local GGUF model with the in-process engine and print
 //! each stream's transcript, its spans coloured by kind on a terminal (forced text plain,
 //! generated green, fed cyan, closes the runtime forced yellow).
 //!
@@ -64,14 +64,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut program = prompts::builder()
         .constitution(ListSampler::new(principles)?)
         .build()?;
-    // Every sequence once, as `forge run` does: a greedy small model may never write the
-    // control pattern that would leave a loop.
-    program.run(prompts::Setup)?;
-    program.run(prompts::Reason)?;
-    program.run(prompts::LoopControl { min: 2, max: 5 })?;
-    program.run(prompts::Decide)?;
-    program.run(prompts::Conclude)?;
-    program.extract("final", &[prompts::Tag::Final, prompts::Tag::Correct])?;
+    // The document's declared program, as `forge run` runs it: its loop is bounded
+    // (`at_most = 3`), so a greedy small model that never writes the control pattern still
+    // leaves it; a jump forced by the runtime is coloured as a forced close.
+    prompts::program(&mut program)?;
     let workflow = program.compile()?;
     let samples = (0..streams)
         .map(|seed| {

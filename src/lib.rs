@@ -53,6 +53,7 @@ pub use forge_local as local;
 /// | one type per sequence (PascalCase: `loop_control` → `LoopControl`, `loop` → `Loop`) | unit struct, or a struct whose `pub` fields are that sequence's **custom** resources; pass it to `run`, `loop_`, `when`, `capture`, `feed` |
 /// | `Args` | struct whose `pub` fields are the **argument** resources; pass it to `Workflow::sample` |
 /// | `Tag`, `Tool` | enums of `config.valid_tags` and `config.tools`, for `extract` and `capture` |
+/// | `fn program(&mut Program) -> Result<(), ProgramError>` | only when the document declares `[program]`: appends its steps (bounded loops included) and extractions to a built program, as typed code; then `compile()` |
 ///
 /// Setters, handle fields and `Args` fields take values as they are, with no `.into()`: strings,
 /// integers, floats and bools bind as static strings; resources (and `Binding`s) bind as
@@ -184,7 +185,7 @@ pub mod __private {
     pub use ::std::sync::{Arc, OnceLock};
 
     pub use forge_core::__private::*;
-    pub use forge_core::program::{Call, Program, ProgramError};
+    pub use forge_core::program::{Call, LoopBounds, Program, ProgramError};
     pub use forge_core::resources::{Binding, Bindings};
     pub use forge_core::udpl::Document;
     pub use forge_macros::{forge_impl, include_udpl_impl};

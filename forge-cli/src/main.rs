@@ -26,6 +26,7 @@ mod range;
 mod render;
 mod run;
 mod sample;
+mod tools;
 
 use std::process::ExitCode;
 

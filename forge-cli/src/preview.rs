@@ -97,15 +97,17 @@ pub(crate) enum Unbound {
 pub(crate) enum Extract<'a> {
     /// None (a preview).
     Nothing,
-    /// Those `--extract` declared, or when it declared none, one per valid tag of the
-    /// document, named after it.
+    /// Those `--extract` declared, or when it declared none, those of the document's
+    /// declared program, or when it has none, one per valid tag of the document, named
+    /// after it.
     DeclaredOrPerTag(&'a [(String, Vec<String>)]),
 }
 
 /// The items of each `--list NAME=FILE`, as read once (a file may be a pipe).
 pub(crate) type Lists = Vec<(String, Vec<String>)>;
 
-/// Parse, bind, build the default program, declare its `extractions` and compile it; returns
+/// Parse, bind, build the program (the one the document declares in `[program]`, else the
+/// default: every sequence once), declare its `extractions` and compile it; returns
 /// the workflow, the argument resources to sample it with, and the items each `--list` file
 /// gave. On failure, the error has been printed and the outcome is returned.
 pub(crate) fn build_default(
@@ -141,8 +143,16 @@ pub(crate) fn build_default(
         eprintln!("{}", render_all(&parsed.warnings, Format::Human));
     }
     let doc = parsed.document;
+    // `--extract` takes the place of the extractions a declared program declares.
+    let own: Vec<(String, Vec<String>)> = doc
+        .program
+        .iter()
+        .flat_map(|p| &p.extractions)
+        .map(|e| (e.name.clone(), e.tags.clone()))
+        .collect();
     let extractions: Vec<(String, Vec<String>)> = match extractions {
         Extract::Nothing => Vec::new(),
+        Extract::DeclaredOrPerTag(given) if given.is_empty() && !own.is_empty() => own,
         Extract::DeclaredOrPerTag(declared) if !declared.is_empty() => declared.to_vec(),
         Extract::DeclaredOrPerTag(_) => doc
             .config
@@ -187,10 +197,14 @@ pub(crate) fn build_default(
 
     // Resources no option binds are previewed as markers; `--set` values ignore arguments.
     let given: HashSet<&str> = bound.iter().map(|(n, _)| *n).collect();
+    // A declared program binds the custom resources itself (`with`, or their `default`);
+    // `--set` of one overrides its `with` values.
+    let declared = doc.program.is_some();
     let (defaulted, unbound): (Vec<&udpl::Resource>, Vec<&udpl::Resource>) = doc
         .resources
         .iter()
         .filter(|r| !given.contains(r.name.name.as_str()))
+        .filter(|r| !(declared && r.kind == ResourceKind::Custom))
         .partition(|r| r.default.is_some());
     let listed = |rs: &[&udpl::Resource]| {
         rs.iter()
@@ -274,7 +288,16 @@ pub(crate) fn build_default(
         Ok(p) => p,
         Err(e) => return Err(fail(&e)),
     };
-    for seq in &doc.sequences {
+    if declared {
+        let mut overrides = Bindings::new();
+        for (name, binding) in &custom {
+            overrides.insert(*name, (*binding).clone());
+        }
+        if let Err(e) = program.run_declared_steps(&overrides) {
+            return Err(fail(&e));
+        }
+    }
+    for seq in doc.sequences.iter().filter(|_| !declared) {
         let mut call = Call::new(seq.name.name.as_str());
         for r in seq.resources_of_kind(ResourceKind::Custom) {
             if let Some((_, b)) = custom.iter().find(|(n, _)| *n == r) {

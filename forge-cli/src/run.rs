@@ -9,7 +9,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use forge_core::exec::{Generator, RunOptions, ZoneEnd};
+use forge_core::exec::{Generator, RunOptions, Tools, ZoneEnd};
 use forge_core::program::Workflow;
 use forge_core::resources::Bindings;
 use forge_core::run::{Cancel, Run, RunFileError, Summary, count_failed};
@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use crate::Outcome;
 use crate::preview::{Extract, SampleArgs, Unbound, build_default};
 use crate::range::{Shard, parse_range, parse_shard};
+use crate::tools::ToolArgs;
 use progress::Report;
 
 /// Run the document's default program against a model, one stream per dataset sample, into
@@ -51,6 +52,8 @@ use progress::Report;
 pub(crate) struct Args {
     #[command(flatten)]
     sample: SampleArgs,
+    #[command(flatten)]
+    tools: ToolArgs,
     /// A model server's base URL, with an optional in-flight limit for it: URL or URL,K
     /// (repeatable: replicas; each stream stays on one)
     #[arg(long = "endpoint", value_name = "URL[,K]", value_parser = parse_endpoint)]
@@ -137,6 +140,7 @@ pub(crate) struct Prepared {
     arguments: Bindings,
     range: Range<u64>,
     resources: Value,
+    tools: Tools,
 }
 
 pub(crate) fn run(args: Args) -> Outcome {
@@ -263,11 +267,13 @@ fn prepare(args: &Args, range: Range<u64>) -> Result<Prepared, Outcome> {
     if let Err(e) = forge_core::exec::Runner::new(options(args)) {
         return Err(crate::usage_error("run", e));
     }
+    let tools = crate::tools::build(&args.tools, &workflow)?;
     Ok(Prepared {
         workflow,
         arguments,
         range,
         resources,
+        tools,
     })
 }
 
@@ -326,6 +332,7 @@ pub(crate) fn execute<G: Generator>(
         arguments,
         range,
         resources,
+        tools,
     } = prepared;
     let out = &args.out;
     let cancel = Cancel::new();
@@ -368,6 +375,7 @@ pub(crate) fn execute<G: Generator>(
     let mut run = Run::new(&workflow, args.sample.seed, range)
         .args(move |_| arguments.clone())
         .options(options(args))
+        .tools(tools)
         .record("engine", engine)
         .record("resources", resources)
         .drain_timeout(drain)

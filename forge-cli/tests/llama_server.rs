@@ -1,7 +1,9 @@
 //! `forge run` end to end against a real llama.cpp server (CI starts one and sets
-//! `FORGE_LLAMA_URL`; run with `--ignored`). The model is small and rarely writes the zone
-//! patterns itself, so every zone's budget is capped at 24 tokens and the assertions are about
-//! structure, not text.
+//! `FORGE_LLAMA_URL`; run with `--ignored`), in two dialects: the native `llama.cpp`
+//! (`/completion`, the server matches the stops) and `openai` (its `/v1/completions`, streamed,
+//! forge matches the stops). The model is small and rarely writes the zone patterns itself, so
+//! every zone's budget is capped at 24 tokens and the assertions are about structure, not
+//! text.
 
 mod common;
 
@@ -34,9 +36,14 @@ fn bindings(dir: &Path) -> Vec<String> {
 }
 
 fn run(dir: &Path, url: &str, streams: u32, resume: bool) -> Run {
+    run_in(dir, url, streams, resume, "llama.cpp")
+}
+
+fn run_in(dir: &Path, url: &str, streams: u32, resume: bool, dialect: &str) -> Run {
     let doc = repo().join("examples/representative.toml");
     let mut args = vec![
         "run".to_owned(),
+        format!("--dialect={dialect}"),
         doc.display().to_string(),
         format!("--endpoint={url}"),
         format!("--streams={streams}"),
@@ -86,6 +93,119 @@ fn lines(dir: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// The zone patterns of `examples/representative.toml` (`zone_patterns`).
+const ZONE_PATTERNS: [&str; 3] = ["[Prompt]", "[Answer]", "[EOS]"];
+
+/// Every stream finished with the run's seed, went from the entry to the last zone (the
+/// declared program's loop is bounded by `at_most = 3`, so every stream ends), stayed within
+/// every zone's budget, its declared extractions hold one text per visit of a zone carrying
+/// their tags (the visit's spans), and no generated text holds its zone's advance pattern
+/// anywhere but at its end (where it ended the zone).
+fn check_streams(written: &[Value], tags: &[Vec<String>]) {
+    for line in written {
+        let stream = &line["index"];
+        assert_eq!(line["status"], "finished", "stream {stream}: {line}");
+        assert_eq!(line["seed"], 7);
+        let visits = line["visits"].as_array().unwrap();
+        let path: Vec<u64> = visits.iter().map(|v| v["zone"].as_u64().unwrap()).collect();
+        assert_eq!(path.first(), Some(&0), "stream {stream}");
+        assert_eq!(
+            path.last(),
+            Some(&(tags.len() as u64 - 1)),
+            "stream {stream}"
+        );
+        // Every zone's generated tokens are within its (capped) budget.
+        let mut total = 0;
+        for visit in visits {
+            let tokens = visit["tokens"].as_u64().unwrap();
+            assert!(tokens <= CAP, "stream {stream}: {visit}");
+            total += tokens;
+        }
+        assert!(total > 0, "stream {stream} generated nothing");
+        // Spans name their visit and zone; generated text is there.
+        let mut kinds = BTreeMap::new();
+        for span in line["spans"].as_array().unwrap() {
+            let zone = span["zone"].as_u64().unwrap() as usize;
+            let visit = span["visit"].as_u64().unwrap() as usize;
+            assert!(zone < tags.len(), "stream {stream}, zone {zone}");
+            assert_eq!(path[visit], zone as u64, "stream {stream}, span {span}");
+            *kinds
+                .entry(span["kind"].as_str().unwrap().to_owned())
+                .or_insert(0) += 1;
+        }
+        assert!(
+            kinds.contains_key("forced") && kinds.contains_key("generated"),
+            "{kinds:?}"
+        );
+        check_generated_spans(line);
+        // The declared extractions: one text per visit of a zone carrying their tags, that
+        // visit's spans in order.
+        let extractions = line["extractions"].as_object().unwrap();
+        for (name, wanted) in [
+            ("training", &["Training"][..]),
+            ("final", &["Final", "Correct"]),
+        ] {
+            let texts = extractions[name].as_array().unwrap();
+            let tagged: Vec<usize> = (0..visits.len())
+                .filter(|&v| tags[path[v] as usize].iter().any(|t| wanted.contains(&t.as_str())))
+                .collect();
+            assert_eq!(texts.len(), tagged.len(), "stream {stream}, extraction {name}");
+            for (visit, text) in tagged.into_iter().zip(texts) {
+                let spans: String = line["spans"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|s| s["visit"].as_u64() == Some(visit as u64))
+                    .map(|s| s["text"].as_str().unwrap())
+                    .collect();
+                assert_eq!(
+                    text.as_str(),
+                    Some(spans.as_str()),
+                    "stream {stream}, {name}"
+                );
+            }
+        }
+    }
+}
+
+/// No generated text holds its zone's advance pattern before its end: the pattern would have
+/// ended the zone there. The advance pattern is the zone's closing span (a zone cut by its
+/// budget) or the zone pattern its generated text ends with. Zones whose generated text opens
+/// an escape are skipped (patterns inside an escape do not end the zone).
+fn check_generated_spans(line: &Value) {
+    let stream = &line["index"];
+    let spans = line["spans"].as_array().unwrap();
+    let mut visits: BTreeMap<u64, (String, Option<String>)> = BTreeMap::new();
+    for span in spans {
+        let visit = span["visit"].as_u64().unwrap();
+        let text = span["text"].as_str().unwrap();
+        let entry = visits.entry(visit).or_default();
+        match span["kind"].as_str().unwrap() {
+            "generated" => entry.0.push_str(text),
+            "forced_close" if ZONE_PATTERNS.contains(&text) => entry.1 = Some(text.to_owned()),
+            _ => {}
+        }
+    }
+    for (visit, (generated, closed_by)) in visits {
+        if generated.is_empty() || generated.contains("[Escape]") {
+            continue;
+        }
+        let advance = closed_by.or_else(|| {
+            ZONE_PATTERNS
+                .iter()
+                .find(|p| generated.ends_with(*p))
+                .map(|p| (*p).to_owned())
+        });
+        let Some(advance) = advance else { continue };
+        let first = generated.find(&advance);
+        let allowed = generated.len() - advance.len();
+        assert!(
+            first.is_none_or(|at| at == allowed && generated.ends_with(&advance)),
+            "stream {stream}, visit {visit}: {advance} inside the generated text {generated:?}"
+        );
+    }
+}
+
 #[test]
 #[ignore = "needs a running llama.cpp server: set FORGE_LLAMA_URL and pass --ignored"]
 fn the_representative_workflow_runs_against_llama_server() {
@@ -105,52 +225,7 @@ fn the_representative_workflow_runs_against_llama_server() {
         .map(|l| l["index"].as_u64().unwrap())
         .collect();
     assert_eq!(streams, (0..8).collect());
-    for line in &written {
-        let stream = &line["index"];
-        assert_eq!(line["status"], "finished", "stream {stream}");
-        assert_eq!(line["seed"], 7);
-        // Every stream ends: the default program has no jump, so it visits every zone once.
-        let path: Vec<u64> = line["visits"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v["zone"].as_u64().unwrap())
-            .collect();
-        assert_eq!(
-            path,
-            (0..tags.len() as u64).collect::<Vec<_>>(),
-            "stream {stream}"
-        );
-        // Every zone's generated tokens are within its (capped) budget.
-        let mut total = 0;
-        for visit in line["visits"].as_array().unwrap() {
-            let tokens = visit["tokens"].as_u64().unwrap();
-            assert!(tokens <= CAP, "stream {stream}: {visit}");
-            total += tokens;
-        }
-        assert!(total > 0, "stream {stream} generated nothing");
-        // Spans name their zone; generated text is there.
-        let mut kinds = BTreeMap::new();
-        for span in line["spans"].as_array().unwrap() {
-            let zone = span["zone"].as_u64().unwrap() as usize;
-            assert!(zone < tags.len(), "stream {stream}, zone {zone}");
-            *kinds
-                .entry(span["kind"].as_str().unwrap().to_owned())
-                .or_insert(0) += 1;
-        }
-        assert!(
-            kinds.contains_key("forced") && kinds.contains_key("generated"),
-            "{kinds:?}"
-        );
-        // One extraction per valid tag; tagged zones give texts.
-        let extractions = line["extractions"].as_object().unwrap();
-        for tag in ["Training", "Correct", "Incorrect", "Feedback", "Final"] {
-            let texts = extractions[tag].as_array().unwrap();
-            let zones = tags.iter().filter(|t| t.iter().any(|x| x == tag)).count();
-            assert_eq!(texts.len(), zones, "stream {stream}, extraction {tag}");
-            assert!(texts.iter().all(|t| !t.as_str().unwrap().is_empty()));
-        }
-    }
+    check_streams(&written, &tags);
 
     // An existing file is not touched without --resume (or --force).
     let refused = run(&dir, &url, 8, false);
@@ -181,4 +256,48 @@ fn the_representative_workflow_runs_against_llama_server() {
         .map(|l| l["index"].as_u64().unwrap())
         .collect();
     assert_eq!(streams, (0..8).collect());
+}
+
+/// The same workflow through the `openai` dialect against the same server's
+/// `/v1/completions`: streamed, stops matched by forge, token counts from the server's usage.
+#[test]
+#[ignore = "needs a running llama.cpp server: set FORGE_LLAMA_URL and pass --ignored"]
+fn the_representative_workflow_runs_against_llama_servers_openai_endpoint() {
+    let url = std::env::var("FORGE_LLAMA_URL").expect("FORGE_LLAMA_URL is set");
+    let dir = common::scratch("forge-cli-tests", "llama_server_openai");
+    let tags = zone_tags(&dir);
+    let started = std::time::Instant::now();
+    let done = run_in(&dir, &url, 4, false, "openai");
+    assert_eq!(done.code, 0, "{done:#?}");
+    eprintln!(
+        "{} ({:.1} s)",
+        done.stderr.trim(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(done.stderr.contains("4 finished, 0 failed"), "{done:#?}");
+    assert!(done.stderr.contains("openai at"), "{done:#?}");
+    // The probe told what the server's /v1/completions does with the seed.
+    assert!(done.stderr.contains("low 32 bits of the seed"), "{done:#?}");
+    let written = lines(&dir);
+    assert_eq!(written.len(), 4);
+    check_streams(&written, &tags);
+}
+
+/// `forge probe` against the real server: llama.cpp, its model, its context per slot.
+#[test]
+#[ignore = "needs a running llama.cpp server: set FORGE_LLAMA_URL and pass --ignored"]
+fn forge_probe_describes_llama_server() {
+    let url = std::env::var("FORGE_LLAMA_URL").expect("FORGE_LLAMA_URL is set");
+    let dir = common::scratch("forge-cli-tests", "llama_server_probe");
+    let probe = forge_in(&dir, &["probe", &url]);
+    assert_eq!(probe.code, 0, "{probe:#?}");
+    for part in [
+        "server    llama.cpp (llama-server)",
+        "dialect   llama.cpp (POST /completion)",
+        "SmolLM2-135M-Instruct",
+        "tokens per slot",
+        "\"repeat_penalty\":1.0",
+    ] {
+        assert!(probe.stdout.contains(part), "{part:?} in {}", probe.stdout);
+    }
 }

@@ -181,3 +181,74 @@ tags = [["Q"]]
     std::fs::remove_dir_all(&dir).ok();
     assert_eq!(resumed, whole);
 }
+
+/// The representative workflow with its declared program (`at_most = 3` on its loop) on
+/// SmolLM2 in process: every stream finishes, whatever the model writes, and runs the loop
+/// body at most 3 times.
+#[test]
+fn the_representative_declared_program_finishes_every_stream_on_smollm2() {
+    let Some(model) = std::env::var_os("FORGE_MODEL") else {
+        eprintln!("skipped: FORGE_MODEL is not set; run `eval \"$(bash .ci/engines.sh model)\"`");
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("forge-run-declared-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let principles = dir.join("principles.txt");
+    std::fs::write(
+        &principles,
+        (0..9)
+            .map(|i| format!("Principle {i}: be honest.\n"))
+            .collect::<String>(),
+    )
+    .unwrap();
+    let out = dir.join("runs.jsonl");
+    let (code, stderr) = forge(&[
+        "run",
+        "--model",
+        model.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--streams",
+        "2",
+        "--max-zone-tokens",
+        "3",
+        "--temperature",
+        "0",
+        "--set",
+        "prompt=Why is the sky blue?",
+        "--list",
+        &format!("constitution={}", principles.display()),
+        "../examples/representative.toml",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    let mut lines = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap());
+    let header = lines.next().expect("a header line");
+    assert_eq!(header["format"], "forge-run", "{header}");
+    let zones = header["workflow"]["zones"].as_array().unwrap().clone();
+    let lines: Vec<serde_json::Value> = lines.collect();
+    assert_eq!(lines.len(), 2);
+    for line in &lines {
+        assert_eq!(line["status"], "finished", "{line}");
+        // The loop's control zone is the one zone of `loop_control` the model writes in.
+        let sequence = |v: &serde_json::Value| {
+            zones[v["zone"].as_u64().unwrap() as usize]["sequence"].clone()
+        };
+        let control: Vec<&str> = line["visits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| sequence(v) == "loop_control" && v["end"] != "forced")
+            .map(|v| v["end"].as_str().unwrap())
+            .collect();
+        let body_runs = control.len() - 1;
+        assert!((1..=3).contains(&body_runs), "{control:?}");
+        assert!(
+            matches!(*control.last().unwrap(), "jump" | "forced_jump"),
+            "{control:?}"
+        );
+    }
+}

@@ -243,6 +243,11 @@ fn check_structure(sample: &SampledWorkflow, t: &Transcript, cap: u32) {
                     assert_eq!(v.tokens, budget, "{who}: visit {i} ended early");
                 }
             }
+            ZoneEnd::ForcedJump => {
+                assert_eq!(last.kind, SpanKind::ForcedClose);
+                assert_eq!(last.text, config.control_pattern.as_str());
+                assert_eq!(v.tokens, 0, "{who}: a forced jump asks the model nothing");
+            }
             ZoneEnd::Forced => assert!(zone.input || zone.text().ends_with(&*zone.advance)),
             ZoneEnd::Unfinished => panic!("{who}: a finished stream has an unfinished visit"),
             // The in-process engine's context is the model's; the run does not opt in.

@@ -402,6 +402,7 @@ fn generate(
             }
         }
     };
+    let program_fn = program::declared_program(&p, plan);
     let tag_enum = name_enum(&p, "Tag", "A tag from `config.valid_tags`.", &plan.tags);
     let tool_enum = name_enum(&p, "Tool", "A tool from `config.tools`.", &plan.tools);
 
@@ -458,6 +459,8 @@ fn generate(
 
         #tag_enum
         #tool_enum
+
+        #program_fn
     }
 }
 
@@ -702,6 +705,7 @@ fn name_enum(
     }
 }
 
+mod program;
 #[cfg(test)]
 mod tests;
 

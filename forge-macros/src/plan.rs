@@ -1,7 +1,7 @@
 //! What to generate: names, documentation and typestate facts, from a validated document (a
 //! document with errors gets stubs instead, see `codegen::stubs`).
 
-use forge_core::udpl::{Document, ResourceKind, snake_case};
+use forge_core::udpl::{DeclaredProgram, Document, ResourceKind, pascal_case, snake_case};
 
 /// A resource surface: a builder setter, a handle field or an `Args` field.
 #[derive(Clone)]
@@ -36,6 +36,8 @@ pub struct Plan {
     pub tags: Vec<NamePlan>,
     pub tools: Vec<NamePlan>,
     pub summary: String,
+    /// The program the document declares in `[program]`, if any (valid documents only).
+    pub program: Option<DeclaredProgram>,
 }
 
 /// Text safe inside a ```text fence of a doc comment.
@@ -153,6 +155,7 @@ impl Plan {
                  sequences {:?}.",
                 doc.config.zone_patterns, doc.config.sequences
             ),
+            program: doc.program.clone(),
         }
     }
 

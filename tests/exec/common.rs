@@ -149,6 +149,7 @@ pub fn visits(t: &Transcript) -> String {
                 ZoneEnd::Limit => "limit",
                 ZoneEnd::Eos => "eos",
                 ZoneEnd::Forced => "forced",
+                ZoneEnd::ForcedJump => "forced_jump",
                 ZoneEnd::Unfinished => "unfinished",
                 ZoneEnd::ContextFull => "context_full",
             };

@@ -107,14 +107,15 @@ fn the_html_page_renders_in_headless_chromium() {
     }
     let dir = scratch("chromium");
 
-    // The CLI's default program: every sequence once, next edges only.
+    // The document's declared program: a bounded loop (a jump and a loop-back) and a when.
     let mut args = vec!["graph", "--format", "html"];
     args.extend_from_slice(&REPRESENTATIVE);
     let run = forge(&args);
     assert_eq!(run.code, 0, "{run:#?}");
-    let linear = dir.join("representative.html");
-    std::fs::write(&linear, &run.stdout).unwrap();
-    check_in_chromium(&linear, 45, 0, 0);
+    assert!(run.stdout.contains("[Jump] (at least 1, at most 3)"));
+    let declared = dir.join("representative.html");
+    std::fs::write(&declared, &run.stdout).unwrap();
+    check_in_chromium(&declared, 69, 2, 1);
 
     // The representative program, with a loop and a when: jumps and a loop-back.
     let sample = representative_with_loops();

@@ -143,14 +143,15 @@ fn render_prints_a_folder_document_and_a_repeated_block() {
         .lines()
         .filter(|l| l.starts_with("--- zone "))
         .collect();
-    assert_eq!(headers.len(), 45, "{}", run.stdout);
+    // The document's declared program: setup, a loop, a when, conclude.
+    assert_eq!(headers.len(), 69, "{}", run.stdout);
     assert_eq!(
         headers[10],
         "--- zone 10 · setup block 2 instance 1 · [Answer] · tags: Training ---"
     );
     assert_eq!(
-        headers[44],
-        "--- zone 44 · conclude block 2 · [EOS] · tags: none ---"
+        headers[68],
+        "--- zone 68 · conclude block 2 · [EOS] · tags: none ---"
     );
     assert!(run.stdout.contains(
         "\n The user is asking the following of you: How do I keep a <sourdough> \"starter\" alive & well?\n[Answer]\n"
@@ -213,7 +214,7 @@ fn unbound_resources_are_shown_as_markers_with_a_note() {
     assert_eq!(run.code, 0, "{run:#?}");
     assert_eq!(
         run.stdout.matches("\n--- zone ").count() + 1,
-        45,
+        69,
         "{}",
         run.stdout
     );

@@ -255,6 +255,14 @@ impl ShapeWire {
             if !in_range(z.next) || !in_range(z.jump.as_ref().and_then(|j| j.target)) {
                 return Err(format!("zone {i} points past the workflow's {n} zones"));
             }
+            if let Some(b) = z.jump.as_ref().and_then(|j| j.bounds)
+                && !b.is_ordered()
+            {
+                return Err(format!(
+                    "zone {i}'s loop bounds are out of order ({b}): at_least must not exceed \
+                     at_most"
+                ));
+            }
         }
         for e in &self.extractions {
             if e.zones.iter().any(|z| z.index() >= n) {

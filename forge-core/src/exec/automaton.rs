@@ -92,6 +92,12 @@ pub struct Automaton {
     max_visits: usize,
     /// Whether a full server context closes the zone (else it fails the stream).
     continue_full: bool,
+    /// Per bounded loop (`plan.bounded`): visits of its control zone since the loop was
+    /// entered (reset when its jump is taken, the only way out of a loop).
+    loop_visits: Vec<u32>,
+    /// In a bounded loop's control zone held by `at_least`: its index in `plan.bounded` (the
+    /// control pattern is plain text during this visit).
+    plain: Option<u32>,
 }
 
 impl Automaton {
@@ -113,6 +119,7 @@ impl Automaton {
             });
         }
         let entry = plan.meta.entry.get();
+        let loops = plan.bounded.len();
         let capacity = sample.text().len() + sample.text().len() / 2;
         Ok(Automaton {
             plan,
@@ -135,6 +142,8 @@ impl Automaton {
             idle_visits: 0,
             max_visits: usize::MAX,
             continue_full: false,
+            loop_visits: vec![0; loops],
+            plain: None,
         })
     }
 
@@ -213,7 +222,10 @@ impl Automaton {
             self.stream,
             self.text.clone(),
             self.sent_prefix,
-            self.plan.set(self.zone, self.depth).stop.clone(),
+            self.plan
+                .set_of(self.zone, self.depth, self.plain)
+                .stop
+                .clone(),
             self.asked,
             sampling,
         )
@@ -368,10 +380,23 @@ impl Automaton {
             start: self.text.len(),
             end_byte: self.text.len(),
         });
+        let mut forced_jump = false;
+        self.plain = None;
+        if let Some(b) = self.plan.bounded_index(z) {
+            let count = &mut self.loop_visits[b as usize];
+            *count = count.saturating_add(1);
+            let bounds = self.plan.bounded[b as usize].bounds;
+            forced_jump = bounds.forces(*count);
+            if bounds.holds(*count) {
+                self.plain = Some(b);
+            }
+        }
         let sample = self.sample.clone();
         let exit = self.append(sample.zone(z).text(), SpanKind::Forced);
         if let Some(exit) = exit {
             self.leave_by(exit, ZoneEnd::Forced);
+        } else if forced_jump {
+            self.force_jump();
         } else if self.plan.meta.zones[z as usize].input {
             let fed = self.tool_result.take().unwrap_or_default();
             let exit = self.append(&fed, SpanKind::Fed);
@@ -408,8 +433,36 @@ impl Automaton {
         };
     }
 
+    /// PROGRAMS.md §1: a bounded loop's control zone past `at_most`. Its text has been fed;
+    /// close an open escape, append the control pattern, leave by *jump*.
+    fn force_jump(&mut self) {
+        let visit = self.visits.len() as u32 - 1;
+        if self.depth == 1 {
+            let close = self.plan.escape_close.clone();
+            self.push(&close, SpanKind::ForcedClose, visit);
+            self.depth = 0;
+        }
+        let info = &self.plan.meta.zones[self.zone as usize];
+        let Some(control) = info.jump.as_ref().map(|j| j.pattern.clone()) else {
+            self.phase = Phase::Stuck(ErrorKind::InvalidWorkflow(
+                "a bounded loop's control zone has no jump edge".to_owned(),
+            ));
+            return;
+        };
+        self.push(&control, SpanKind::ForcedClose, visit);
+        self.scan_from = self.text.len();
+        self.phase = Phase::Leave {
+            jump: true,
+            end: ZoneEnd::ForcedJump,
+            pattern_start: usize::MAX,
+        };
+    }
+
     /// Spec §2 step 6.
     fn leave(&mut self, jump: bool, end: ZoneEnd, pattern_start: usize) {
+        if jump && let Some(b) = self.plan.bounded_index(self.zone) {
+            self.loop_visits[b as usize] = 0;
+        }
         let len = self.text.len();
         let v = self.visits.last_mut().expect("a visit is open");
         v.end = end;
@@ -490,7 +543,7 @@ impl Automaton {
     fn scan(&mut self, new_from: usize) -> Option<ZoneExit> {
         let bytes = self.text.as_bytes();
         loop {
-            let set = self.plan.set(self.zone, self.depth);
+            let set = self.plan.set_of(self.zone, self.depth, self.plain);
             let hit = set.patterns.find(bytes, self.scan_from, new_from)?;
             self.scan_from = hit.end;
             match set.roles[hit.index] {

@@ -37,12 +37,16 @@
 //!   end: it fails with [`ErrorKind::InvalidWorkflow`].
 //! - **Spans** are never empty: an empty forced text, fed text or reply adds no span.
 //! - **Streams that never end.** A stream fails with [`ErrorKind::VisitLimit`] after
-//!   [`RunOptions::max_visits`] zone visits (a loop the model never leaves).
+//!   [`RunOptions::max_visits`] zone visits (a loop the model never leaves); bound the loop
+//!   instead ([`LoopBounds`](crate::program::LoopBounds)): past `at_most` the runtime ends
+//!   the control zone with the control pattern itself ([`ZoneEnd::ForcedJump`]), and during
+//!   the first `at_least` visits the control pattern is plain text there.
 //! - **Retries.** A failed request is submitted again after [`RunOptions::backoff`], doubling
 //!   each time, up to [`RunOptions::retries`] times, with the same seed; then its stream fails.
 
 mod automaton;
 mod blocking;
+mod command;
 mod error;
 mod generator;
 mod matcher;
@@ -54,6 +58,7 @@ mod transcript;
 
 pub use automaton::{Automaton, Step};
 pub use blocking::FnGenerator;
+pub use command::{CommandLineError, CommandTool, CommandToolError, FailureKind, split_words};
 pub use error::{ErrorKind, FatalError, RunError, SharedError, StreamError, StreamResult, ZoneRef};
 pub use generator::{Completion, End, Generator, Reply, Request, RequestId, Sampling, StreamId};
 pub use plan::Plan;

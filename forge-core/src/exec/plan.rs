@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::matcher::PatternSet;
-use crate::program::{SampledWorkflow, SharedStr, WorkflowMeta};
+use crate::program::{LoopBounds, SampledWorkflow, SharedStr, WorkflowMeta};
 
 /// What a pattern of a stop set does when it appears.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +51,17 @@ pub struct Plan {
     pub(crate) escape_close: Arc<str>,
     /// Declared extractions: name and sorted zone indices.
     pub(crate) extractions: Vec<(String, Vec<u32>)>,
+    /// The control zones of bounded loops, by zone index: their bounds and the depth-0 stop
+    /// set without the control pattern (used while `at_least` holds the model in the loop).
+    pub(crate) bounded: Vec<Bounded>,
+}
+
+/// A bounded loop's control zone, as the automaton needs it.
+#[derive(Debug)]
+pub(crate) struct Bounded {
+    pub zone: u32,
+    pub bounds: LoopBounds,
+    pub plain_set: u32,
 }
 
 impl Plan {
@@ -74,6 +85,7 @@ impl Plan {
         let mut index: HashMap<(SharedStr, Option<SharedStr>), u32> = HashMap::new();
         let mut zone_set = Vec::with_capacity(meta.zones.len());
         let mut limits = Vec::with_capacity(meta.zones.len());
+        let mut bounded = Vec::new();
         for (i, z) in meta.zones.iter().enumerate() {
             if z.advance.is_empty() {
                 return Err(format!("zone {i} has an empty advance pattern"));
@@ -82,17 +94,28 @@ impl Plan {
             if control.as_deref() == Some("") {
                 return Err(format!("zone {i} has an empty control pattern"));
             }
-            let key = (z.advance.clone(), control);
-            let set = *index.entry(key).or_insert_with_key(|(advance, control)| {
-                let mut entries = vec![(advance.as_arc().clone(), Role::Advance)];
-                if let Some(c) = control {
-                    entries.push((c.as_arc().clone(), Role::Control));
+            let mut set_of = |key: (SharedStr, Option<SharedStr>)| {
+                *index.entry(key).or_insert_with_key(|(advance, control)| {
+                    let mut entries = vec![(advance.as_arc().clone(), Role::Advance)];
+                    if let Some(c) = control {
+                        entries.push((c.as_arc().clone(), Role::Control));
+                    }
+                    entries.push((open.clone(), Role::EscapeOpen));
+                    sets.push(StopSet::new(entries));
+                    sets.len() as u32 - 1
+                })
+            };
+            zone_set.push(set_of((z.advance.clone(), control)));
+            if let Some(bounds) = z.jump.as_ref().and_then(|j| j.bounds) {
+                if !bounds.is_ordered() {
+                    return Err(format!("zone {i} has loop bounds out of order ({bounds})"));
                 }
-                entries.push((open.clone(), Role::EscapeOpen));
-                sets.push(StopSet::new(entries));
-                sets.len() as u32 - 1
-            });
-            zone_set.push(set);
+                bounded.push(Bounded {
+                    zone: i as u32,
+                    bounds,
+                    plain_set: set_of((z.advance.clone(), None)),
+                });
+            }
             let own = u32::try_from(z.max_gen_tokens).unwrap_or(u32::MAX);
             limits.push(max_tokens.map_or(own, |cap| own.min(cap)));
         }
@@ -112,6 +135,7 @@ impl Plan {
             limits,
             escape_close: close,
             extractions,
+            bounded,
         }))
     }
 
@@ -144,5 +168,22 @@ impl Plan {
         } else {
             &self.sets[0]
         }
+    }
+
+    /// The stop set of `zone` at `depth`, without the control pattern when `plain` (a bounded
+    /// loop's control zone while `at_least` holds; `plain` is an index into `bounded`).
+    pub(crate) fn set_of(&self, zone: u32, depth: u8, plain: Option<u32>) -> &StopSet {
+        match plain {
+            Some(b) if depth == 0 => &self.sets[self.bounded[b as usize].plain_set as usize],
+            _ => self.set(zone, depth),
+        }
+    }
+
+    /// The index into `bounded` of `zone`, if it is a bounded loop's control zone.
+    pub(crate) fn bounded_index(&self, zone: u32) -> Option<u32> {
+        self.bounded
+            .binary_search_by_key(&zone, |b| b.zone)
+            .ok()
+            .map(|i| i as u32)
     }
 }

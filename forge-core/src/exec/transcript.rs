@@ -17,7 +17,8 @@ pub enum SpanKind {
     /// A tool result fed to an input zone.
     Fed,
     /// A pattern the runtime appended on the model's behalf: an escape close, or the advance
-    /// pattern at a token limit, at end of sequence, or after an input zone's fed text.
+    /// pattern at a token limit, at end of sequence, or after an input zone's fed text, or the
+    /// control pattern of a bounded loop's forced jump.
     ForcedClose,
 }
 
@@ -42,15 +43,19 @@ pub enum ZoneEnd {
     /// to go on ([`RunOptions::continue_on_full_context`](super::RunOptions::continue_on_full_context));
     /// the runtime closed the zone (*next* edge).
     ContextFull,
+    /// A bounded loop's control zone on the visit after its `at_most`-th body run: the zone was
+    /// not sent to the model; the runtime fed its text, appended the control pattern and took
+    /// the *jump* edge ([`LoopBounds`](crate::program::LoopBounds)).
+    ForcedJump,
     /// The stream failed, or the run stopped, during the visit (only in the partial
     /// transcript of a [`StreamError`](super::StreamError)).
     Unfinished,
 }
 
 impl ZoneEnd {
-    /// Whether the stream left the zone by its jump edge.
+    /// Whether the stream left the zone by its jump edge (the model's or a forced one).
     pub fn jumped(self) -> bool {
-        self == ZoneEnd::Jump
+        matches!(self, ZoneEnd::Jump | ZoneEnd::ForcedJump)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Errors of program construction and sampling.
 
+use super::LoopBounds;
 use crate::diagnostics::Location;
 use crate::resources::{BindError, FillError};
 use crate::udpl::ResourceKind;
@@ -69,6 +70,24 @@ pub enum ProgramError {
         /// Its control sequence.
         sequence: String,
     },
+    /// A loop's `at_least` exceeds its `at_most`.
+    #[error(
+        "the loop on `{sequence}` has at_least = {} above at_most = {}; lower `at_least` or \
+         raise `at_most`",
+        bounds.min(),
+        bounds.max().unwrap_or(u32::MAX)
+    )]
+    BoundsOutOfOrder {
+        /// The loop's control sequence.
+        sequence: String,
+        /// The bounds given.
+        bounds: LoopBounds,
+    },
+    /// [`run_declared`](super::Program::run_declared) on a document without `[program]`.
+    #[error(
+        "the document declares no program: add a `[program]` table with `[[program.step]]` steps, or build the program in code"
+    )]
+    NoDeclaredProgram,
     /// `subroutine` was given an empty program.
     #[error("the subroutine program is empty")]
     EmptySubroutine,

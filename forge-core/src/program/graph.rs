@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::LoopBounds;
 use super::error::ProgramError;
 use crate::resources::Filler;
 
@@ -106,6 +107,8 @@ pub(crate) struct Node {
     /// The next zone, or the end.
     pub next: Target,
     pub jump: Jump,
+    /// The bounds of the loop whose jump edge this is (a bounded loop's control zone only).
+    pub bounds: Option<LoopBounds>,
     /// Fed the latest tool result instead of generated.
     pub input: bool,
     /// The generated text goes to `tool`.
@@ -272,6 +275,7 @@ mod tests {
             zone: 0,
             next: next.map(ZoneId),
             jump: jump.map_or(Jump::Absent, |t| Jump::To(t.map(ZoneId))),
+            bounds: None,
             input: false,
             output: false,
             tool: None,

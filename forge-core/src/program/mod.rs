@@ -7,11 +7,13 @@
 //! |---|---|
 //! | [`run`](Program::run) | every dangling edge → the sequence's first zone; its last zone's *next* edge dangles |
 //! | [`loop_`](Program::loop_) | ctl, then body, then back to ctl; the jump out of ctl's last zone dangles (the exit) |
+//! | [`loop_bounded`](Program::loop_bounded) | a loop whose body runs at least / at most a number of times ([`LoopBounds`]) |
 //! | [`when`](Program::when) | ctl's last zone: *next* → then, *jump* → otherwise; both ends dangle |
 //! | [`subroutine`](Program::subroutine) | another program's graph is copied in |
 //! | [`capture`](Program::capture) | run; the last zone's generated text goes to a tool |
 //! | [`feed`](Program::feed) | run; the last zone is filled with the latest tool result |
 //! | [`extract`](Program::extract) | declare an output: the zones carrying any of the tags |
+//! | [`run_declared`](Program::run_declared) | the steps and extractions the document declares in `[program]` |
 //! | [`compile`](Program::compile) | every dangling edge → the end; the invariants are checked |
 //!
 //! Resources are bound as early as their type allows: standard ones in [`Program::new`], custom
@@ -63,7 +65,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod bounds;
 mod bulk;
+mod declared;
 mod error;
 mod fill;
 mod graph;
@@ -76,6 +80,7 @@ mod workflow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+pub use bounds::LoopBounds;
 pub use bulk::RangeError;
 pub use error::{ProgramError, SampleError};
 pub use render::{to_dot, to_html, to_mermaid, to_text};
@@ -252,15 +257,74 @@ impl Program {
     }
 
     /// Run `ctl`, then `body`, then `ctl` again, until the model emits the control pattern
-    /// during `ctl`; that jump leaves the loop.
+    /// during `ctl`; that jump leaves the loop. A model may never write it: bound the loop
+    /// with [`loop_bounded`](Self::loop_bounded).
     #[doc(alias = "loop")]
     pub fn loop_(
         &mut self,
         ctl: impl Into<Call>,
         body: impl FnOnce(&mut Program) -> Result<(), ProgramError>,
     ) -> Result<&mut Self, ProgramError> {
+        self.loop_bounded(ctl, LoopBounds::new(), body)
+    }
+
+    /// A [`loop_`](Self::loop_) whose body the runtime runs at least `bounds.min()` and at most
+    /// `bounds.max()` times, whatever the model writes (see [`LoopBounds`]). Fails, naming the
+    /// loop, if the bounds are out of order.
+    ///
+    /// ```
+    /// # use forge::program::{LoopBounds, Program};
+    /// # use forge::resources::Bindings;
+    /// # let doc = forge::udpl::parse_str(r#"
+    /// # [config]
+    /// # zone_patterns = ["[P]", "[A]"]
+    /// # required_patterns = ["[P]"]
+    /// # valid_tags = []
+    /// # default_max_token_length = 10
+    /// # sequences = ["ctl", "body"]
+    /// # control_pattern = "[J]"
+    /// # escape_patterns = ["[E]", "[/E]"]
+    /// # [[ctl]]
+    /// # text = "[P] Again? Say [E][J][/E] to stop."
+    /// # tags = [[]]
+    /// # [[body]]
+    /// # text = "[P] Think. [A]"
+    /// # tags = [[]]
+    /// # "#, "loop.toml")?.document;
+    /// let mut program = Program::new(doc, Bindings::new())?;
+    /// program.loop_bounded("ctl", LoopBounds::new().at_least(1).at_most(3), |body| {
+    ///     body.run("body")?;
+    ///     Ok(())
+    /// })?;
+    /// let workflow = program.compile()?;
+    /// let jump = workflow.meta().zones[1].jump.as_ref().unwrap();
+    /// assert_eq!(jump.bounds, Some(LoopBounds::new().at_least(1).at_most(3)));
+    ///
+    /// let mut reversed = Program::new(workflow.document().clone(), Bindings::new())?;
+    /// let err = reversed
+    ///     .loop_bounded("ctl", LoopBounds::new().at_least(4).at_most(3), |b| {
+    ///         b.run("body")?;
+    ///         Ok(())
+    ///     })
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("at_least = 4"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[doc(alias = "at_least", alias = "at_most")]
+    pub fn loop_bounded(
+        &mut self,
+        ctl: impl Into<Call>,
+        bounds: LoopBounds,
+        body: impl FnOnce(&mut Program) -> Result<(), ProgramError>,
+    ) -> Result<&mut Self, ProgramError> {
         let call = ctl.into();
         let name = call.sequence.clone();
+        if !bounds.is_ordered() {
+            return Err(ProgramError::BoundsOutOfOrder {
+                sequence: name,
+                bounds,
+            });
+        }
         let (first, last) = self.append(call)?;
         let before = self.nodes.len();
         body(self)?;
@@ -272,7 +336,9 @@ impl Program {
         }
         let back = std::mem::take(&mut self.dangling);
         self.connect(&back, first);
-        self.nodes[last.index()].jump = Jump::To(None);
+        let node = &mut self.nodes[last.index()];
+        node.jump = Jump::To(None);
+        node.bounds = (!bounds.is_unbounded()).then_some(bounds);
         self.dangling = vec![Open::Jump(last)];
         Ok(self)
     }
@@ -538,6 +604,7 @@ impl Program {
                         zone: z as u32,
                         next: Some(id.succ()),
                         jump: Jump::Absent,
+                        bounds: None,
                         input: false,
                         output: false,
                         tool: None,

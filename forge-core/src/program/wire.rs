@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::SharedStr;
 use super::graph::ZoneId;
 use super::workflow::{Extraction, JumpEdge, SampledWorkflow, WorkflowMeta, ZoneInfo};
+use super::{LoopBounds, SharedStr};
 use crate::udpl::Config;
 
 #[derive(Serialize, Deserialize)]
@@ -46,6 +46,7 @@ struct JumpWire<'a> {
     target: Option<ZoneId>,
     #[serde(borrow)]
     pattern: Cow<'a, str>,
+    bounds: Option<LoopBounds>,
 }
 
 impl Serialize for SampledWorkflow {
@@ -77,6 +78,7 @@ impl Serialize for SampledWorkflow {
                     jump: z.info.jump.as_ref().map(|j| JumpWire {
                         target: j.target,
                         pattern: Cow::Borrowed(&j.pattern),
+                        bounds: j.bounds,
                     }),
                 })
                 .collect(),
@@ -116,6 +118,13 @@ impl<'de> Deserialize<'de> for SampledWorkflow {
             check(z.next)?;
             if let Some(j) = &z.jump {
                 check(j.target)?;
+                if let Some(b) = j.bounds.filter(|b| !b.is_ordered()) {
+                    return Err(D::Error::custom(format!(
+                        "the loop bounds of zone {} are out of order ({b}): at_least must not \
+                         exceed at_most",
+                        zones.len()
+                    )));
+                }
             }
             text.push_str(&z.text);
             ends.push(text.len());
@@ -134,6 +143,7 @@ impl<'de> Deserialize<'de> for SampledWorkflow {
                 jump: z.jump.map(|j| JumpEdge {
                     target: j.target,
                     pattern: intern(&j.pattern),
+                    bounds: j.bounds,
                 }),
             });
         }

@@ -9,9 +9,9 @@ use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
-use super::SharedStr;
 use super::error::{ProgramError, SampleError};
 use super::graph::{ArgSite, Instance, Jump, Node, ZoneId, check_invariants};
+use super::{LoopBounds, SharedStr};
 use crate::resources::{Bindings, PlaceholderSite, SampleContext, Site, StreamLayout};
 use crate::udpl::{Config, Document, ResourceKind};
 
@@ -23,6 +23,10 @@ pub struct JumpEdge {
     pub target: Option<ZoneId>,
     /// The pattern that takes the edge (`config.control_pattern`).
     pub pattern: SharedStr,
+    /// The loop's bounds, for the jump edge of a bounded loop (`None`: the model alone
+    /// decides, as for every `when`).
+    #[serde(default)]
+    pub bounds: Option<LoopBounds>,
 }
 
 /// Everything about a zone except its sampled text.
@@ -181,6 +185,7 @@ impl Workflow {
                     Jump::To(target) => Some(JumpEdge {
                         target,
                         pattern: control.clone(),
+                        bounds: n.bounds,
                     }),
                 },
             });

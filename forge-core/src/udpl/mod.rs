@@ -1,5 +1,6 @@
 //! UDPL: parse and lint prompt documents.
 
+mod declared;
 mod load;
 mod model;
 pub(crate) mod names;
@@ -8,6 +9,7 @@ pub(crate) mod skeleton;
 mod strings;
 mod text;
 
+pub use declared::*;
 pub use load::{SourceFile, read_document};
 pub use model::*;
 pub use names::{is_identifier, pascal_case, snake_case};

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::declared::DeclaredProgram;
 use crate::diagnostics::Location;
 
 /// The TOML `arguments` table of a placeholder spec, handed to the resource when it is bound.
@@ -243,6 +244,8 @@ pub struct Document {
     pub tags: Vec<Name>,
     /// Tool names and their generated identifiers, in `tools` order.
     pub tools: Vec<Name>,
+    /// The program declared in the `[program]` table, if any (PROGRAMS.md §2).
+    pub program: Option<DeclaredProgram>,
 }
 
 impl Document {

@@ -129,7 +129,7 @@ pub fn to_dot(w: &SampledWorkflow) -> String {
                         out.push_str(" [style=dashed");
                     }
                     let _ = write!(out, ", color=\"{JUMP}\", fontcolor=\"{JUMP}\", label=");
-                    dot_quoted(pattern, &mut out);
+                    dot_quoted(&pattern, &mut out);
                     out.push_str("];\n");
                 }
             }

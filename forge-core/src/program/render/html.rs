@@ -249,9 +249,9 @@ pub fn to_html(w: &SampledWorkflow) -> String {
                 html_escape(z.tool.as_deref().unwrap_or(""), &mut out);
                 out.push_str("</span>");
             }
-            if let Some(j) = &z.jump {
+            if z.jump.is_some() {
                 out.push_str("<span class=\"j\">");
-                html_escape(&j.pattern, &mut out);
+                html_escape(&jump_pattern(&z), &mut out);
                 out.push_str("</span>");
             }
             out.push_str("</div>\n");

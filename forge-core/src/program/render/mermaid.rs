@@ -92,7 +92,7 @@ pub fn to_mermaid(w: &SampledWorkflow) -> String {
                 Kind::Jump => {
                     out.push_str("-.->|");
                     let pattern = jump_pattern(&z);
-                    mermaid_escape(pattern, &mut out);
+                    mermaid_escape(&pattern, &mut out);
                     out.push('|');
                     jumps.push(index);
                 }

@@ -10,6 +10,8 @@
 //! | *loop-back* | a *next* edge whose target index ≤ its source index | bold blue | `==>` labelled `loop` | bold blue arc |
 //!
 //! A jump edge that goes backwards keeps the jump style (dashed, labelled) and is drawn bold.
+//! The jump edge of a bounded loop is labelled with its bounds too: `[Jump] (at least 2, at
+//! most 5)`.
 //! Nodes are grouped by *sequence run* (consecutive zones produced by one command on one
 //! sequence) and labelled shortly, e.g. `#12 setup b1 z2` (zone 12, sequence `setup`, block 1,
 //! zone 2 of the block; `i1` is added for the second instance of a repeated block), plus the
@@ -55,6 +57,7 @@ mod mermaid;
 mod palette;
 mod text;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
@@ -187,7 +190,7 @@ fn summary(z: &SampledZone<'_>) -> String {
     }
     let _ = write!(s, "\nnext → {}", target_name(z.next));
     if let Some(j) = &z.jump {
-        let _ = write!(s, "\njump {} → {}", j.pattern, target_name(j.target));
+        let _ = write!(s, "\njump {} → {}", jump_pattern(z), target_name(j.target));
     }
     s.push_str("\n\n");
     if z.text().is_empty() {
@@ -229,9 +232,16 @@ fn edge_target(target: &mut String, to: Option<ZoneId>, end: &str) {
     }
 }
 
-/// The pattern that takes a zone's jump edge ("" when it has none).
-fn jump_pattern<'a>(z: &'a SampledZone<'_>) -> &'a str {
-    z.jump.as_ref().map_or("", |j| &*j.pattern)
+/// The label of a zone's jump edge: the pattern that takes it, then a bounded loop's bounds
+/// (`[Jump] (at least 2, at most 5)`); "" when it has none.
+fn jump_pattern<'a>(z: &'a SampledZone<'_>) -> Cow<'a, str> {
+    match &z.jump {
+        None => Cow::Borrowed(""),
+        Some(j) => match j.bounds {
+            None => Cow::Borrowed(&*j.pattern),
+            Some(b) => Cow::Owned(format!("{} ({b})", j.pattern)),
+        },
+    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::SampledWorkflow;
+use super::{SampledWorkflow, jump_pattern};
 
 /// Renders every zone's text in graph order, each under a header line naming its index,
 /// sequence, block (and instance, after the first), advance pattern, tags, tool use and jump
@@ -70,10 +70,10 @@ pub fn to_text(sample: &SampledWorkflow) -> String {
         if let Some(j) = &z.jump {
             match j.target {
                 Some(t) => {
-                    let _ = write!(out, " · jump {} → zone {t}", j.pattern);
+                    let _ = write!(out, " · jump {} → zone {t}", jump_pattern(&z));
                 }
                 None => {
-                    let _ = write!(out, " · jump {} → end", j.pattern);
+                    let _ = write!(out, " · jump {} → end", jump_pattern(&z));
                 }
             }
         }

@@ -7,11 +7,13 @@
 //! - [`config`]: the checks on the config values, and the pattern-role disjointness;
 //! - [`block`]: blocks, their keys and tag lists;
 //! - [`placeholder`]: spec tables, placeholders and the document's resources;
+//! - [`declared`]: the `[program]` table (a forge extension);
 //! - [`syntax`]: TOML syntax errors, one per file at the line to fix;
 //! - [`value`]: TOML values to numbers and `toml::Value`s.
 
 mod block;
 mod config;
+mod declared;
 mod keys;
 mod pipeline;
 mod placeholder;

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use super::declared::DocView;
 use super::keys::required_keys_prose;
 use super::placeholder::ResourceTable;
 use super::source::{At, Linter, Span};
@@ -92,9 +93,29 @@ impl<'s> Linter<'s> {
             .map(|(_, k, _)| -> &str { k.get_ref() })
             .collect();
         let mut seq_values: HashMap<String, At<'_, 's>> = HashMap::new();
+        let mut program: Option<TopEntry<'_, 's>> = None;
         for &(file, key, value) in &top {
             let name: &str = key.get_ref();
             if name == "config" {
+                continue;
+            }
+            if name == "program" {
+                if let Some((_, span)) = listed.iter().flatten().find(|(n, _)| n == "program") {
+                    let table = self.location(file, key.span().start);
+                    self.error(
+                        config.file,
+                        span.clone(),
+                        "sequence `program` clashes with the `[program]` table",
+                    )
+                    .label("a sequence named `program`")
+                    .note(
+                        Some(table),
+                        "the top-level key `program` is reserved for the declared program",
+                    )
+                    .help("rename the sequence");
+                    continue;
+                }
+                program = Some((file, key, value));
                 continue;
             }
             let is_listed = listed_set.contains(name);
@@ -189,6 +210,18 @@ impl<'s> Linter<'s> {
             p.default = resources.default_of(&p.resource);
         }
 
+        // 6. The declared program, once the sequences and their resources are known.
+        let declared = match (&program, &config.model) {
+            (Some((file, key, value)), Some(cfg)) => {
+                let view = DocView {
+                    config: cfg,
+                    sequences: &sequences,
+                };
+                self.declared_program(*file, key.span(), value, &view)
+            }
+            _ => None,
+        };
+
         if self.has_errors() {
             return Err(self.finish_err());
         }
@@ -201,6 +234,7 @@ impl<'s> Linter<'s> {
             tools: names_of(&cfg.tools),
             config: cfg,
             sequences,
+            program: declared,
             resources: resources
                 .entries
                 .into_iter()

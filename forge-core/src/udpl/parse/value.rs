@@ -62,7 +62,11 @@ impl<'s> Linter<'s> {
         Some(out)
     }
 
-    fn convert_value(&mut self, file: usize, v: &Spanned<DeValue<'s>>) -> Option<toml::Value> {
+    pub(super) fn convert_value(
+        &mut self,
+        file: usize,
+        v: &Spanned<DeValue<'s>>,
+    ) -> Option<toml::Value> {
         Some(match v.get_ref() {
             DeValue::String(s) => toml::Value::String(s.to_string()),
             DeValue::Integer(i) => {
