@@ -6,6 +6,8 @@
 //! forge graph [--format dot|mermaid|html] [--seed N] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
 //! forge sample --count N --out FILE [--seed N] [--threads T] [--resume|--force] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
 //! forge run --endpoint URL[,K]... --out FILE [--streams N] [--dialect D] [--max-in-flight K] [--max-zone-tokens N] [--resume|--force] [--seed N] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
+//! forge report [--out FILE.html] [--transcripts N] RUN.jsonl
+//! forge export --out FILE [--format jsonl|parquet] [--join SEP] [--text] RUN.jsonl|DATASET.jsonl
 //! ```
 //!
 //! Every option takes its value as `--flag value` or `--flag=value`; `forge --version` prints the
@@ -16,9 +18,11 @@
 //! match what was bound, or sampling failed; 2 usage or I/O error.
 
 mod check;
+mod export;
 mod graph;
 mod preview;
 mod render;
+mod report;
 mod run;
 mod sample;
 
@@ -51,6 +55,8 @@ enum Command {
     Graph(graph::Args),
     Sample(sample::Args),
     Run(run::Args),
+    Report(report::Args),
+    Export(export::Args),
 }
 
 /// How a subcommand ended; decides the exit code.
@@ -96,6 +102,8 @@ fn main() -> ExitCode {
         Command::Graph(args) => graph::run(args),
         Command::Sample(args) => sample::run(args),
         Command::Run(args) => run::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Export(args) => export::run(args),
     }
     .into()
 }

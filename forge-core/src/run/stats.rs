@@ -87,7 +87,8 @@ pub struct ZoneStats {
     /// Visits made, in finished and failed streams.
     pub visits: u64,
     /// How the visits ended, by the file's name for the end (`pattern`, `jump`, `limit`,
-    /// `eos`, `forced`, `unfinished`, and any name a later forge writes), in first-seen order.
+    /// `eos`, `forced`, `unfinished`, and any name a later forge writes), in that order (names
+    /// this forge does not know last, in first-seen order).
     pub ends: Vec<(String, u64)>,
     /// Tokens generated per visit.
     pub tokens: Histogram,
@@ -332,7 +333,12 @@ impl RunStats {
             let name = end_name(v.end);
             match z.ends.iter_mut().find(|(n, _)| *n == name) {
                 Some((_, n)) => *n += 1,
-                None => z.ends.push((name, 1)),
+                None => {
+                    let at = z
+                        .ends
+                        .partition_point(|(n, _)| end_rank(n) <= end_rank(&name));
+                    z.ends.insert(at, (name, 1));
+                }
             }
             match self.control[v.zone as usize] {
                 Control::None => {}
@@ -431,6 +437,20 @@ fn end_name(end: ZoneEnd) -> String {
         Ok(Value::String(s)) => s,
         _ => format!("{end:?}").to_lowercase(),
     }
+}
+
+/// Where an end name sorts: the model's ends first, then the runtime's.
+fn end_rank(name: &str) -> usize {
+    const ORDER: [&str; 7] = [
+        "pattern",
+        "jump",
+        "forced_jump",
+        "limit",
+        "eos",
+        "forced",
+        "unfinished",
+    ];
+    ORDER.iter().position(|&n| n == name).unwrap_or(ORDER.len())
 }
 
 /// The kind of a failed stream's error, read from its located message.
