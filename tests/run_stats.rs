@@ -44,7 +44,7 @@ fn script(i: usize) -> Vec<Output> {
         out.push(" x [A]".into());
     }
     out.push(" stop [J]".into());
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         out.push(" yes [A]".into());
         out.push("abcdefghij".into());
     } else {
