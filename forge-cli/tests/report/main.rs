@@ -75,7 +75,8 @@ fn workflow() -> Workflow {
 }
 
 /// Stream `i` loops `i % 3` times (body reply ` body{i}.{k} [A]`), then takes `then` (even
-/// `i`: `tight` runs out of tokens on `abcdefghij`) or `otherwise` (odd `i`: ` odd{i} [A]`).
+/// `i`: `tight` runs out of tokens on `abcdefghij`) or `otherwise` (odd `i`: ` odd{i} [A]`,
+/// but stream 1 stops at ` odd1`: end of sequence).
 /// Stream 5's first request fails.
 fn script(i: usize) -> Vec<Output> {
     if i == 5 {
@@ -92,7 +93,12 @@ fn script(i: usize) -> Vec<Output> {
         out.push("abcdefghij".into());
     } else {
         out.push(" no [J]".into());
-        out.push(format!(" odd{i} [A]").into());
+        // Stream 1's model ends its sequence without writing `[A]`.
+        out.push(if i == 1 {
+            " odd1".into()
+        } else {
+            format!(" odd{i} [A]").into()
+        });
     }
     out
 }
@@ -195,6 +201,10 @@ fn the_page_embeds_the_figures_of_the_run() {
         d["loops"][0]["iterations"]["buckets"],
         serde_json::json!([3, 2, 1])
     );
+    // The `otherwise` branch's zone (the last): one pattern, one end of sequence.
+    let last = &d["zones"][d["zones"].as_array().unwrap().len() - 1];
+    assert!(last["label"].as_str().unwrap().ends_with("q b0 z1"));
+    assert_eq!(last["ends"], serde_json::json!({ "pattern": 1, "eos": 1 }));
     assert_eq!(d["whens"][0]["then"], 3);
     assert_eq!(d["whens"][0]["otherwise"], 2);
     assert_eq!(d["failures"][0]["kind"], "generator");
@@ -289,6 +299,7 @@ fn the_terminal_summary_reads_without_colour() {
         s.contains("ctl b0 z1 [Ctl]") && s.contains("pattern 4, jump 5, unfinished 1"),
         "{s}"
     );
+    assert!(s.contains("2 visits  pattern 1, eos 1  tokens mean"), "{s}");
     assert!(s.contains("loops: body runs per stream\n"), "{s}");
     assert!(
         s.contains(": 6 streams, mean 0.67, min 0, max 2; exits: jump 5"),
