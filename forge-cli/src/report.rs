@@ -21,7 +21,8 @@ use crate::Outcome;
 /// loop and `when` counts, failures, the workflow's zones coloured by how often they hit the
 /// token limit, and a transcript browser. The page embeds the figures and the first
 /// `--transcripts` streams (plus up to 50 later failed ones); to browse every stream, open the
-/// run file itself from the page (it is read in the browser, never uploaded).
+/// run file itself from the page (it is read in the browser, never uploaded). Next to it,
+/// `FILE.graph.html` is the workflow as `forge graph` draws it, zones shaded by limit-hit rate.
 ///
 /// A torn file (cut while being written) is summed up to the cut, with a warning (exit 0);
 /// a file with a bad line is summed up to that line and exits 1.
@@ -140,7 +141,19 @@ pub(crate) fn run(args: Args) -> Outcome {
     let outcome = match &args.out {
         None => crate::preview::emit(&text::summary(&name, &pass.stats)),
         Some(out) => {
-            let html = page::page(&name, &pass);
+            // The companion page drawn by `forge graph`: `report.html` → `report.graph.html`.
+            let graph_path = out.with_extension("graph.html");
+            let graph =
+                page::graph_page(&pass).and_then(|html| match std::fs::write(&graph_path, html) {
+                    Ok(()) => graph_path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned()),
+                    Err(e) => {
+                        eprintln!("warning: cannot write `{}`: {e}", graph_path.display());
+                        None
+                    }
+                });
+            let html = page::page(&name, &pass, graph.as_deref());
             match std::fs::write(out, html) {
                 Ok(()) => {
                     eprintln!(

@@ -5,7 +5,17 @@
 //! The data block holds [`RunStats::to_json`](forge_core::run::RunStats::to_json) plus
 //! `file` (the run file's name), `graph` (per zone its `next` and `jump` targets, `null` for
 //! the end) and `transcripts` (streams in the shape of their run-file lines).
+//!
+//! The workflow graph is also drawn by forge's own graph page
+//! ([`to_html`](forge_core::program::to_html)), written next to the report (`NAME.graph.html`,
+//! linked from it), with each zone's background coloured by its limit-hit rate. The graph page needs a sampled workflow;
+//! a run file holds the shape in its header and each stream's forced texts in its spans, so
+//! the workflow is rebuilt (through the dataset reader, whose header carries the same shape)
+//! with the zone texts of the first embedded stream that visited them.
 
+use forge_core::dataset::DatasetReader;
+use forge_core::exec::SpanKind;
+use forge_core::program::to_html;
 use serde_json::{Value, json};
 
 use super::Pass;
@@ -14,9 +24,10 @@ const CSS: &str = include_str!("page.css");
 const JS: &str = include_str!("page.js");
 
 /// The page for the file `name`.
-pub(crate) fn page(name: &str, pass: &Pass) -> String {
+/// `graph` names the companion graph page written next to it, if any.
+pub(crate) fn page(name: &str, pass: &Pass, graph: Option<&str>) -> String {
     let meta = &pass.stats.header.workflow;
-    let graph: Vec<Value> = meta
+    let edges: Vec<Value> = meta
         .zones
         .iter()
         .map(|z| {
@@ -29,7 +40,7 @@ pub(crate) fn page(name: &str, pass: &Pass) -> String {
         .collect();
     let mut data = pass.stats.to_json();
     data["file"] = json!(name);
-    data["graph"] = Value::Array(graph);
+    data["graph"] = Value::Array(edges);
     data["transcripts"] = Value::Array(pass.transcripts.clone());
 
     let mut out = String::with_capacity(16384 + data.to_string().len());
@@ -63,6 +74,13 @@ pub(crate) fn page(name: &str, pass: &Pass) -> String {
 <div id=\"bcols\"><ol id=\"list\"></ol><div id=\"view\"><p class=\"hint\">Pick a stream.</p></div><aside id=\"extractions\"></aside></div>\n\
 </section>\n",
     );
+    if let Some(name) = graph {
+        out.push_str("<p id=\"graphlink\">The same workflow drawn by <code>forge graph</code>, zones shaded by their limit-hit rate: <a href=\"");
+        escape(name, &mut out);
+        out.push_str("\">");
+        escape(name, &mut out);
+        out.push_str("</a></p>\n");
+    }
     out.push_str("<script type=\"application/json\" id=\"forge-report\">");
     script_json(&data, &mut out);
     out.push_str("</script>\n<script>");
@@ -98,4 +116,66 @@ fn script_json(value: &Value, out: &mut String) {
             c => out.push(c),
         }
     }
+}
+
+/// Forge's graph page of the run's workflow, each zone's background shaded by its limit-hit
+/// rate; `None` if the workflow cannot be rebuilt (a hand-edited header).
+pub(crate) fn graph_page(pass: &Pass) -> Option<String> {
+    let header = &pass.stats.header;
+    let run_header: Value = serde_json::from_str(&header.to_line()).ok()?;
+    let zones = header.workflow.zones.len();
+    // Each zone's forced text, from the first embedded stream that visited it (its first
+    // visit there).
+    let mut texts: Vec<Option<String>> = vec![None; zones];
+    for t in &pass.transcripts {
+        let mut first: Vec<Option<u64>> = vec![None; zones];
+        for s in t["spans"].as_array()? {
+            let zone = s["zone"].as_u64()? as usize;
+            let visit = s["visit"].as_u64()?;
+            if zone >= zones || texts[zone].is_some() && first[zone].is_none() {
+                continue;
+            }
+            if *first[zone].get_or_insert(visit) != visit {
+                continue;
+            }
+            let text = texts[zone].get_or_insert_with(String::new);
+            if s["kind"] == json!(SpanKind::Forced) {
+                text.push_str(s["text"].as_str()?);
+            }
+        }
+    }
+    let dataset_header = json!({
+        "format": forge_core::dataset::FORMAT,
+        "version": 2,
+        "seed": header.seed,
+        "extraction_texts": false,
+        "workflow": run_header["workflow"],
+    });
+    let line = json!({
+        "index": 0,
+        "seed": header.seed,
+        "zones": texts.into_iter().map(Option::unwrap_or_default).collect::<Vec<_>>(),
+    });
+    let file = format!("{dataset_header}\n{line}\n");
+    let sample = DatasetReader::new(file.as_bytes())
+        .ok()?
+        .next()?
+        .ok()?
+        .sample;
+    let mut html = to_html(&sample);
+    let mut style = String::from("<style>");
+    for z in &pass.stats.zones {
+        if z.visits > 0 {
+            let r = z.limit_rate();
+            style.push_str(&format!(
+                "#z{}{{background:hsl(0,75%,{:.0}%)}}",
+                z.zone,
+                97.0 - 45.0 * r
+            ));
+        }
+    }
+    style.push_str("</style>\n</head>");
+    let at = html.find("</head>")?;
+    html.replace_range(at..at + "</head>".len(), &style);
+    Some(html)
 }

@@ -95,6 +95,13 @@ fn the_report_page_works_in_headless_chromium() {
     assert!(dom.contains("class=\"when\""), "when counts");
     assert!(dom.contains("<td>generator</td>"), "failures");
 
+    // The companion page drawn by `forge graph` renders too, with its edges.
+    let (graph, _) = dump(&dir.join("report.graph.html"), "");
+    assert!(
+        graph.contains(" id=\"z0\" ") && graph.contains("<svg id=\"edges\""),
+        "{graph}"
+    );
+
     // Switching streams: stream 3 (odd, so it took `otherwise`).
     let (dom, _) = dump(&page, "#stream=3");
     assert!(

@@ -223,6 +223,20 @@ fn the_page_embeds_the_figures_of_the_run() {
     );
     assert!(d["graph"][ctl["zone"].as_u64().unwrap() as usize]["control"] == "[J]");
 
+    // forge's own graph page, next to the report, with the limit-hit zone shaded darkest.
+    let tight_zone = tight["zone"].as_u64().unwrap();
+    assert!(html.contains("<a href=\"report.graph.html\">"));
+    let graph = std::fs::read_to_string(dir.join("report.graph.html")).unwrap();
+    assert!(
+        graph.contains(&format!("#z{tight_zone}{{background:hsl(0,75%,52%)}}")),
+        "no shade"
+    );
+    assert!(graph.contains(" id=\"z0\" ") && graph.contains("<h1>forge workflow</h1>"));
+    assert!(
+        graph.contains(" data-x=\" t\""),
+        "zone texts from the transcripts"
+    );
+
     // Transcripts in the shape of run-file lines, with extraction texts.
     let t = d["transcripts"].as_array().unwrap();
     assert_eq!(t.len(), 6);
