@@ -190,6 +190,21 @@ fn a_torn_file_gives_the_figures_before_the_cut_and_says_it_is_torn() {
     assert_eq!(stats.streams, 2);
     let stopped = stats.stopped.unwrap();
     assert_eq!((stopped.line, stopped.torn), (4, false));
+
+    // An end this forge does not know (a newer file): the figures before it, and a hint.
+    lines[3] = text.lines().nth(3).unwrap();
+    let newer = lines[3].replacen("\"end\":\"pattern\"", "\"end\":\"teleport\"", 1);
+    assert_ne!(newer, lines[3]);
+    lines[3] = &newer;
+    let stats = RunStats::read((lines.join("\n") + "\n").as_bytes()).unwrap();
+    assert_eq!(stats.streams, 2);
+    let stopped = stats.stopped.unwrap();
+    assert!(
+        stopped.message.contains("unknown variant `teleport`")
+            && stopped.message.contains("upgrade forge"),
+        "{}",
+        stopped.message
+    );
 }
 
 #[test]

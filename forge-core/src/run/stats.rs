@@ -307,10 +307,14 @@ impl RunStats {
 
     /// Records that line `line` could not be read.
     pub fn stop(&mut self, line: u64, error: DatasetError) {
-        let (line, message) = match error {
+        let (line, mut message) = match error {
             DatasetError::Invalid { line, message } => (line, message),
             DatasetError::Io(e) => (line, format!("cannot read the file: {e}")),
         };
+        if message.contains("unknown variant") {
+            // E.g. a way for a visit to end that this forge does not know.
+            message.push_str(" (the file may come from a newer forge: upgrade forge to read it)");
+        }
         self.stopped = Some(Stopped {
             line,
             torn: message.contains("incomplete"),
