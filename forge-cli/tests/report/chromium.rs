@@ -122,6 +122,11 @@ fn the_report_page_works_in_headless_chromium() {
     );
     assert!(dom.contains("the server is down"), "{dom}");
 
+    // By status: the one failed stream is listed alone.
+    let (dom, _) = dump(&page, "#status=failed");
+    assert!(dom.contains("id=\"list\" data-count=\"1\""), "{dom}");
+    assert!(dom.contains("<li data-index=\"5\" class=\"failed"), "{dom}");
+
     // Search: one stream holds `body2.1`; it is listed alone, shown, and the text marked.
     let (dom, _) = dump(&page, "#search=body2.1");
     assert!(dom.contains("id=\"list\" data-count=\"1\""), "{dom}");
