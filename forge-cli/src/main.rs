@@ -8,6 +8,8 @@
 //! forge run --endpoint URL[,K]...|--model PATH.gguf --out FILE [--streams N] [--range A..B|--shard K/N] [--dialect D] [--max-in-flight K] [--max-zone-tokens N] [--continue-on-full-context] [--resume|--retry-failed|--force] [--seed N] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
 //! forge merge OUT SHARD...
 //! forge probe [--dialect D] [--wait SECS] URL
+//! forge report [--out FILE.html] [--transcripts N] RUN.jsonl
+//! forge export --out FILE [--format jsonl|parquet] [--join SEP] [--text] RUN.jsonl|DATASET.jsonl
 //! ```
 //!
 //! Every option takes its value as `--flag value` or `--flag=value`; `forge --version` prints the
@@ -18,12 +20,14 @@
 //! match what was bound, or sampling failed; 2 usage or I/O error.
 
 mod check;
+mod export;
 mod graph;
 mod merge;
 mod preview;
 mod probe;
 mod range;
 mod render;
+mod report;
 mod run;
 mod sample;
 mod tools;
@@ -59,6 +63,8 @@ enum Command {
     Run(run::Args),
     Probe(probe::Args),
     Merge(merge::Args),
+    Report(report::Args),
+    Export(export::Args),
 }
 
 /// How a subcommand ended; decides the exit code.
@@ -106,6 +112,8 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Probe(args) => probe::run(args),
         Command::Merge(args) => merge::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Export(args) => export::run(args),
     }
     .into()
 }

@@ -13,6 +13,8 @@
 //!   [`Summary`] (finished, failed, in flight when stopped, not started, tokens, tokens/s,
 //!   and per zone how its visits ended).
 //! - [`RunReader`] streams a file back into [`Transcript`](crate::exec::Transcript)s.
+//! - [`RunStats`] sums a file up in one pass (streams, tokens, per zone how visits ended,
+//!   loops, `when` branches, failures), in memory that follows the workflow, not the streams.
 //! - [`merge`] joins the shard files of a run or a dataset into the single-process file.
 //!
 //! # File format (version 1)
@@ -104,6 +106,7 @@ mod header;
 mod line;
 mod merge;
 mod read;
+mod stats;
 
 pub use control::{Cancel, Progress, Summary};
 pub use execute::Run;
@@ -112,6 +115,7 @@ pub use header::RunHeader;
 pub use line::{FailedStream, RunLine};
 pub use merge::{Merged, merge};
 pub use read::RunReader;
+pub use stats::{FailureGroup, Histogram, LoopStats, RunStats, Stopped, WhenStats, ZoneStats};
 
 use std::fmt;
 use std::path::{Path, PathBuf};
