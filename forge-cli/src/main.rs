@@ -5,6 +5,7 @@
 //! forge render [--seed N] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
 //! forge graph [--format dot|mermaid|html] [--seed N] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
 //! forge sample --count N --out FILE [--seed N] [--threads T] [--resume|--force] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
+//! forge model pull [NAME] | forge model list
 //! forge run --endpoint URL[,K]... --out FILE [--streams N] [--dialect D] [--max-in-flight K] [--max-zone-tokens N] [--resume|--force] [--seed N] [--set NAME=VALUE]... [--list NAME=FILE]... PATH
 //! ```
 //!
@@ -17,6 +18,7 @@
 
 mod check;
 mod graph;
+mod model;
 mod preview;
 mod render;
 mod run;
@@ -51,6 +53,7 @@ enum Command {
     Graph(graph::Args),
     Sample(sample::Args),
     Run(run::Args),
+    Model(model::Args),
 }
 
 /// How a subcommand ended; decides the exit code.
@@ -96,6 +99,7 @@ fn main() -> ExitCode {
         Command::Graph(args) => graph::run(args),
         Command::Sample(args) => sample::run(args),
         Command::Run(args) => run::run(args),
+        Command::Model(args) => model::run(args),
     }
     .into()
 }
