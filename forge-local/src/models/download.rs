@@ -177,7 +177,7 @@ impl Fetcher {
 
     fn unreachable(spec: &ModelSpec, dir: &Path, url: &str, cause: impl ToString) -> Error {
         Error::Unreachable {
-            spec: *spec,
+            spec: Box::new(*spec),
             dest: dir.to_owned(),
             url: url.to_owned(),
             cause: cause.to_string(),
@@ -188,7 +188,7 @@ impl Fetcher {
     fn wheel_url(&self, spec: &ModelSpec, dir: &Path) -> Result<String, Error> {
         let page = format!("{}/{}/", self.index, spec.wheel.project);
         let index_error = |message: String| Error::Index {
-            spec: *spec,
+            spec: Box::new(*spec),
             url: page.clone(),
             message,
         };

