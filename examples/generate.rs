@@ -3,17 +3,18 @@
 //! generated green, fed cyan, closes the runtime forced yellow).
 //!
 //! ```sh
-//! cargo run --release --example generate --features local -- PATH.gguf [STREAMS] [MAX_TOKENS]
+//! cargo run --release --example generate -- [PATH.gguf [STREAMS [MAX_TOKENS]]]
 //! ```
 //!
-//! STREAMS (default 2) streams run at once, greedy, every zone capped at MAX_TOKENS tokens
+//! PATH.gguf `-` (or none) runs the default model (`FORGE_MODEL`, else the user cache,
+//! downloaded on first use; see `forge::local::models`). STREAMS (default 2) streams run at once, greedy, every zone capped at MAX_TOKENS tokens
 //! (default 16). Progress goes to stderr on a terminal.
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
 use forge::exec::{RunOptions, Runner, SpanKind, Transcript};
-use forge::local::{LocalGenerator, LocalModel, Options};
+use forge::local::{LocalGenerator, LocalModel, Options, models};
 use forge::resources::ListSampler;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -53,9 +54,8 @@ fn print(t: &Transcript, colour: bool, out: &mut impl Write) -> std::io::Result<
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let Some(path) = std::env::args().nth(1) else {
-        return Err("usage: generate PATH.gguf [STREAMS] [MAX_TOKENS]".into());
-    };
+    let path = std::env::args().nth(1).filter(|p| p != "-");
+    let path = models::resolve(path.as_deref().map(std::path::Path::new))?;
     let streams: u64 = arg(2, "STREAMS", 2)?;
     let max_tokens: u32 = arg(3, "MAX_TOKENS", 16)?;
 

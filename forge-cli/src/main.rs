@@ -10,6 +10,7 @@
 //! forge probe [--dialect D] [--wait SECS] URL
 //! forge report [--out FILE.html] [--transcripts N] RUN.jsonl
 //! forge export --out FILE [--format jsonl|parquet] [--join SEP] [--text] RUN.jsonl|DATASET.jsonl
+//! forge model pull [NAME] | forge model list
 //! ```
 //!
 //! Every option takes its value as `--flag value` or `--flag=value`; `forge --version` prints the
@@ -23,6 +24,7 @@ mod check;
 mod export;
 mod graph;
 mod merge;
+mod model;
 mod preview;
 mod probe;
 mod range;
@@ -65,6 +67,7 @@ enum Command {
     Merge(merge::Args),
     Report(report::Args),
     Export(export::Args),
+    Model(model::Args),
 }
 
 /// How a subcommand ended; decides the exit code.
@@ -114,6 +117,7 @@ fn main() -> ExitCode {
         Command::Merge(args) => merge::run(args),
         Command::Report(args) => report::run(args),
         Command::Export(args) => export::run(args),
+        Command::Model(args) => model::run(args),
     }
     .into()
 }

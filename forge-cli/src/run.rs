@@ -58,8 +58,9 @@ pub(crate) struct Args {
     /// (repeatable: replicas; each stream stays on one)
     #[arg(long = "endpoint", value_name = "URL[,K]", value_parser = parse_endpoint)]
     endpoints: Vec<Endpoint>,
-    /// Run a llama-architecture GGUF model in process instead of calling a server
-    #[arg(long, value_name = "PATH.gguf", conflicts_with = "endpoints")]
+    /// Run a llama-architecture GGUF model in process instead of calling a server: a file, or
+    /// a name from `forge model list` (downloaded into the cache on first use)
+    #[arg(long, value_name = "PATH.gguf|NAME", conflicts_with = "endpoints")]
     model: Option<PathBuf>,
     /// The server's API: auto (probe), vllm, sglang, llama.cpp or openai
     #[arg(long, value_name = "DIALECT", default_value = "auto", value_parser = parse_dialect)]
@@ -164,7 +165,8 @@ pub(crate) fn run(args: Args) -> Outcome {
         return crate::usage_error(
             "run",
             "give the model server with --endpoint URL (e.g. http://127.0.0.1:8080), \
-             or a GGUF model file to run in process with --model PATH.gguf",
+             or a GGUF model file to run in process with --model PATH.gguf \
+             (--model smollm2-135m: the default model, downloaded into the cache once)",
         );
     }
     #[cfg(not(feature = "local"))]

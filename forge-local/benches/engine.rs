@@ -1,4 +1,5 @@
-//! Throughput of the in-process engine on the real model (path in `FORGE_MODEL`), in the
+//! Throughput of the in-process engine on the real model (`FORGE_MODEL`, else the default model
+//! from the user cache, downloaded on first use), in the
 //! shape of llama.cpp's `llama-batched-bench -npp 128 -ntg 64 -npl 1,4,16`:
 //!
 //! - `prefill/N`: N streams each read a 128-token prompt into an empty cache, in one batched
@@ -8,7 +9,7 @@
 //! - `decode_1_thread/16`: the same on one thread, to show what the second core adds.
 //!
 //! ```sh
-//! eval "$(bash .ci/engines.sh model)"; FORGE_MODEL=$FORGE_MODEL cargo bench -p forge-local
+//! cargo bench -p forge-local
 //! ```
 
 use std::hint::black_box;
@@ -89,11 +90,8 @@ fn bench(c: &mut Criterion, model: &LocalModel) {
 }
 
 fn main() {
-    let Some(path) = std::env::var_os("FORGE_MODEL") else {
-        eprintln!("skipped: FORGE_MODEL is not set; run `eval \"$(bash .ci/engines.sh model)\"`");
-        return;
-    };
-    let model = LocalModel::load(&path).expect("FORGE_MODEL loads");
+    let path = forge_local::models::resolve(None).unwrap_or_else(|e| panic!("{e}"));
+    let model = LocalModel::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut c = Criterion::default().configure_from_args();
     bench(&mut c, &model);
     c.final_summary();

@@ -1,8 +1,9 @@
 //! An in-process [`Generator`] for forge: runs a llama-architecture GGUF model on the CPU.
 //!
 //! [`LocalModel::load`] reads the weights *and* the tokenizer from one GGUF file (vocabulary,
-//! merges, pre-tokenizer, BOS/EOS all come from its metadata; nothing is downloaded).
-//! [`LocalGenerator`] serves a run's requests from it:
+//! merges, pre-tokenizer, BOS/EOS all come from its metadata). [`models::resolve`] finds that
+//! file: `FORGE_MODEL`, else the default model (SmolLM2-135M-Instruct) from the user cache,
+//! downloaded and checked on first use. [`LocalGenerator`] serves a run's requests from it:
 //!
 //! - **One forward step serves every live stream.** Each step gathers one segment per
 //!   in-flight request (the next token of a decoding stream, or a chunk of up to
@@ -51,6 +52,7 @@ use candle_core::quantized::gguf_file;
 pub use forge_core::exec::{Completion, End, Generator, Reply, Request, RequestId, StreamId};
 
 mod model;
+pub mod models;
 mod sample;
 mod tokenizer;
 

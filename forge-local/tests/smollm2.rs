@@ -1,5 +1,5 @@
-//! The engine on the real SmolLM2-135M-Instruct Q4_1 GGUF (path in `FORGE_MODEL`; CI sets it
-//! with `eval "$(bash .ci/engines.sh model)"`). Skipped, with a message, when it is unset.
+//! The engine on the real SmolLM2-135M-Instruct Q4_1 GGUF: `FORGE_MODEL` if set, else the
+//! default model from the user cache, downloaded on first use (`forge_local::models`).
 
 use std::sync::Arc;
 
@@ -11,16 +11,12 @@ use forge_local::{
     Completion, End, Generator, LocalGenerator, LocalModel, Options, Request, RequestId, StreamId,
 };
 
-fn model() -> Option<Arc<LocalModel>> {
-    let Some(path) = std::env::var_os("FORGE_MODEL") else {
-        eprintln!(
-            "skipped: FORGE_MODEL is not set; run `eval \"$(bash .ci/engines.sh model)\"` first"
-        );
-        return None;
-    };
-    Some(Arc::new(
-        LocalModel::load(&path).expect("FORGE_MODEL loads"),
-    ))
+/// The real model: `FORGE_MODEL` if set, else the user cache (downloaded there on first use,
+/// the same file the main job `cargo run --example representative` uses). Never skipped: a
+/// failure to obtain it fails the test with the message that says what to download.
+fn model() -> Arc<LocalModel> {
+    let path = forge_local::models::resolve(None).unwrap_or_else(|e| panic!("{e}"));
+    Arc::new(LocalModel::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
 }
 
 /// Ids written down once from llama.cpp's tokenizer (`POST /tokenize` of its server, which
@@ -74,7 +70,7 @@ const EXPECTED: &[(&str, &[u32])] = &[
 
 #[test]
 fn tokenizer_matches_llama_cpp_and_round_trips() {
-    let Some(model) = model() else { return };
+    let model = model();
     let t = &model.tokenizer;
     assert_eq!((t.bos(), t.eos(), t.adds_bos()), (Some(1), Some(2), false));
     for (text, ids) in EXPECTED {
@@ -122,7 +118,7 @@ fn complete(
 
 #[test]
 fn greedy_text_agrees_with_llama_cpp() {
-    let Some(model) = model() else { return };
+    let model = model();
     let mut g = LocalGenerator::new(model, Options::default()).unwrap();
     // llama.cpp's server on the same file, temperature 0, 16 tokens, gave " Paris.\n\nThe
     // United States has a population of approximately 321" and "\n\nA: \"The Sea of the
@@ -274,7 +270,7 @@ fn check_structure(sample: &SampledWorkflow, t: &Transcript, cap: u32) {
 
 #[test]
 fn representative_workflow_runs_end_to_end_and_reproducibly() {
-    let Some(model) = model() else { return };
+    let model = model();
     let workflow = representative();
     let samples: Vec<SampledWorkflow> = (0..4)
         .map(|s| {

@@ -1,4 +1,4 @@
-//! `forge run --model PATH.gguf`: the run on the in-process engine instead of a server.
+//! `forge run --model PATH.gguf|NAME`: the run on the in-process engine instead of a server.
 
 use std::path::Path;
 
@@ -6,13 +6,35 @@ use std::path::Path;
 use super::{Args, Prepared};
 use crate::Outcome;
 
-/// Loads the GGUF model at `path` and runs the prepared streams on it, `--max-in-flight`
+/// The file `--model` names: the path itself, unless no such file exists and it is the name of
+/// a catalog model, which is then taken from the cache (downloaded there first if needed).
+#[cfg(feature = "local")]
+fn model_file(value: &Path) -> Result<std::path::PathBuf, String> {
+    use forge_local::models;
+    let name = value.to_str().and_then(models::find);
+    match name {
+        Some(spec) if !value.exists() => models::Fetcher::from_env()
+            .and_then(|f| f.with_terminal_progress().obtain(spec))
+            .map_err(|e| e.to_string()),
+        _ => Ok(value.to_owned()),
+    }
+}
+
+/// Loads the GGUF model at `path` (a file or a catalog name, see [`model_file`]) and runs the prepared streams on it, `--max-in-flight`
 /// streams per forward step (at most 16 by default), on every core.
 #[cfg(feature = "local")]
 pub(super) fn run(args: &Args, path: &Path, prepared: Prepared) -> Outcome {
     use forge_local::{LocalGenerator, LocalModel, Options};
     use serde_json::json;
     use std::sync::Arc;
+    let path = match model_file(path) {
+        Ok(path) => path,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Outcome::Failed;
+        }
+    };
+    let path = path.as_path();
     let model = match LocalModel::load(path) {
         Ok(model) => Arc::new(model),
         Err(e) => {

@@ -99,10 +99,7 @@ fn check_in_chromium(page: &Path, zones: usize, jumps: usize, loops: usize) {
 
 #[test]
 fn the_html_page_renders_in_headless_chromium() {
-    if !Path::new(CHROMIUM).exists() {
-        eprintln!(
-            "note: {CHROMIUM} not found; skipping the headless browser check (apt-get install -y chromium)"
-        );
+    if !system_tool(CHROMIUM, "chromium") {
         return;
     }
     let dir = scratch("chromium");
