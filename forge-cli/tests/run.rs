@@ -653,9 +653,9 @@ fn a_full_context_is_foreseen_and_fails_the_stream_unless_asked_to_go_on() {
         "{run:#?}"
     );
     assert!(run.stderr.contains("0 finished, 1 failed"), "{run:#?}");
-    let line = &lines(&dir)[0];
+    let line = &read(&dir, "out.jsonl").1[0];
     assert_eq!(line["status"], "failed");
-    let error = line["error"].as_str().unwrap();
+    let error = line["error"]["message"].as_str().unwrap();
     assert!(
         error.contains("context ran out after 2 generated tokens")
             && error.contains("the slot holds 11 tokens, the request needed 17"),
@@ -666,7 +666,7 @@ fn a_full_context_is_foreseen_and_fails_the_stream_unless_asked_to_go_on() {
     // fits at all, and the server refuses it.
     let run = forge_run(&dir, &[&endpoint, "--force", "--continue-on-full-context"]);
     assert_eq!(run.code, 1, "{run:#?}");
-    let line = &lines(&dir)[0];
+    let line = &read(&dir, "out.jsonl").1[0];
     let text = line.to_string();
     assert!(text.contains("context_full"), "{text}");
     assert!(

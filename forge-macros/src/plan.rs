@@ -1,7 +1,7 @@
 //! What to generate: names, documentation and typestate facts, from a validated document (a
 //! document with errors gets stubs instead, see `codegen::stubs`).
 
-use forge_core::udpl::{DeclaredProgram, Document, ResourceKind, pascal_case, snake_case};
+use forge_core::udpl::{DeclaredProgram, Document, ResourceKind, snake_case};
 
 /// A resource surface: a builder setter, a handle field or an `Args` field.
 #[derive(Clone)]
