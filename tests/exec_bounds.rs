@@ -1,4 +1,4 @@
-//! Bounded loops (PROGRAMS.md §1) with hand-worked transcripts: `at_most` forces the jump
+//! Bounded loops (docs/programs.md §2) with hand-worked transcripts: `at_most` forces the jump
 //! without asking the model, `at_least` keeps the control pattern plain text, visits count
 //! afresh per entry into a loop, and the bounds survive every format and rendering.
 //!

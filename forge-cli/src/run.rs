@@ -205,9 +205,11 @@ pub(crate) fn run(args: Args) -> Outcome {
         eprintln!("note: {note}");
     }
     // The first stream of the range stands for the others (they differ only in sampled text).
-    let first = prepared
-        .workflow
-        .sample_at(prepared.arguments.clone(), args.sample.seed, prepared.range.start);
+    let first = prepared.workflow.sample_at(
+        prepared.arguments.clone(),
+        args.sample.seed,
+        prepared.range.start,
+    );
     let fit = crate::probe::context_warning(
         first.iter(),
         options(&args).max_tokens,

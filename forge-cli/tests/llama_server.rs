@@ -147,9 +147,17 @@ fn check_streams(written: &[Value], tags: &[Vec<String>]) {
         ] {
             let texts = extractions[name].as_array().unwrap();
             let tagged: Vec<usize> = (0..visits.len())
-                .filter(|&v| tags[path[v] as usize].iter().any(|t| wanted.contains(&t.as_str())))
+                .filter(|&v| {
+                    tags[path[v] as usize]
+                        .iter()
+                        .any(|t| wanted.contains(&t.as_str()))
+                })
                 .collect();
-            assert_eq!(texts.len(), tagged.len(), "stream {stream}, extraction {name}");
+            assert_eq!(
+                texts.len(),
+                tagged.len(),
+                "stream {stream}, extraction {name}"
+            );
             for (visit, text) in tagged.into_iter().zip(texts) {
                 let spans: String = line["spans"]
                     .as_array()

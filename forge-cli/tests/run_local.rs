@@ -234,9 +234,8 @@ fn the_representative_declared_program_finishes_every_stream_on_smollm2() {
     for line in &lines {
         assert_eq!(line["status"], "finished", "{line}");
         // The loop's control zone is the one zone of `loop_control` the model writes in.
-        let sequence = |v: &serde_json::Value| {
-            zones[v["zone"].as_u64().unwrap() as usize]["sequence"].clone()
-        };
+        let sequence =
+            |v: &serde_json::Value| zones[v["zone"].as_u64().unwrap() as usize]["sequence"].clone();
         let control: Vec<&str> = line["visits"]
             .as_array()
             .unwrap()

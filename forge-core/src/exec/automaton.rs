@@ -433,7 +433,7 @@ impl Automaton {
         };
     }
 
-    /// PROGRAMS.md §1: a bounded loop's control zone past `at_most`. Its text has been fed;
+    /// docs/programs.md §2: a bounded loop's control zone past `at_most`. Its text has been fed;
     /// close an open escape, append the control pattern, leave by *jump*.
     fn force_jump(&mut self) {
         let visit = self.visits.len() as u32 - 1;

@@ -1,4 +1,4 @@
-//! [`CommandTool`]: a tool that runs a command line (PROGRAMS.md §3), without a shell.
+//! [`CommandTool`]: a tool that runs a command line (docs/programs.md §5), without a shell.
 
 use std::fmt;
 use std::io::{Read, Write};

@@ -1,4 +1,4 @@
-//! Bounds of a loop, enforced by the runtime (PROGRAMS.md §1).
+//! Bounds of a loop, enforced by the runtime (docs/programs.md §2).
 
 use std::fmt;
 

@@ -1,4 +1,4 @@
-//! Applying the program a document declares in `[program]` (PROGRAMS.md §2).
+//! Applying the program a document declares in `[program]` (docs/programs.md §3).
 
 use super::{Call, LoopBounds, Program, ProgramError};
 use crate::resources::Bindings;

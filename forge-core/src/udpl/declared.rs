@@ -1,4 +1,4 @@
-//! The program a document declares in its `[program]` table (PROGRAMS.md §2, a forge
+//! The program a document declares in its `[program]` table (docs/programs.md §3, a forge
 //! extension of UDPL): steps over its sequences and the outputs to extract.
 //!
 //! Produced only by the parser, after the linter has checked every name, `with` key and

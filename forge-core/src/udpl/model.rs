@@ -244,7 +244,7 @@ pub struct Document {
     pub tags: Vec<Name>,
     /// Tool names and their generated identifiers, in `tools` order.
     pub tools: Vec<Name>,
-    /// The program declared in the `[program]` table, if any (PROGRAMS.md §2).
+    /// The program declared in the `[program]` table, if any (docs/programs.md §3).
     pub program: Option<DeclaredProgram>,
 }
 

@@ -1,4 +1,4 @@
-//! The `[program]` table (PROGRAMS.md §2): steps, `with` tables, bounds and extractions, each
+//! The `[program]` table (docs/programs.md §3): steps, `with` tables, bounds and extractions, each
 //! checked against the document at the offending value.
 
 use toml::Spanned;
