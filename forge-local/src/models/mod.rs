@@ -157,8 +157,8 @@ pub fn resolve(explicit: Option<&Path>) -> Result<PathBuf, Error> {
         .obtain(&DEFAULT)
 }
 
-/// Why a model could not be obtained. Each message names what to do.
-#[derive(Debug)]
+/// Why a model could not be obtained. Each message names what to do. `Debug` prints the same
+/// message as `Display`, so an error returned from `main` reads the same.
 pub enum Error {
     /// Neither `FORGE_MODELS_DIR`, `XDG_CACHE_HOME` nor `HOME` is set.
     NoCacheDir,
@@ -280,6 +280,12 @@ impl fmt::Display for Error {
             ),
             Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
         }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 
