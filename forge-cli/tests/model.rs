@@ -111,7 +111,7 @@ fn pull_without_the_network_fails_quickly_with_what_to_do() {
 #[test]
 fn run_with_a_model_name_obtains_it_through_the_cache() {
     let cache = scratch("forge-model-tests", "run");
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/valid.toml");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/representative.toml");
     let principles =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/render/principles.txt");
     let constitution = format!("constitution={}", principles.display());

@@ -99,6 +99,7 @@ fn lines(dir: &Path) -> Vec<Value> {
     std::fs::read_to_string(dir.join("out.jsonl"))
         .unwrap_or_default()
         .lines()
+        .skip(1) // the header
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
@@ -139,7 +140,7 @@ printf 'checked%s' "$input""#;
     let finished: Vec<&Value> = out.iter().filter(|l| l["status"] == "finished").collect();
     assert!(!failed.is_empty() && !finished.is_empty(), "{out:#?}");
     for line in failed {
-        let error = line["error"].as_str().unwrap();
+        let error = line["error"]["message"].as_str().unwrap();
         assert!(error.contains("tool `check`"), "{error}");
         assert!(error.contains("exit status 1"), "{error}");
         assert!(error.contains("cannot check: bad"), "{error}");
@@ -165,7 +166,7 @@ fn a_tool_past_its_timeout_is_killed_and_fails_its_stream() {
     assert_eq!(out.len(), 6);
     for line in &out {
         assert_eq!(line["status"], "failed");
-        let error = line["error"].as_str().unwrap();
+        let error = line["error"]["message"].as_str().unwrap();
         assert!(error.contains("ran longer than 0.3 s"), "{error}");
     }
 }

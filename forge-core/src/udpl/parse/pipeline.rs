@@ -210,9 +210,11 @@ impl<'s> Linter<'s> {
             p.default = resources.default_of(&p.resource);
         }
 
-        // 6. The declared program, once the sequences and their resources are known.
+        // 6. The declared program, once the sequences and their resources are known. A
+        //    document with errors elsewhere is not linted further: its program would only
+        //    report follow-on errors (a broken placeholder is no custom resource to bind).
         let declared = match (&program, &config.model) {
-            (Some((file, key, value)), Some(cfg)) => {
+            (Some((file, key, value)), Some(cfg)) if !self.has_errors() => {
                 let view = DocView {
                     config: cfg,
                     sequences: &sequences,
