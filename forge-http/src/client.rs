@@ -576,12 +576,12 @@ impl Shared {
         }
         if self.dialect == Dialect::OpenAi {
             let mut response = response;
-            let mut state = StreamState::new(request.stop());
+            let mut state = StreamState::new();
             loop {
                 match response.chunk().await.map_err(transport)? {
                     Some(chunk) => {
                         if let StreamStep::Done(reply) = state
-                            .feed(&chunk, request.stop())
+                            .feed(&chunk, request.stop_set())
                             .map_err(Fault::Protocol)?
                         {
                             // Dropping the response closes the request: the server stops.

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use forge_core::exec::{End, Reply, Request};
+use forge_core::exec::{End, Reply, Request, StopScanner, StopSet};
 use serde::{Deserialize, Serialize};
 
 /// Which server API the generator speaks.
@@ -55,7 +55,7 @@ use serde::{Deserialize, Serialize};
 /// | relies on | for |
 /// |---|---|
 /// | `stream: true` (server-sent events, `data: {...}` lines, `data: [DONE]`) | the text arrives chunk by chunk |
-/// | client-side matching | after every chunk the text so far is searched for the stop patterns (a pattern split across chunks is found); at the first one the reply is cut right after it and the request is closed, which makes the server stop generating |
+/// | client-side matching | after every chunk the text so far is searched for the stop patterns with a [`StopScanner`] over the request's [`StopSet`] (a pattern split across chunks is found; the scanner states which occurrence is first); at the first one the reply is cut right after it and the request is closed, which makes the server stop generating |
 /// | one event per token | the token count is the number of text events received (`usage.completion_tokens` when the server sends it and the reply was not cut) |
 /// | `finish_reason: "length"` / `"stop"` | → [`End::Limit`] / [`End::Eos`] (no stop was sent, so a server stop is the end of sequence) |
 /// | `seed` | the request's seed, reduced to 63 bits |
@@ -370,7 +370,7 @@ struct StreamEvent {
 }
 
 /// Client-side reading of a streamed answer: splits server-sent events, accumulates the text,
-/// finds the stop patterns across chunk boundaries.
+/// scans it for the stop patterns ([`StopScanner`]).
 pub(crate) struct StreamState {
     /// Bytes of an incomplete line.
     line: Vec<u8>,
@@ -380,9 +380,7 @@ pub(crate) struct StreamState {
     usage: Option<u32>,
     finish: Option<String>,
     done: bool,
-    /// Where the next stop search starts (a char boundary of `text`).
-    searched: usize,
-    longest_stop: usize,
+    scanner: StopScanner,
 }
 
 /// What a chunk of a streamed answer brought.
@@ -394,7 +392,7 @@ pub(crate) enum StreamStep {
 }
 
 impl StreamState {
-    pub(crate) fn new(stop: &[Arc<str>]) -> StreamState {
+    pub(crate) fn new() -> StreamState {
         StreamState {
             line: Vec::new(),
             text: String::new(),
@@ -402,13 +400,12 @@ impl StreamState {
             usage: None,
             finish: None,
             done: false,
-            searched: 0,
-            longest_stop: stop.iter().map(|s| s.len()).max().unwrap_or(0),
+            scanner: StopScanner::new(),
         }
     }
 
     /// Feeds the next chunk of the body.
-    pub(crate) fn feed(&mut self, chunk: &[u8], stop: &[Arc<str>]) -> Result<StreamStep, String> {
+    pub(crate) fn feed(&mut self, chunk: &[u8], stop: &StopSet) -> Result<StreamStep, String> {
         let mut rest = chunk;
         while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
             let mut pending = std::mem::take(&mut self.line);
@@ -432,7 +429,7 @@ impl StreamState {
 
     /// Handles one complete line: a `data:` line is an event, others (comments, `event:`,
     /// blank separators) are skipped.
-    fn line_done(&mut self, line: &[u8], stop: &[Arc<str>]) -> Result<Option<Reply>, String> {
+    fn line_done(&mut self, line: &[u8], stop: &StopSet) -> Result<Option<Reply>, String> {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         match line.strip_prefix(b"data:") {
             Some(data) => self.event(data.strip_prefix(b" ").unwrap_or(data), stop),
@@ -441,7 +438,7 @@ impl StreamState {
     }
 
     /// Handles one `data:` payload.
-    fn event(&mut self, data: &[u8], stop: &[Arc<str>]) -> Result<Option<Reply>, String> {
+    fn event(&mut self, data: &[u8], stop: &StopSet) -> Result<Option<Reply>, String> {
         if data == b"[DONE]" {
             self.done = true;
             return self.finish().map(Some);
@@ -457,12 +454,12 @@ impl StreamState {
         if !choice.text.is_empty() {
             self.events += 1;
             self.text.push_str(&choice.text);
-            if let Some((end, index)) = self.find_stop(stop) {
-                self.text.truncate(end);
+            if let Some(hit) = self.scanner.scan(stop, self.text.as_bytes()) {
+                self.text.truncate(hit.end);
                 return Ok(Some(Reply {
                     text: std::mem::take(&mut self.text),
                     tokens: self.events,
-                    end: End::Stop(index),
+                    end: End::Stop(hit.index),
                 }));
             }
         }
@@ -470,35 +467,6 @@ impl StreamState {
             self.finish = Some(reason);
         }
         Ok(None)
-    }
-
-    /// The earliest-completed stop pattern in the text not yet searched (with enough overlap
-    /// for a pattern split across chunks): its end and index. Ties go to the longer pattern.
-    fn find_stop(&mut self, stop: &[Arc<str>]) -> Option<(usize, usize)> {
-        let from = self.searched;
-        let mut best: Option<(usize, usize, usize)> = None; // (end, start, index)
-        for (index, pattern) in stop.iter().enumerate() {
-            if pattern.is_empty() {
-                continue;
-            }
-            if let Some(pos) = self.text[from..].find(&**pattern) {
-                let start = from + pos;
-                let end = start + pattern.len();
-                if best.is_none_or(|(e, s, _)| end < e || (end == e && start < s)) {
-                    best = Some((end, start, index));
-                }
-            }
-        }
-        // Next time, search from where a pattern could still start unseen.
-        let mut next = self
-            .text
-            .len()
-            .saturating_sub(self.longest_stop.saturating_sub(1));
-        while !self.text.is_char_boundary(next) {
-            next -= 1;
-        }
-        self.searched = next.max(from);
-        best.map(|(end, _, index)| (end, index))
     }
 
     /// The reply once the server has finished without a stop matching.
@@ -589,10 +557,12 @@ mod tests {
         let req = request(&["[Next]", "[Jump]"]);
         let body = format!("{}{}{}", sse("ab [Ne"), sse("xt] c"), sse("more"));
         // Feed the body one byte at a time: lines and events split anywhere.
-        let mut state = StreamState::new(req.stop());
+        let mut state = StreamState::new();
         let mut reply = None;
         for b in body.as_bytes() {
-            if let StreamStep::Done(r) = state.feed(std::slice::from_ref(b), req.stop()).unwrap() {
+            if let StreamStep::Done(r) =
+                state.feed(std::slice::from_ref(b), req.stop_set()).unwrap()
+            {
                 reply = Some(r);
                 break;
             }
@@ -604,37 +574,24 @@ mod tests {
     }
 
     #[test]
-    fn the_earliest_completed_pattern_wins() {
-        let req = request(&["[Escape]", "cap"]);
-        let mut state = StreamState::new(req.stop());
-        let step = state
-            .feed(sse("x [Escape]").as_bytes(), req.stop())
-            .unwrap();
-        let StreamStep::Done(reply) = step else {
-            panic!("a stop is in the chunk")
-        };
-        assert_eq!((reply.text.as_str(), reply.end), ("x [Escap", End::Stop(1)));
-    }
-
-    #[test]
     fn a_stream_without_a_stop_ends_by_its_finish_reason() {
         let req = request(&["[Next]"]);
-        let mut state = StreamState::new(req.stop());
+        let mut state = StreamState::new();
         let body = format!(
             "{}data: {}\n\ndata: [DONE]\n\n",
             sse("hello"),
             serde_json::json!({"choices": [{"text": "", "finish_reason": "length"}], "usage": {"completion_tokens": 3}})
         );
-        let StreamStep::Done(reply) = state.feed(body.as_bytes(), req.stop()).unwrap() else {
+        let StreamStep::Done(reply) = state.feed(body.as_bytes(), req.stop_set()).unwrap() else {
             panic!("the stream is complete")
         };
         assert_eq!(
             (reply.text.as_str(), reply.tokens, reply.end),
             ("hello", 3, End::Limit)
         );
-        let mut cut = StreamState::new(req.stop());
+        let mut cut = StreamState::new();
         assert!(matches!(
-            cut.feed(sse("partial").as_bytes(), req.stop()),
+            cut.feed(sse("partial").as_bytes(), req.stop_set()),
             Ok(StreamStep::More)
         ));
         assert!(cut.end_of_body().is_err());

@@ -18,11 +18,10 @@
 //!   tokens differ from that point and the cache is **rolled back** to the common prefix and
 //!   the rest re-processed: the cache always holds exactly the tokenization of the context, so
 //!   a continued stream behaves as a fresh run over its full context would.
-//! - **Replies** end at the first stop pattern to appear in the generated text (matched on the
-//!   text, across token boundaries, and also when it starts at the end of the context and ends
-//!   in the reply, as the runtime's scan would see it; the earliest-ending occurrence wins,
-//!   then the leftmost-starting; empty patterns are ignored), at exactly [`Request::max_tokens`]
-//!   tokens, or at the model's end-of-sequence token (not counted, no text). The reply text
+//! - **Replies** end at the first stop pattern to appear in the generated text (found by a
+//!   [`StopScanner`] over the request's stop set, after every
+//!   token, also when the pattern starts at the end of the context and ends in the reply, as
+//!   the runtime's scan would see it), at exactly [`Request::max_tokens`] tokens, or at the model's end-of-sequence token (not counted, no text). The reply text
 //!   stops right after the stop pattern even when the last token carries more text. Bytes of
 //!   an incomplete UTF-8 character at the end of a reply become U+FFFD.
 //! - **Sampling**: temperature 0 is greedy (lowest id on a tie); otherwise softmax with
@@ -49,6 +48,7 @@ use std::sync::Arc;
 
 use candle_core::quantized::gguf_file;
 pub use forge_core::exec::{Completion, End, Generator, Reply, Request, RequestId, StreamId};
+use forge_core::exec::{StopScanner, StopSet};
 
 mod model;
 mod sample;
@@ -194,7 +194,8 @@ struct StreamState {
 struct Active {
     id: RequestId,
     stream: StreamId,
-    stop: Vec<Vec<u8>>,
+    stop: Arc<StopSet>,
+    scanner: StopScanner,
     max_tokens: u32,
     sampler: Sampler,
     /// Tokens still to feed before the next sample: the rest of the context, or the last
@@ -283,20 +284,17 @@ impl LocalGenerator {
         common = common.min(tokens.len() - 1);
         state.cache.truncate(common);
         state.tokens.truncate(common);
-        let stop: Vec<Vec<u8>> = request
-            .stop()
-            .iter()
-            .filter(|s| !s.is_empty())
-            .map(|s| s.as_bytes().to_vec())
-            .collect();
         // A stop may begin in the context and end in the reply: keep enough of the context.
+        let stop = request.stop_set().clone();
         let context = request.context().as_bytes();
-        let longest = stop.iter().map(Vec::len).max().unwrap_or(1);
-        let tail = &context[context.len().saturating_sub(longest - 1)..];
+        let tail = &context[context
+            .len()
+            .saturating_sub(stop.longest().saturating_sub(1))..];
         let active = Active {
             id: request.id(),
             stream: request.stream(),
             stop,
+            scanner: StopScanner::seen(tail.len()),
             max_tokens,
             sampler,
             pending: tokens[common..].to_vec(),
@@ -397,12 +395,11 @@ impl LocalGenerator {
                 continue;
             }
             a.generated += 1;
-            let before = a.text.len();
             a.text
                 .extend_from_slice(self.model.tokenizer.token_bytes(token));
-            if let Some((index, end)) = find_stop(&a.stop, &a.text, before) {
-                a.text.truncate(end);
-                finished.push((i, End::Stop(index)));
+            if let Some(hit) = a.scanner.scan(&a.stop, &a.text) {
+                a.text.truncate(hit.end);
+                finished.push((i, End::Stop(hit.index)));
             } else if a.generated >= a.max_tokens {
                 finished.push((i, End::Limit));
             } else {
@@ -426,28 +423,6 @@ fn state_push(
 ) {
     state.tokens.extend_from_slice(fed);
     streams.insert(stream, state);
-}
-
-/// The stop pattern that ends `text` first, if one ends after byte `before` (the text up to
-/// `before` was searched already): its index and the end of that occurrence (earliest end,
-/// then leftmost start, then lowest index).
-fn find_stop(stops: &[Vec<u8>], text: &[u8], before: usize) -> Option<(usize, usize)> {
-    let mut best: Option<(usize, usize, usize)> = None; // (end, start, index)
-    for (index, stop) in stops.iter().enumerate() {
-        // An occurrence starting here or later ends after `before`.
-        let from = before.saturating_sub(stop.len() - 1);
-        if let Some(pos) = text[from..]
-            .windows(stop.len())
-            .position(|w| w == stop.as_slice())
-        {
-            let start = from + pos;
-            let candidate = (start + stop.len(), start, index);
-            if best.is_none_or(|b| candidate < b) {
-                best = Some(candidate);
-            }
-        }
-    }
-    best.map(|(end, _, index)| (index, end))
 }
 
 impl Generator for LocalGenerator {
@@ -475,24 +450,5 @@ impl Generator for LocalGenerator {
 
     fn release(&mut self, stream: StreamId) {
         self.streams.remove(&stream);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::find_stop;
-
-    #[test]
-    fn stops_match_across_tokens_earliest_end_first() {
-        let stops = vec![b"[Answer]".to_vec(), b"er]".to_vec()];
-        // "[Ans" arrived before; "wer]" completes both at the same byte: leftmost start wins.
-        let text = b"ok [Answer] more";
-        assert_eq!(find_stop(&stops, &text[..11], 7), Some((0, 11)));
-        // A pattern that ends earlier wins even if it starts later.
-        let stops = vec![b"abcd".to_vec(), b"bc".to_vec()];
-        assert_eq!(find_stop(&stops, b"xabcd", 1), Some((1, 4)));
-        assert_eq!(find_stop(&stops, b"xab", 0), None);
-        // An occurrence that ended at or before `before` was seen already.
-        assert_eq!(find_stop(&stops, b"bcxx", 2), None);
     }
 }

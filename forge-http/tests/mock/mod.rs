@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use forge_core::exec::{StopScanner, StopSet};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -226,7 +227,7 @@ async fn read_request(reader: &mut BufReader<TcpStream>) -> Option<HttpRequest> 
 }
 
 /// What the mock model generates under a server's stop handling: the text up to and including
-/// the earliest-completed stop, the tokens used, and how it ended.
+/// the first stop (by forge's rule, `exec::StopScanner`), the tokens used, and how it ended.
 pub struct Generated {
     pub text: String,
     /// Where the stop starts in `text`, if one matched.
@@ -241,7 +242,12 @@ pub struct Generated {
 pub fn generate(output: &Output, stop: &[String], max_tokens: u32) -> Generated {
     let mut text = String::new();
     let mut pieces = Vec::new();
-    let mut searched = 0;
+    let set = StopSet::from(
+        stop.iter()
+            .map(|s| Arc::from(s.as_str()))
+            .collect::<Vec<_>>(),
+    );
+    let mut scanner = StopScanner::new();
     for n in 0..max_tokens as usize {
         let token = match output.tokens.get(n) {
             Some(t) => t.clone(),
@@ -259,30 +265,16 @@ pub fn generate(output: &Output, stop: &[String], max_tokens: u32) -> Generated 
         };
         text.push_str(&token);
         pieces.push(token);
-        let mut best: Option<(usize, usize, usize)> = None;
-        for (i, s) in stop.iter().enumerate() {
-            if let Some(p) = text[searched..].find(s.as_str()) {
-                let (start, end) = (searched + p, searched + p + s.len());
-                if best.is_none_or(|(e, st, _)| end < e || (end == e && start < st)) {
-                    best = Some((end, start, i));
-                }
-            }
-        }
-        if let Some((end, start, i)) = best {
-            text.truncate(end);
+        if let Some(hit) = scanner.scan(&set, text.as_bytes()) {
+            text.truncate(hit.end);
             return Generated {
                 text,
-                stop_start: Some(start),
-                stop: Some(i),
+                stop_start: Some(hit.start),
+                stop: Some(hit.index),
                 tokens: n as u32 + 1,
                 eos: false,
                 pieces,
             };
-        }
-        let longest = stop.iter().map(String::len).max().unwrap_or(1);
-        searched = text.len().saturating_sub(longest);
-        while !text.is_char_boundary(searched) {
-            searched -= 1;
         }
     }
     Generated {
