@@ -574,7 +574,10 @@ fn bad_requests_fail_their_stream_only() {
     }
     done.sort_by_key(|c| c.id);
     let message = done[0].result.as_ref().unwrap_err().to_string();
-    assert!(message.starts_with("stream 0: temperature -1"), "{message}");
+    assert!(
+        message.starts_with("stream 0: `temperature` must be a finite number ≥ 0"),
+        "{message}"
+    );
     let message = done[1].result.as_ref().unwrap_err().to_string();
     assert!(
         message.contains("context length of 512 tokens"),

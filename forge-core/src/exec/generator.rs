@@ -50,6 +50,12 @@ impl fmt::Display for StreamId {
 pub struct RequestId(pub u64);
 
 /// How the model samples tokens: the run's options, with a seed per request.
+///
+/// The one sampling-options type: the runner fills it from [`RunOptions`](super::RunOptions)
+/// and engines read it from the [`Request`]; [`Sampling::validate`] is the one check, with one
+/// set of messages. The default is greedy decoding: a run is reproducible and does not depend
+/// on an engine's random numbers unless it asks for sampling (the command line asks for
+/// temperature 1.0 explicitly).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sampling {
     /// Softmax temperature; `0.0` means greedy decoding.
@@ -69,6 +75,23 @@ impl Default for Sampling {
             top_p: 1.0,
             seed: 0,
         }
+    }
+}
+
+impl Sampling {
+    /// Whether the options make sense: `temperature` finite and ≥ 0, `top_p` in `(0, 1]`.
+    /// The message names the option, its value and what to use.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.temperature.is_finite() && self.temperature >= 0.0) {
+            return Err(format!(
+                "`temperature` must be a finite number ≥ 0 (0: greedy), got {}",
+                self.temperature
+            ));
+        }
+        if !(self.top_p > 0.0 && self.top_p <= 1.0) {
+            return Err(format!("`top_p` must be in (0, 1], got {}", self.top_p));
+        }
+        Ok(())
     }
 }
 
@@ -275,5 +298,41 @@ impl<G: Generator + ?Sized> Generator for Box<G> {
 
     fn release(&mut self, stream: StreamId) {
         (**self).release(stream)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Sampling;
+
+    fn check(temperature: f32, top_p: f32) -> Result<(), String> {
+        Sampling {
+            temperature,
+            top_p,
+            seed: 0,
+        }
+        .validate()
+    }
+
+    #[test]
+    fn sampling_options_are_checked_once_with_named_fields() {
+        assert_eq!(Sampling::default().validate(), Ok(()));
+        assert_eq!(check(0.7, 0.9), Ok(()));
+        assert_eq!(
+            check(-1.0, 1.0).unwrap_err(),
+            "`temperature` must be a finite number ≥ 0 (0: greedy), got -1"
+        );
+        assert!(
+            check(f32::NAN, 1.0)
+                .unwrap_err()
+                .starts_with("`temperature`")
+        );
+        assert!(check(f32::INFINITY, 1.0).is_err());
+        assert_eq!(
+            check(1.0, 0.0).unwrap_err(),
+            "`top_p` must be in (0, 1], got 0"
+        );
+        assert!(check(1.0, 1.5).unwrap_err().starts_with("`top_p`"));
+        assert!(check(1.0, f32::NAN).is_err());
     }
 }
