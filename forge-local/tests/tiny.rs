@@ -7,11 +7,8 @@ use std::sync::Arc;
 use candle_core::quantized::gguf_file::{self, Value};
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
-use forge_core::exec::Sampling;
-use forge_local::{
-    Completion, End, Generator, KvCache, LocalGenerator, LocalModel, Options, Reply, Request,
-    RequestId, Segment, StreamId,
-};
+use forge_core::exec::{Completion, End, Generator, Reply, Request, RequestId, Sampling, StreamId};
+use forge_local::{KvCache, LocalGenerator, LocalModel, Options, Segment};
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
 use tokenizers::models::TrainerWrapper;
