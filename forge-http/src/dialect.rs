@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use forge_core::exec::{End, Reply};
+use forge_core::exec::{End, Reply, StopScanner, StopSet};
 use serde::Deserialize;
 
 use crate::fault::Fault;
@@ -179,23 +179,15 @@ pub(crate) struct Usage {
     pub(crate) prompt_tokens: Option<u32>,
 }
 
-/// The earliest-completed stop pattern in `text[from..]`: its end, start and index. Ties go
-/// to the longer pattern.
+/// The earliest-completed stop pattern in `text[from..]`: its end, start and index, by the
+/// one rule of [`StopScanner`](forge_core::exec::StopScanner).
 fn first_stop(text: &str, from: usize, stop: &[Arc<str>]) -> Option<(usize, usize, usize)> {
-    let mut best: Option<(usize, usize, usize)> = None; // (end, start, index)
-    for (index, pattern) in stop.iter().enumerate() {
-        if pattern.is_empty() {
-            continue;
-        }
-        if let Some(pos) = text[from..].find(&**pattern) {
-            let start = from + pos;
-            let end = start + pattern.len();
-            if best.is_none_or(|(e, s, _)| end < e || (end == e && start < s)) {
-                best = Some((end, start, index));
-            }
-        }
-    }
-    best
+    let set = StopSet::from(stop.to_vec());
+    let mut scanner = StopScanner::new();
+    scanner.restart_at(from);
+    scanner
+        .scan(&set, text.as_bytes())
+        .map(|hit| (hit.end, hit.start, hit.index))
 }
 
 /// Brings a server's reply to the generator contract:

@@ -12,6 +12,7 @@ use candle_core::quantized::{QMatMul, QTensor, gguf_file};
 use candle_core::{DType, Device, Module, Tensor};
 
 use crate::Error;
+use crate::gguf::{optional as metadata, optional_f32, required_usize};
 
 /// The shape of a llama model, read from the GGUF metadata.
 #[derive(Clone, Debug, PartialEq)]
@@ -129,34 +130,6 @@ pub struct Segment<'a> {
     pub cache: &'a mut KvCache,
     /// The tokens to process, at positions `cache.len()..`. Must not be empty.
     pub tokens: &'a [u32],
-}
-
-fn metadata<'a>(content: &'a gguf_file::Content, key: &str) -> Option<&'a gguf_file::Value> {
-    content.metadata.get(key)
-}
-
-fn required_usize(content: &gguf_file::Content, key: &str) -> Result<usize, Error> {
-    let value = metadata(content, key)
-        .ok_or_else(|| Error::format(format!("the GGUF metadata has no `{key}`")))?;
-    let n = value
-        .to_u64()
-        .or_else(|_| value.to_u32().map(u64::from))
-        .map_err(|e| {
-            Error::format(format!(
-                "`{key}` is not an unsigned integer: {}",
-                crate::plain(&e)
-            ))
-        })?;
-    usize::try_from(n).map_err(|_| Error::format(format!("`{key}` is too large: {n}")))
-}
-
-fn optional_f32(content: &gguf_file::Content, key: &str, default: f32) -> Result<f32, Error> {
-    match metadata(content, key) {
-        None => Ok(default),
-        Some(value) => value
-            .to_f32()
-            .map_err(|e| Error::format(format!("`{key}` is not a float: {}", crate::plain(&e)))),
-    }
 }
 
 /// A weight matrix as dense f32 for candle's `gemm` kernels, which pick the CPU's vector

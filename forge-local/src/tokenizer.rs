@@ -19,6 +19,7 @@ use tokenizers::pre_tokenizers::sequence::Sequence;
 use tokenizers::{AddedToken, PreTokenizerWrapper};
 
 use crate::Error;
+use crate::gguf::{self, optional_u32, string_array};
 
 /// Byte-level BPE tokenizer of a GGUF model.
 pub struct Tokenizer {
@@ -28,34 +29,6 @@ pub struct Tokenizer {
     bos: Option<u32>,
     eos: Option<u32>,
     add_bos: bool,
-}
-
-fn string_array(content: &gguf_file::Content, key: &str) -> Result<Vec<String>, Error> {
-    let values = content
-        .metadata
-        .get(key)
-        .ok_or_else(|| Error::format(format!("the GGUF metadata has no `{key}`")))?
-        .to_vec()
-        .map_err(|e| Error::format(format!("`{key}`: {}", crate::plain(&e))))?;
-    values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            v.to_string()
-                .cloned()
-                .map_err(|e| Error::format(format!("`{key}[{i}]`: {}", crate::plain(&e))))
-        })
-        .collect()
-}
-
-fn optional_u32(content: &gguf_file::Content, key: &str) -> Result<Option<u32>, Error> {
-    match content.metadata.get(key) {
-        None => Ok(None),
-        Some(v) => v
-            .to_u32()
-            .map(Some)
-            .map_err(|e| Error::format(format!("`{key}`: {}", crate::plain(&e)))),
-    }
 }
 
 /// GPT-2's map from the printable characters of byte-level BPE back to bytes.
@@ -79,7 +52,7 @@ impl Tokenizer {
     /// Build the tokenizer from GGUF metadata. Fails naming the key when the metadata is
     /// missing, malformed or describes an unsupported tokenizer.
     pub fn from_gguf(content: &gguf_file::Content) -> Result<Tokenizer, Error> {
-        let model = match content.metadata.get("tokenizer.ggml.model") {
+        let model = match gguf::optional(content, "tokenizer.ggml.model") {
             Some(v) => v
                 .to_string()
                 .map_err(|e| {
@@ -97,7 +70,7 @@ impl Tokenizer {
                 "tokenizer `{model}` is not supported; only byte-level BPE (`gpt2`) is"
             )));
         }
-        let pre = match content.metadata.get("tokenizer.ggml.pre") {
+        let pre = match gguf::optional(content, "tokenizer.ggml.pre") {
             Some(v) => v
                 .to_string()
                 .map_err(|e| Error::format(format!("`tokenizer.ggml.pre`: {}", crate::plain(&e))))?
@@ -116,7 +89,7 @@ impl Tokenizer {
         };
         let tokens = string_array(content, "tokenizer.ggml.tokens")?;
         let merges = string_array(content, "tokenizer.ggml.merges")?;
-        let types: Vec<i64> = match content.metadata.get("tokenizer.ggml.token_type") {
+        let types: Vec<i64> = match gguf::optional(content, "tokenizer.ggml.token_type") {
             None => vec![1; tokens.len()],
             Some(v) => v
                 .to_vec()
@@ -184,7 +157,7 @@ impl Tokenizer {
             .collect();
         let bos = optional_u32(content, "tokenizer.ggml.bos_token_id")?;
         let eos = optional_u32(content, "tokenizer.ggml.eos_token_id")?;
-        let add_bos = match content.metadata.get("tokenizer.ggml.add_bos_token") {
+        let add_bos = match gguf::optional(content, "tokenizer.ggml.add_bos_token") {
             Some(v) => v.to_bool().map_err(|e| {
                 Error::format(format!(
                     "`tokenizer.ggml.add_bos_token`: {}",

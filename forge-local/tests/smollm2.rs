@@ -3,13 +3,12 @@
 
 use std::sync::Arc;
 
+use forge_core::exec::{Completion, End, Generator, Request, RequestId, StreamId};
 use forge_core::exec::{RunOptions, Runner, SpanKind, Transcript, ZoneEnd};
 use forge_core::program::{Call, Program, SampledWorkflow, Workflow};
 use forge_core::resources::{Bindings, ListSampler};
 use forge_core::udpl;
-use forge_local::{
-    Completion, End, Generator, LocalGenerator, LocalModel, Options, Request, RequestId, StreamId,
-};
+use forge_local::{LocalGenerator, LocalModel, Options};
 
 /// The real model: `FORGE_MODEL` if set, else the user cache (downloaded there on first use,
 /// the same file the main job `cargo run --example representative` uses). Never skipped: a
@@ -101,7 +100,7 @@ fn complete(
     prompt: &str,
     stream: u32,
     max: u32,
-) -> forge_local::Reply {
+) -> forge_core::exec::Reply {
     generator.submit(Request::new(
         RequestId(u64::from(stream)),
         StreamId(stream),

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use super::error::{ErrorKind, StreamError, ZoneRef};
 use super::generator::{End, Reply, Request, RequestId, Sampling, StreamId};
 use super::plan::{Plan, Role};
+use super::stop::StopScanner;
 use super::transcript::{Correction, Extracted, Span, SpanKind, Transcript, Visit, ZoneEnd};
 use crate::program::{SampledWorkflow, SharedStr, ZoneId};
 
@@ -77,8 +78,8 @@ pub struct Automaton {
     used: u32,
     /// `max_tokens` of the request in flight.
     asked: u32,
-    /// Where the next pattern occurrence may start.
-    scan_from: usize,
+    /// The search of the current zone's text for its patterns.
+    scanner: StopScanner,
     /// The first span of the current visit.
     visit_span: usize,
     tool_result: Option<String>,
@@ -134,7 +135,7 @@ impl Automaton {
             depth: 0,
             used: 0,
             asked: 0,
-            scan_from: 0,
+            scanner: StopScanner::new(),
             visit_span: 0,
             tool_result: None,
             sent: 0,
@@ -217,14 +218,14 @@ impl Automaton {
             self.phase = Phase::AwaitReply;
             self.idle_visits = 0;
         }
-        Request::new(
+        Request::with_stop_set(
             id,
             self.stream,
             self.text.clone(),
             self.sent_prefix,
             self.plan
                 .set_of(self.zone, self.depth, self.plain)
-                .stop
+                .set
                 .clone(),
             self.asked,
             sampling,
@@ -425,7 +426,7 @@ impl Automaton {
         }
         let advance = self.plan.meta.zones[self.zone as usize].advance.clone();
         self.push(&advance, SpanKind::ForcedClose, visit);
-        self.scan_from = self.text.len();
+        self.scanner.restart_at(self.text.len());
         self.phase = Phase::Leave {
             jump: false,
             end,
@@ -450,7 +451,7 @@ impl Automaton {
             return;
         };
         self.push(&control, SpanKind::ForcedClose, visit);
-        self.scan_from = self.text.len();
+        self.scanner.restart_at(self.text.len());
         self.phase = Phase::Leave {
             jump: true,
             end: ZoneEnd::ForcedJump,
@@ -499,9 +500,8 @@ impl Automaton {
             return None;
         }
         let visit = self.visits.len() as u32 - 1;
-        let new_from = self.text.len();
         self.push(piece, kind, visit);
-        let exit = self.scan(new_from)?;
+        let exit = self.scan()?;
         let end = exit.pattern_start + self.pattern_len(&exit);
         if end < self.text.len() {
             let text = Arc::make_mut(&mut self.text);
@@ -515,7 +515,7 @@ impl Automaton {
             let span = self.spans.last_mut().expect("just pushed");
             span.end = end;
         }
-        self.scan_from = end;
+        self.scanner.restart_at(end);
         Some(exit)
     }
 
@@ -538,15 +538,14 @@ impl Automaton {
         });
     }
 
-    /// Scan the text appended from `new_from` on, following escape depth changes, until a
+    /// Scan the text appended since the last scan, following escape depth changes, until a
     /// pattern ends the zone.
-    fn scan(&mut self, new_from: usize) -> Option<ZoneExit> {
+    fn scan(&mut self) -> Option<ZoneExit> {
         let bytes = self.text.as_bytes();
         loop {
-            let set = self.plan.set_of(self.zone, self.depth, self.plain);
-            let hit = set.patterns.find(bytes, self.scan_from, new_from)?;
-            self.scan_from = hit.end;
-            match set.roles[hit.index] {
+            let stops = self.plan.set_of(self.zone, self.depth, self.plain);
+            let hit = self.scanner.scan(&stops.set, bytes)?;
+            match stops.roles[hit.index] {
                 Role::EscapeOpen => self.depth = 1,
                 Role::EscapeClose => self.depth = 0,
                 Role::Advance => {

@@ -11,7 +11,8 @@
 //!
 //! Given a request (stream id, context, stop set, max tokens, sampling options) a generator
 //! continues the context and returns a [`Reply`]: the generated text up to and including the
-//! first stop pattern that appears in it (matched on text, across token boundaries), or up to
+//! first stop pattern that appears in it (found by the request's [`StopSet`] with a
+//! [`StopScanner`](super::StopScanner), which states the rule), or up to
 //! the token limit, or up to the model's end of sequence; which of the three happened; and how
 //! many tokens it generated. The runtime re-scans every reply itself, so text past a stop is
 //! discarded and a stop the generator missed is still found: a generator that over-generates is
@@ -32,6 +33,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::stop::StopSet;
+
 /// A stream of a run: the index of its sampled workflow in the batch given to the runner.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct StreamId(pub u32);
@@ -47,6 +50,12 @@ impl fmt::Display for StreamId {
 pub struct RequestId(pub u64);
 
 /// How the model samples tokens: the run's options, with a seed per request.
+///
+/// The one sampling-options type: the runner fills it from [`RunOptions`](super::RunOptions)
+/// and engines read it from the [`Request`]; [`Sampling::validate`] is the one check, with one
+/// set of messages. The default is greedy decoding: a run is reproducible and does not depend
+/// on an engine's random numbers unless it asks for sampling (the command line asks for
+/// temperature 1.0 explicitly).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sampling {
     /// Softmax temperature; `0.0` means greedy decoding.
@@ -69,9 +78,26 @@ impl Default for Sampling {
     }
 }
 
+impl Sampling {
+    /// Whether the options make sense: `temperature` finite and ≥ 0, `top_p` in `(0, 1]`.
+    /// The message names the option, its value and what to use.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.temperature.is_finite() && self.temperature >= 0.0) {
+            return Err(format!(
+                "`temperature` must be a finite number ≥ 0 (0: greedy), got {}",
+                self.temperature
+            ));
+        }
+        if !(self.top_p > 0.0 && self.top_p <= 1.0) {
+            return Err(format!("`top_p` must be in (0, 1], got {}", self.top_p));
+        }
+        Ok(())
+    }
+}
+
 /// A request to continue a stream's transcript.
 ///
-/// Cheap to clone: the context and the stop set are shared. A generator should drop the request
+/// Cheap to clone: the context and the stop set (with its search state) are shared. A generator should drop the request
 /// (or its clones) once it has completed it, so that the stream can append to its transcript
 /// without copying it.
 #[derive(Clone, Debug)]
@@ -80,7 +106,7 @@ pub struct Request {
     stream: StreamId,
     context: Arc<String>,
     prefix_len: usize,
-    stop: Arc<[Arc<str>]>,
+    stop: Arc<StopSet>,
     max_tokens: u32,
     sampling: Sampling,
 }
@@ -89,12 +115,30 @@ impl Request {
     /// A request. `prefix_len` is the length of the context of the stream's previous request
     /// (0 for its first request); it is clamped to the context's length and moved back to a
     /// character boundary.
+    ///
+    /// This builds the stop patterns' search state; [`Request::with_stop_set`] takes one
+    /// built already (the automaton's requests carry their plan's).
     pub fn new(
         id: RequestId,
         stream: StreamId,
         context: Arc<String>,
         prefix_len: usize,
         stop: Arc<[Arc<str>]>,
+        max_tokens: u32,
+        sampling: Sampling,
+    ) -> Request {
+        let stop = Arc::new(StopSet::new(stop));
+        Request::with_stop_set(id, stream, context, prefix_len, stop, max_tokens, sampling)
+    }
+
+    /// A request whose stop patterns come with their search state, built once and shared.
+    /// Otherwise as [`Request::new`].
+    pub fn with_stop_set(
+        id: RequestId,
+        stream: StreamId,
+        context: Arc<String>,
+        prefix_len: usize,
+        stop: Arc<StopSet>,
         max_tokens: u32,
         sampling: Sampling,
     ) -> Request {
@@ -145,14 +189,21 @@ impl Request {
     }
 
     /// The patterns that end the request. A generator stops right after the first of them
-    /// that appears in the generated text (matched on text, across token boundaries) and
-    /// reports it with [`End::Stop`].
+    /// that appears in the generated text and reports it with [`End::Stop`]; "first" is
+    /// decided by [`stop_set`](Request::stop_set).
     pub fn stop(&self) -> &[Arc<str>] {
-        &self.stop
+        self.stop.patterns()
     }
 
-    /// The shared stop set, for a generator that needs to keep it past the request.
+    /// The shared list of stop patterns, for a generator that needs to keep it past the
+    /// request.
     pub fn shared_stop(&self) -> &Arc<[Arc<str>]> {
+        self.stop.shared_patterns()
+    }
+
+    /// The stop patterns with their search state: scan the generated text with a
+    /// [`StopScanner`](super::StopScanner) over this set to find where the reply ends.
+    pub fn stop_set(&self) -> &Arc<StopSet> {
         &self.stop
     }
 
@@ -257,5 +308,41 @@ impl<G: Generator + ?Sized> Generator for Box<G> {
 
     fn release(&mut self, stream: StreamId) {
         (**self).release(stream)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Sampling;
+
+    fn check(temperature: f32, top_p: f32) -> Result<(), String> {
+        Sampling {
+            temperature,
+            top_p,
+            seed: 0,
+        }
+        .validate()
+    }
+
+    #[test]
+    fn sampling_options_are_checked_once_with_named_fields() {
+        assert_eq!(Sampling::default().validate(), Ok(()));
+        assert_eq!(check(0.7, 0.9), Ok(()));
+        assert_eq!(
+            check(-1.0, 1.0).unwrap_err(),
+            "`temperature` must be a finite number ≥ 0 (0: greedy), got -1"
+        );
+        assert!(
+            check(f32::NAN, 1.0)
+                .unwrap_err()
+                .starts_with("`temperature`")
+        );
+        assert!(check(f32::INFINITY, 1.0).is_err());
+        assert_eq!(
+            check(1.0, 0.0).unwrap_err(),
+            "`top_p` must be in (0, 1], got 0"
+        );
+        assert!(check(1.0, 1.5).unwrap_err().starts_with("`top_p`"));
+        assert!(check(1.0, f32::NAN).is_err());
     }
 }

@@ -15,10 +15,10 @@
 //! # Rules beyond the letter of the spec
 //!
 //! - **Scanning.** Forced, fed and generated text is scanned with the stop set of the current
-//!   escape depth; among the occurrences, the one that *ends* first wins (what a generator
-//!   checking its output after every token sees first); occurrences ending at the same byte go
-//!   to the longer pattern, then to the order advance, control, escape-open. A zone always
-//!   starts scanning afresh, right after the pattern that ended the previous one.
+//!   escape depth by a [`StopScanner`], which states the rule that decides which occurrence
+//!   comes first (the same rule every engine uses, with the [`StopSet`] its [`Request`]
+//!   carries); a stop set lists its patterns in the order advance, control, escape-open. A
+//!   zone always starts scanning afresh, right after the pattern that ended the previous one.
 //! - **Discarding.** Text after the pattern that ends a zone is dropped, whether it came from
 //!   a reply (recorded as [`Correction::Discarded`]), from the zone's forced text (an unescaped
 //!   control pattern in a zone with a jump edge) or from a fed tool result.
@@ -49,10 +49,10 @@ mod blocking;
 mod command;
 mod error;
 mod generator;
-mod matcher;
 mod plan;
 mod runner;
 mod scripted;
+mod stop;
 mod tools;
 mod transcript;
 
@@ -64,5 +64,6 @@ pub use generator::{Completion, End, Generator, Reply, Request, RequestId, Sampl
 pub use plan::Plan;
 pub use runner::{Execution, InvalidOptions, RunOptions, Runner, StreamInput, request_seed};
 pub use scripted::{Output, Scripted, ScriptedError};
+pub use stop::{StopMatch, StopScanner, StopSet};
 pub use tools::{Tools, UndeclaredTool};
 pub use transcript::{Correction, Extracted, Span, SpanKind, SpanRef, Transcript, Visit, ZoneEnd};

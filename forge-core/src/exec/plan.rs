@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::matcher::PatternSet;
+use super::stop::StopSet;
 use crate::program::{LoopBounds, SampledWorkflow, SharedStr, WorkflowMeta};
 
 /// What a pattern of a stop set does when it appears.
@@ -16,21 +16,20 @@ pub(crate) enum Role {
     EscapeClose,
 }
 
-/// A stop set: what the generator is asked to stop at, and what each pattern means.
+/// A zone's stop set: what the generator is asked to stop at (built once, shared by every
+/// request), and what each pattern means.
 #[derive(Debug)]
-pub(crate) struct StopSet {
-    pub stop: Arc<[Arc<str>]>,
+pub(crate) struct ZoneStops {
+    pub set: Arc<StopSet>,
     pub roles: Vec<Role>,
-    pub patterns: PatternSet,
 }
 
-impl StopSet {
-    fn new(entries: Vec<(Arc<str>, Role)>) -> StopSet {
+impl ZoneStops {
+    fn new(entries: Vec<(Arc<str>, Role)>) -> ZoneStops {
         let stop: Arc<[Arc<str>]> = entries.iter().map(|(p, _)| p.clone()).collect();
-        StopSet {
-            patterns: PatternSet::from_shared(&stop),
+        ZoneStops {
+            set: Arc::new(StopSet::new(stop)),
             roles: entries.into_iter().map(|(_, r)| r).collect(),
-            stop,
         }
     }
 }
@@ -43,7 +42,7 @@ impl StopSet {
 pub struct Plan {
     pub(crate) meta: Arc<WorkflowMeta>,
     /// Stop sets; index 0 is the escape-depth-1 set (escape close only).
-    pub(crate) sets: Vec<StopSet>,
+    pub(crate) sets: Vec<ZoneStops>,
     /// Per zone: its depth-0 stop set.
     pub(crate) zone_set: Vec<u32>,
     /// Per zone: its token budget (the zone's `max_gen_tokens`, capped by the run).
@@ -81,7 +80,7 @@ impl Plan {
         }
         let open: Arc<str> = Arc::from(open.as_str());
         let close: Arc<str> = Arc::from(close.as_str());
-        let mut sets = vec![StopSet::new(vec![(close.clone(), Role::EscapeClose)])];
+        let mut sets = vec![ZoneStops::new(vec![(close.clone(), Role::EscapeClose)])];
         let mut index: HashMap<(SharedStr, Option<SharedStr>), u32> = HashMap::new();
         let mut zone_set = Vec::with_capacity(meta.zones.len());
         let mut limits = Vec::with_capacity(meta.zones.len());
@@ -101,7 +100,7 @@ impl Plan {
                         entries.push((c.as_arc().clone(), Role::Control));
                     }
                     entries.push((open.clone(), Role::EscapeOpen));
-                    sets.push(StopSet::new(entries));
+                    sets.push(ZoneStops::new(entries));
                     sets.len() as u32 - 1
                 })
             };
@@ -162,7 +161,7 @@ impl Plan {
         seen
     }
 
-    pub(crate) fn set(&self, zone: u32, depth: u8) -> &StopSet {
+    pub(crate) fn set(&self, zone: u32, depth: u8) -> &ZoneStops {
         if depth == 0 {
             &self.sets[self.zone_set[zone as usize] as usize]
         } else {
@@ -172,7 +171,7 @@ impl Plan {
 
     /// The stop set of `zone` at `depth`, without the control pattern when `plain` (a bounded
     /// loop's control zone while `at_least` holds; `plain` is an index into `bounded`).
-    pub(crate) fn set_of(&self, zone: u32, depth: u8, plain: Option<u32>) -> &StopSet {
+    pub(crate) fn set_of(&self, zone: u32, depth: u8, plain: Option<u32>) -> &ZoneStops {
         match plain {
             Some(b) if depth == 0 => &self.sets[self.bounded[b as usize].plain_set as usize],
             _ => self.set(zone, depth),

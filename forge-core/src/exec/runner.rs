@@ -26,9 +26,11 @@ pub struct RunOptions {
     pub max_in_flight: usize,
     /// The run seed; every request gets [`request_seed`]`(seed, stream, n)`. Default 0.
     pub seed: u64,
-    /// Softmax temperature (`0.0`: greedy). Default 1.0.
+    /// Softmax temperature (`0.0`: greedy), passed on in every request's [`Sampling`].
+    /// Default 0.0, as [`Sampling::default`].
     pub temperature: f32,
-    /// Nucleus sampling threshold in `(0, 1]`. Default 1.0 (off).
+    /// Nucleus sampling threshold in `(0, 1]`, passed on in every request's [`Sampling`].
+    /// Default 1.0 (off).
     pub top_p: f32,
     /// A cap on every zone's token budget (`None`: each zone's own `max_gen_tokens`).
     pub max_tokens: Option<u32>,
@@ -53,8 +55,8 @@ impl Default for RunOptions {
         RunOptions {
             max_in_flight: 256,
             seed: 0,
-            temperature: 1.0,
-            top_p: 1.0,
+            temperature: Sampling::default().temperature,
+            top_p: Sampling::default().top_p,
             max_tokens: None,
             max_visits: 100_000,
             retries: 2,
@@ -134,18 +136,9 @@ impl Runner {
         if options.max_in_flight == 0 {
             return Err(InvalidOptions("`max_in_flight` must be at least 1".into()));
         }
-        if !(options.temperature.is_finite() && options.temperature >= 0.0) {
-            return Err(InvalidOptions(format!(
-                "`temperature` must be a finite number ≥ 0, got {}",
-                options.temperature
-            )));
-        }
-        if !(options.top_p > 0.0 && options.top_p <= 1.0) {
-            return Err(InvalidOptions(format!(
-                "`top_p` must be in (0, 1], got {}",
-                options.top_p
-            )));
-        }
+        sampling(&options, StreamId(0), 0)
+            .validate()
+            .map_err(InvalidOptions)?;
         if options.max_tokens == Some(0) {
             return Err(InvalidOptions(
                 "`max_tokens` must be at least 1 (or `None`)".into(),

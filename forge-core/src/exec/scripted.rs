@@ -2,13 +2,12 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::sync::Arc;
 
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
 use super::generator::{Completion, End, Generator, Reply, Request, StreamId};
-use super::matcher::PatternSet;
+use super::stop::StopScanner;
 
 /// One raw model output: what the "model" would write if nothing stopped it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,9 +55,8 @@ impl std::error::Error for ScriptedError {}
 /// A generator that answers each stream's successive requests with that stream's successive
 /// scripted [`Output`]s, as a real engine would:
 ///
-/// - the output is cut right after the first stop pattern that appears in it (matched across
-///   tokens; the first to *end* wins, ties go to the longer pattern), reported as
-///   [`End::Stop`] with its index;
+/// - the output is cut right after the first stop pattern that appears in it (found by a
+///   [`StopScanner`], across tokens), reported as [`End::Stop`] with its index;
 /// - else it is cut after `max_tokens` tokens ([`End::Limit`]);
 /// - else the whole output is returned with [`End::Eos`] (the model ended its sequence);
 /// - once a stream's list is used up, every further request gets an empty [`End::Eos`] reply.
@@ -88,11 +86,7 @@ pub struct Scripted {
     pending: Vec<Request>,
     rng: Option<Pcg64Mcg>,
     capacity: usize,
-    /// Pattern sets by stop-set address (the stop set is kept so the address stays its own).
-    sets: HashMap<usize, SharedSet>,
 }
-
-type SharedSet = (Arc<[Arc<str>]>, PatternSet);
 
 impl Scripted {
     /// A generator where stream `i` gets the outputs of the `i`-th item, in order.
@@ -116,7 +110,6 @@ impl Scripted {
             pending: Vec::new(),
             rng: None,
             capacity: usize::MAX,
-            sets: HashMap::new(),
         }
     }
 
@@ -165,12 +158,6 @@ impl Scripted {
                 (text, Some(ends))
             }
         };
-        let stop = request.shared_stop();
-        let key = Arc::as_ptr(stop) as *const () as usize;
-        let (_, set) = self
-            .sets
-            .entry(key)
-            .or_insert_with(|| (stop.clone(), PatternSet::from_shared(stop)));
         let max = request.max_tokens() as usize;
         // Tokens needed to write the text up to byte `e`: up to the token holding byte e − 1.
         let tokens_to = |e: usize| match &ends {
@@ -185,7 +172,7 @@ impl Scripted {
                 .map(|(i, c)| i + c.len_utf8()),
             Some(ends) => ends.get(k - 1).copied(),
         };
-        if let Some(h) = set.find(text.as_bytes(), 0, 0) {
+        if let Some(h) = StopScanner::new().scan(request.stop_set(), text.as_bytes()) {
             let n = tokens_to(h.end);
             if n <= max {
                 return Ok(Reply {

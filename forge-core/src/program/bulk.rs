@@ -5,36 +5,9 @@ use std::ops::Range;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use std::sync::Arc;
-
 use super::error::SampleError;
-use super::graph::{Instance, Slot};
 use super::workflow::{SampledWorkflow, Sampler, Workflow};
-use crate::resources::{Bindings, StreamLayout};
-
-/// The dataset stream of every instance bound at setup or invocation that draws from one, with
-/// its fills in the order sampling makes them (block instances in order, placeholders in order
-/// of first appearance).
-pub(super) fn stream_layouts(instances: &[Instance]) -> Option<Arc<[StreamLayout]>> {
-    let mut layouts: Vec<StreamLayout> = Vec::new();
-    for inst in instances {
-        for slot in inst.slots.iter() {
-            let Slot::Bound(f) = slot else { continue };
-            let Some((owner, draws)) = f.stream_plan() else {
-                continue;
-            };
-            let i = match layouts.iter().position(|l| l.owner() == owner) {
-                Some(i) => i,
-                None => {
-                    layouts.push(StreamLayout::new(owner));
-                    layouts.len() - 1
-                }
-            };
-            layouts[i].push(draws as u64);
-        }
-    }
-    (!layouts.is_empty()).then(|| layouts.into())
-}
+use crate::resources::Bindings;
 
 /// Sampling a range of a dataset stopped: a sample failed, or a callback returned an error.
 /// Every sample before `index` has been delivered, in order; nothing after it.

@@ -10,7 +10,7 @@ use std::sync::{Arc, OnceLock};
 use serde::{Deserialize, Serialize};
 
 use super::error::{ProgramError, SampleError};
-use super::graph::{ArgSite, Instance, Jump, Node, ZoneId, check_invariants};
+use super::graph::{ArgSite, Instance, Jump, Node, Slot, ZoneId, check_invariants};
 use super::{LoopBounds, SharedStr};
 use crate::resources::{Bindings, PlaceholderSite, SampleContext, Site, StreamLayout};
 use crate::udpl::{Config, Document, ResourceKind};
@@ -225,7 +225,7 @@ impl Workflow {
             .resources_of_kind(ResourceKind::Argument)
             .map(|r| r.name.name.clone())
             .collect();
-        let streams = super::bulk::stream_layouts(&instances);
+        let streams = stream_layouts(&instances);
         Ok(Workflow {
             inner: Arc::new(Compiled {
                 doc,
@@ -590,4 +590,28 @@ impl SampledWorkflow {
     pub fn from_bytes(bytes: &[u8]) -> Result<SampledWorkflow, postcard::Error> {
         postcard::from_bytes(bytes)
     }
+}
+
+/// The dataset stream of every instance bound at setup or invocation that draws from one, with
+/// its fills in the order sampling makes them (block instances in order, placeholders in order
+/// of first appearance).
+fn stream_layouts(instances: &[Instance]) -> Option<Arc<[StreamLayout]>> {
+    let mut layouts: Vec<StreamLayout> = Vec::new();
+    for inst in instances {
+        for slot in inst.slots.iter() {
+            let Slot::Bound(f) = slot else { continue };
+            let Some((owner, draws)) = f.stream_plan() else {
+                continue;
+            };
+            let i = match layouts.iter().position(|l| l.owner() == owner) {
+                Some(i) => i,
+                None => {
+                    layouts.push(StreamLayout::new(owner));
+                    layouts.len() - 1
+                }
+            };
+            layouts[i].push(draws as u64);
+        }
+    }
+    (!layouts.is_empty()).then(|| layouts.into())
 }
