@@ -261,10 +261,10 @@ fn resume_refuses_another_run_and_changes_nothing() {
         (run(&w, 0..9, 2), "`range[1]` is 8, the expected one 9"),
         (
             run(&w, 0..8, 2).options(RunOptions {
-                temperature: 0.0,
+                temperature: 0.5,
                 ..opts(2)
             }),
-            "`generator.sampling.temperature` is 1.0, the expected one 0.0",
+            "`generator.sampling.temperature` is 0.0, the expected one 0.5",
         ),
         (
             run(&w, 0..8, 2).record("engine", serde_json::json!({ "kind": "http" })),
