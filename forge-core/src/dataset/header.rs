@@ -148,20 +148,7 @@ impl Header {
                 )));
             }
         }
-        match value.get("version").and_then(Value::as_u64) {
-            Some(v) if (1..=u64::from(VERSION)).contains(&v) => {}
-            Some(v) => {
-                return Err(err(format!(
-                    "format version {v}, but this forge reads versions 1 to {VERSION}{}",
-                    if v > u64::from(VERSION) {
-                        ": upgrade forge to read it"
-                    } else {
-                        ""
-                    }
-                )));
-            }
-            None => return Err(err("the header has no integer `version` field".into())),
-        }
+        check_version(&value, "format", VERSION).map_err(err)?;
         let wire: HeaderWire =
             serde_json::from_value(value).map_err(|e| err(format!("bad header: {e}")))?;
         let extraction_texts = match (wire.version, wire.extraction_texts) {
@@ -296,6 +283,23 @@ impl ShapeWire {
             entry: self.entry,
             extractions: self.extractions,
         })
+    }
+}
+
+/// Checks a header's `version` field: an integer from 1 to `version`, else a message naming
+/// the `kind` of format and, for a newer file, what to do. Shared by dataset and run headers.
+pub(crate) fn check_version(value: &Value, kind: &str, version: u32) -> Result<(), String> {
+    match value.get("version").and_then(Value::as_u64) {
+        Some(v) if (1..=u64::from(version)).contains(&v) => Ok(()),
+        Some(v) => Err(format!(
+            "{kind} version {v}, but this forge reads versions 1 to {version}{}",
+            if v > u64::from(version) {
+                ": upgrade forge to read it"
+            } else {
+                ""
+            }
+        )),
+        None => Err("the header has no integer `version` field".into()),
     }
 }
 

@@ -109,20 +109,7 @@ impl RunHeader {
                 )));
             }
         }
-        match value.get("version").and_then(Value::as_u64) {
-            Some(v) if (1..=u64::from(VERSION)).contains(&v) => {}
-            Some(v) => {
-                return Err(err(format!(
-                    "run format version {v}, but this forge reads versions 1 to {VERSION}{}",
-                    if v > u64::from(VERSION) {
-                        ": upgrade forge to read it"
-                    } else {
-                        ""
-                    }
-                )));
-            }
-            None => return Err(err("the header has no integer `version` field".into())),
-        }
+        crate::dataset::check_version(&value, "run format", VERSION).map_err(err)?;
         let wire: HeaderWire =
             serde_json::from_value(value).map_err(|e| err(format!("bad header: {e}")))?;
         let [start, end] = wire.range;
