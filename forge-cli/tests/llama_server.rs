@@ -206,7 +206,7 @@ fn check_generated_spans(line: &Value) {
         });
         let Some(advance) = advance else { continue };
         let first = generated.find(&advance);
-        let allowed = generated.len() - advance.len();
+        let allowed = generated.len().saturating_sub(advance.len());
         assert!(
             first.is_none_or(|at| at == allowed && generated.ends_with(&advance)),
             "stream {stream}, visit {visit}: {advance} inside the generated text {generated:?}"
