@@ -270,9 +270,10 @@ pub(crate) struct StreamState {
     prompt_tokens: Option<u32>,
     finish: Option<String>,
     done: bool,
-    /// Where the next stop search starts (a char boundary of `text`).
-    searched: usize,
-    longest_stop: usize,
+    /// The request's stop patterns, searched as the text grows by the one rule of
+    /// [`StopScanner`] (a pattern split across chunks is found).
+    stops: StopSet,
+    scanner: StopScanner,
     /// The request's token limit (a `length` finish with fewer is a full context); 0: unknown.
     max_tokens: u32,
 }
@@ -313,8 +314,8 @@ impl StreamState {
             prompt_tokens: None,
             finish: None,
             done: false,
-            searched: 0,
-            longest_stop: stop.iter().map(|s| s.len()).max().unwrap_or(0),
+            stops: StopSet::from(stop.to_vec()),
+            scanner: StopScanner::new(),
             max_tokens: 0,
         }
     }
@@ -385,7 +386,7 @@ impl StreamState {
         if !choice.text.is_empty() {
             self.events += 1;
             self.text.push_str(&choice.text);
-            if let Some((end, index)) = self.find_stop(stop) {
+            if let Some((end, index)) = self.find_stop() {
                 self.text.truncate(end);
                 return Ok(Some(Reply {
                     text: std::mem::take(&mut self.text),
@@ -400,21 +401,11 @@ impl StreamState {
         Ok(None)
     }
 
-    /// The earliest-completed stop pattern in the text not yet searched (with enough overlap
-    /// for a pattern split across chunks): its end and index. Ties go to the longer pattern.
-    fn find_stop(&mut self, stop: &[Arc<str>]) -> Option<(usize, usize)> {
-        let from = self.searched;
-        let best = first_stop(&self.text, from, stop);
-        // Next time, search from where a pattern could still start unseen.
-        let mut next = self
-            .text
-            .len()
-            .saturating_sub(self.longest_stop.saturating_sub(1));
-        while !self.text.is_char_boundary(next) {
-            next -= 1;
-        }
-        self.searched = next.max(from);
-        best.map(|(end, _, index)| (end, index))
+    /// The earliest-completed stop pattern in the text so far: its end and index.
+    fn find_stop(&mut self) -> Option<(usize, usize)> {
+        self.scanner
+            .scan(&self.stops, self.text.as_bytes())
+            .map(|hit| (hit.end, hit.index))
     }
 
     /// The reply once the server has finished without a stop matching.
@@ -537,19 +528,6 @@ mod tests {
         assert_eq!(reply.text, "ab [Next]");
         assert_eq!(reply.end, End::Stop(0));
         assert_eq!(reply.tokens, 2);
-    }
-
-    #[test]
-    fn the_earliest_completed_pattern_wins() {
-        let req = request(&["[Escape]", "cap"]);
-        let mut state = StreamState::new(req.stop());
-        let step = state
-            .feed(sse("x [Escape]").as_bytes(), req.stop())
-            .unwrap();
-        let StreamStep::Done(reply) = step else {
-            panic!("a stop is in the chunk")
-        };
-        assert_eq!((reply.text.as_str(), reply.end), ("x [Escap", End::Stop(1)));
     }
 
     #[test]
