@@ -113,17 +113,12 @@ fn a_bad_gguf_file_is_one_line_without_a_backtrace() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// A greedy in-process run of the real model (`FORGE_MODEL`; skipped with a message when it
-/// is unset, as the engine's own tests are), cut in a line and resumed: the same bytes as
-/// the uninterrupted run.
+/// A greedy in-process run of the real model (`FORGE_MODEL` if set, else the user cache, as
+/// the main job and the engine's own tests get it), cut in a line and resumed: the same bytes
+/// as the uninterrupted run.
 #[test]
 fn a_greedy_in_process_run_resumed_equals_the_uninterrupted_one() {
-    let Some(model) = std::env::var_os("FORGE_MODEL") else {
-        eprintln!(
-            "skipped: FORGE_MODEL is not set; run `eval \"$(bash .ci/engines.sh model)\"` first"
-        );
-        return;
-    };
+    let model = real_model();
     let model = model.to_str().unwrap().to_owned();
     let dir = std::env::temp_dir().join(format!("forge-run-local-greedy-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -187,10 +182,7 @@ tags = [["Q"]]
 /// body at most 3 times.
 #[test]
 fn the_representative_declared_program_finishes_every_stream_on_smollm2() {
-    let Some(model) = std::env::var_os("FORGE_MODEL") else {
-        eprintln!("skipped: FORGE_MODEL is not set; run `eval \"$(bash .ci/engines.sh model)\"`");
-        return;
-    };
+    let model = real_model();
     let dir = std::env::temp_dir().join(format!("forge-run-declared-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let principles = dir.join("principles.txt");
@@ -250,4 +242,10 @@ fn the_representative_declared_program_finishes_every_stream_on_smollm2() {
             "{control:?}"
         );
     }
+}
+
+/// The real SmolLM2 model: `FORGE_MODEL` if set, else the user cache (downloaded there on first
+/// use), the same file the main job runs.
+fn real_model() -> std::path::PathBuf {
+    forge_local::models::resolve(None).unwrap_or_else(|e| panic!("{e}"))
 }
