@@ -10,34 +10,14 @@ mod chromium;
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use forge_core::program::{Call, Program, SampledWorkflow, to_html};
 use forge_core::resources::{Bindings, ListSampler};
 
-use common::{Run, assert_usage_error, forge_in};
+use common::{CHROMIUM, Run, assert_usage_error, forge_in, system_tool};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
 const DOT: &str = "/usr/bin/dot";
-
-/// The opt-out for the tests that need a program from the system (Chromium, Graphviz).
-const SKIP_SYSTEM_TOOLS: &str = "FORGE_SKIP_SYSTEM_TOOLS";
-
-/// Whether the test needing `path` (from the Debian package `package`) runs: yes when it is
-/// installed; when it is missing, the test fails with what to install, unless the user opted
-/// out with `FORGE_SKIP_SYSTEM_TOOLS=1`, which skips it with a note.
-fn system_tool(path: &str, package: &str) -> bool {
-    if Path::new(path).exists() {
-        return true;
-    }
-    let help = format!("apt-get install -y {package}, or set {SKIP_SYSTEM_TOOLS}=1 to skip");
-    if std::env::var_os(SKIP_SYSTEM_TOOLS).is_some_and(|v| v == "1") {
-        eprintln!("note: {path} not found; skipped because {SKIP_SYSTEM_TOOLS}=1 ({help})");
-        return false;
-    }
-    panic!("{path} not found: this test needs it ({help})");
-}
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/render")

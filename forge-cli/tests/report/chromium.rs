@@ -2,63 +2,15 @@
 //! the transcript browser switches streams, and the search finds a known string.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use super::*;
-
-const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// The DOM of `page#fragment` after its scripts ran, and Chromium's log. Fails after 120 s.
 fn dump(page: &Path, fragment: &str) -> (String, String) {
     let profile = page.with_extension(format!("profile{}", fragment.len()));
-    let url = format!(
-        "file://{}{fragment}",
-        page.canonicalize().unwrap().display()
-    );
-    let mut child = Command::new(CHROMIUM)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--enable-logging=stderr",
-            "--v=0",
-            "--dump-dom",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(&url)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start chromium");
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let t_out = std::thread::spawn(move || {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut out, &mut s).ok();
-        s
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut err, &mut s).ok();
-        s
-    });
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > Duration::from_secs(120) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium did not finish within 120 s on {url}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let (dom, log) = (t_out.join().unwrap(), t_err.join().unwrap());
+    let extra = ["--dump-dom".to_owned()];
+    let (dom, log) = common::chromium(page, fragment, &profile, &extra);
+    let url = page.display();
     assert!(
         dom.contains("<body data-rendered=\"ok\">"),
         "the page's script did not finish on {url}:\n{log}\n{dom}"
@@ -72,10 +24,7 @@ fn dump(page: &Path, fragment: &str) -> (String, String) {
 
 #[test]
 fn the_report_page_works_in_headless_chromium() {
-    if !Path::new(CHROMIUM).exists() {
-        eprintln!(
-            "note: {CHROMIUM} not found; skipping the headless browser check (apt-get install -y chromium)"
-        );
+    if !common::system_tool(common::CHROMIUM, "chromium") {
         return;
     }
     let dir = with_run("chromium");
