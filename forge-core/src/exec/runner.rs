@@ -355,6 +355,13 @@ where
         self.next_stream
     }
 
+    /// How many results [`next`](Iterator::next) yields without waiting on the generator
+    /// (0 when the next call may block). A writer batches what is ready and writes it before
+    /// the run waits again, so no finished result sits in a buffer while the model works.
+    pub fn ready(&self) -> usize {
+        self.ready.len()
+    }
+
     fn start_streams(&mut self) {
         while self.live.len() < self.limit {
             let busy = !self.live.is_empty() || !self.ready.is_empty();
