@@ -47,11 +47,10 @@ fn the_report_page_works_in_headless_chromium() {
         assert!(dom.contains(&format!("<tr id=\"zone{i}\"")), "zone row {i}");
     }
     assert!(
-        dom.contains(&format!(
-            "<iframe id=\"graph\" title=\"workflow graph\" srcdoc=\""
-        )) && dom.contains(&format!(
-            "data-rendered=\"ok\" data-zones=\"{zones}\" data-edges=\""
-        )),
+        dom.contains("<iframe id=\"graph\" title=\"workflow graph\" srcdoc=\"")
+            && dom.contains(&format!(
+                "data-rendered=\"ok\" data-zones=\"{zones}\" data-edges=\""
+            )),
         "the graph page did not draw: {dom}"
     );
     let edges: usize = dom
