@@ -212,6 +212,9 @@ pub(crate) fn run(args: Args) -> Outcome {
     for w in pass.stats.warnings() {
         eprintln!("warning: {w}");
     }
+    if let Some(note) = text::incomplete(&pass.stats) {
+        eprintln!("warning: `{}`: {note}", args.run.display());
+    }
     match &pass.stats.stopped {
         Some(s) if s.torn => {
             eprintln!(

@@ -52,6 +52,11 @@
         (D.stopped.torn ? "The file is torn" : "The file could not be read to its end") + " at line " +
         D.stopped.line + ": " + D.stopped.message + " The figures cover the " + D.streams + " streams before it."));
     }
+    else if (D.streams < h.range[1] - h.range[0]) {
+      b.appendChild(el("p", { "class": "banner warn", id: "incomplete" }, "The file holds " + D.streams + " of the " +
+        (h.range[1] - h.range[0]) + " streams of its range " + h.range[0] + ".." + h.range[1] +
+        " (the run stopped early, or the file was cut at a line end); forge run --resume with the same arguments completes it."));
+    }
     D.zones.forEach(function (z) { if (z.warning) b.appendChild(el("p", { "class": "banner warn" }, z.warning)); });
     var run = $("run");
     run.appendChild(el("p", null, "How the streams were executed (the header's generator):"));

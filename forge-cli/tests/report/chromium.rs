@@ -95,6 +95,33 @@ fn the_report_page_works_in_headless_chromium() {
     assert!(dom.contains("data-stream=\"2\""), "{dom}");
     assert!(dom.contains("<mark>body2.1</mark>"), "{dom}");
 
+    // A torn file and a file cut at a line end: the page says so above its figures.
+    let bytes = std::fs::read(dir.join("run.jsonl")).unwrap();
+    std::fs::write(dir.join("torn.jsonl"), &bytes[..bytes.len() - 7]).unwrap();
+    let text = String::from_utf8(bytes).unwrap();
+    let cut: String = text.lines().take(5).map(|l| format!("{l}\n")).collect();
+    std::fs::write(dir.join("cut.jsonl"), cut).unwrap();
+    for name in ["torn", "cut"] {
+        let args = [
+            "report",
+            &format!("{name}.jsonl"),
+            "--out",
+            &format!("{name}.html"),
+        ];
+        let run = forge_in(&dir, &args);
+        assert_eq!(run.code, 0, "{run:#?}");
+    }
+    let (dom, _) = dump(&dir.join("torn.html"), "");
+    assert!(
+        dom.contains("id=\"stopped\">The file is torn at line 7: the line is incomplete"),
+        "{dom}"
+    );
+    let (dom, _) = dump(&dir.join("cut.html"), "");
+    assert!(
+        dom.contains("id=\"incomplete\">The file holds 4 of the 6 streams of its range 0..6"),
+        "{dom}"
+    );
+
     // A stream outside the run says so.
     let (dom, _) = dump(&page, "#stream=60");
     assert!(

@@ -465,9 +465,59 @@ fn bad_input_is_reported_clearly() {
             .contains("warning: `torn.jsonl` is torn at line 7"),
         "{run:#?}"
     );
-    let run = forge_in(&dir, &["report", "torn.jsonl", "--out", "torn.html"]);
+    // The page: the same figures, the streams before the cut embedded or in the sidecar.
+    let args = [
+        "report",
+        "torn.jsonl",
+        "--out",
+        "torn.html",
+        "--transcripts",
+        "2",
+    ];
+    let run = forge_in(&dir, &args);
     assert_eq!(run.code, 0, "{run:#?}");
-    assert_eq!(page_data(&dir.join("torn.html"))["stopped"]["torn"], true);
+    let d = page_data(&dir.join("torn.html"));
+    assert_eq!(d["stopped"]["torn"], true);
+    assert_eq!(d["stopped"]["line"], 7);
+    assert_eq!(d["streams"], 5);
+    assert_eq!(d["sidecar"]["firsts"], serde_json::json!([2]));
+    let kept: Vec<Value> = sidecar_file(&dir.join("torn.streams/00000.js"), 0)
+        .iter()
+        .map(|s| s["index"].clone())
+        .collect();
+    assert_eq!(kept, [2, 3, 4]);
+
+    // Cut inside the header: nothing to report, and said so.
+    std::fs::write(dir.join("head.jsonl"), &bytes[..40]).unwrap();
+    let run = forge_in(&dir, &["report", "head.jsonl", "--out", "head.html"]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stderr.contains(
+            "error: `head.jsonl` line 1: the header line is incomplete (the file was cut while being written)"
+        ),
+        "{run:#?}"
+    );
+    assert!(!dir.join("head.html").exists());
+
+    // Cut at a line end: not torn, but fewer streams than the range; said in the summary, on
+    // stderr and in the page.
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    let cut: String = text.lines().take(5).map(|l| format!("{l}\n")).collect();
+    std::fs::write(dir.join("cut.jsonl"), cut).unwrap();
+    let run = forge_in(&dir, &["report", "cut.jsonl"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let note = "the file holds 4 of the 6 streams of its range 0..6 (the run stopped early, or the file was cut at a line end); `forge run --resume` with the same arguments completes it";
+    assert!(
+        run.stdout.contains(&format!("\nINCOMPLETE: {note}\n")),
+        "{run:#?}"
+    );
+    assert!(
+        run.stderr
+            .contains(&format!("warning: `cut.jsonl`: {note}")),
+        "{run:#?}"
+    );
+    let run = forge_in(&dir, &["report", "run.jsonl"]);
+    assert!(!run.stdout.contains("INCOMPLETE") && !run.stderr.contains("streams of its range"));
 
     // A bad line: figures up to it, exit 1.
     let text = String::from_utf8(bytes).unwrap();
@@ -505,6 +555,14 @@ fn bad_input_is_reported_clearly() {
             .contains("`dataset.jsonl` line 1: this is a dataset"),
         "{run:#?}"
     );
+    let run = forge_in(&dir, &["report", "dataset.jsonl", "--out", "dataset.html"]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("`dataset.jsonl` line 1: this is a dataset"),
+        "{run:#?}"
+    );
+    assert!(!dir.join("dataset.html").exists() && !dir.join("dataset.streams").exists());
 
     let run = forge_in(&dir, &["report", "missing.jsonl"]);
     assert_eq!(run.code, 2, "{run:#?}");
