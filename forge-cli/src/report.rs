@@ -19,19 +19,20 @@ use crate::Outcome;
 ///
 /// Without `--out`, prints a compact summary. With `--out`, writes a self-contained HTML page
 /// (no network): the summary, per zone stacked bars of how visits ended and token histograms,
-/// loop and `when` counts, failures, the workflow's zones coloured by how often they hit the
-/// token limit, and a transcript browser. The workflow graph inside the page is the one
-/// `forge graph --format html` draws, each zone shaded by its limit-hit rate.
+/// loop and `when` counts, failures, the workflow graph (the page `forge graph --format html`
+/// draws, inside this one, each zone shaded by how often it hit the token limit) and a
+/// transcript browser.
 ///
 /// The page embeds the figures and the first `--transcripts` streams (plus up to 50 later
 /// failed ones), so it stays small whatever the run's size. Every other stream is written next
 /// to it, in `FILE.streams/` (`report.html` → `report.streams/00000.js`, …: script files of
-/// about 1 MiB each), which the page loads on demand when a stream is picked or a search
-/// runs; keep that folder next to the page when moving it. No folder is written when the page
-/// embeds every stream.
+/// about 1 MiB each), which the page loads on demand when a stream is picked; its search reads
+/// them too, so it covers every stream. Keep that folder next to the page when moving it. No
+/// folder is written when the page embeds every stream.
 ///
 /// A torn file (cut while being written) is summed up to the cut, with a warning (exit 0);
-/// a file with a bad line is summed up to that line and exits 1.
+/// a file with a bad line is summed up to that line and exits 1; a file holding fewer streams
+/// than its header's range is flagged incomplete (exit 0).
 #[derive(clap::Args)]
 #[command(after_help = crate::EXIT_STATUS)]
 pub(crate) struct Args {
@@ -157,6 +158,17 @@ pub(crate) fn run(args: Args) -> Outcome {
     } else {
         0
     };
+    if let Some(out) = &args.out
+        && out.extension().is_some_and(|e| e == "streams")
+    {
+        return crate::usage_error(
+            "report",
+            format!(
+                "`--out {}`: a page named `*.streams` would be its own sidecar folder; name it `*.html`",
+                out.display()
+            ),
+        );
+    }
     let sidecar = args
         .out
         .as_ref()

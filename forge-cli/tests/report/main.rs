@@ -564,6 +564,13 @@ fn bad_input_is_reported_clearly() {
     );
     assert!(!dir.join("dataset.html").exists() && !dir.join("dataset.streams").exists());
 
+    let run = forge_in(&dir, &["report", "run.jsonl", "--out", "r.streams"]);
+    common::assert_usage_error(
+        &run,
+        "a page named `*.streams` would be its own sidecar folder",
+    );
+    assert!(!dir.join("r.streams").exists());
+
     let run = forge_in(&dir, &["report", "missing.jsonl"]);
     assert_eq!(run.code, 2, "{run:#?}");
     assert!(
