@@ -300,9 +300,10 @@
   function searchSide() {
     var run = ++searchRun, st = $("status").value, q = query(), state = $("sidestate"), found = [];
     sideMatches = null;
-    if (!side || (!q && !st)) { state.textContent = ""; state.removeAttribute("data-done"); refreshList(); return Promise.resolve(); }
-    var n = side.firsts.length;
+    refreshList();
     state.removeAttribute("data-done");
+    if (!side || (!q && !st)) { state.textContent = ""; return Promise.resolve(); }
+    var n = side.firsts.length;
     function step(k) {
       if (run !== searchRun) return;
       if (k >= n || found.length >= SIDE_MATCHES) {
@@ -316,12 +317,12 @@
       state.textContent = "searching the streams not embedded: file " + (k + 1) + " of " + n + "…";
       return loadChunk(k).then(function (list) {
         if (run !== searchRun) return;
+        var before = found.length;
         for (var i = 0; i < list.length && found.length < SIDE_MATCHES; i++) {
           var s = list[i];
           if ((!st || s.status === st) && matches(s, q)) found.push({ index: s.index, status: s.status });
         }
-        sideMatches = found;
-        refreshList();
+        if (found.length > before) { sideMatches = found; refreshList(); }
         return step(k + 1);
       }, function (e) {
         if (run !== searchRun) return;
@@ -331,7 +332,7 @@
     }
     return step(0);
   }
-  function filter() { refreshList(); return searchSide(); }
+  function filter() { return searchSide(); }
 
   function fromHash() {
     var h = decodeURIComponent(location.hash.slice(1));
