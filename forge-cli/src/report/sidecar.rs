@@ -124,6 +124,10 @@ fn chunk_number(name: &str) -> Option<usize> {
 /// Appends JSON text with the line and paragraph separators escaped (older script parsers end
 /// a line at them inside strings).
 fn script_safe(json: &str, out: &mut String) {
+    if !json.contains('\u{2028}') && !json.contains('\u{2029}') {
+        out.push_str(json);
+        return;
+    }
     for c in json.chars() {
         match c {
             '\u{2028}' => out.push_str("\\u2028"),
@@ -158,5 +162,7 @@ mod tests {
         let mut out = String::new();
         script_safe("\"a\u{2028}b\u{2029}\"", &mut out);
         assert_eq!(out, "\"a\\u2028b\\u2029\"");
+        script_safe(",\"plain é\"", &mut out);
+        assert_eq!(out, "\"a\\u2028b\\u2029\",\"plain é\"");
     }
 }
