@@ -31,10 +31,15 @@ fn parse_tool(value: &str) -> Result<(String, String), String> {
     }
 }
 
-/// The tools `workflow` calls, each bound to its `--tool` command. A tool the workflow calls
-/// and no `--tool` binds, or a `--tool` the document does not declare, is a usage error
-/// (exit 2) before anything runs.
-pub(crate) fn build(args: &ToolArgs, workflow: &Workflow) -> Result<Tools, Outcome> {
+/// The tools `workflow` calls: the `rust` tools of an [`App`](crate::App), and each `--tool`
+/// command (replacing a Rust tool of its name). A tool the workflow calls and nothing binds,
+/// or a `--tool` the document does not declare, is a usage error (exit 2) before anything
+/// runs.
+pub(crate) fn build(
+    args: &ToolArgs,
+    workflow: &Workflow,
+    rust: Option<&Tools>,
+) -> Result<Tools, Outcome> {
     let timeout = match Duration::try_from_secs_f64(args.tool_timeout) {
         Ok(t) if !t.is_zero() => t,
         _ => {
@@ -48,7 +53,7 @@ pub(crate) fn build(args: &ToolArgs, workflow: &Workflow) -> Result<Tools, Outco
         }
     };
     let declared = &workflow.document().config.tools;
-    let mut tools = Tools::new(declared);
+    let mut tools = rust.cloned().unwrap_or_else(|| Tools::new(declared));
     for (name, command) in &args.tools {
         let tool = match CommandTool::new(name.as_str(), command, timeout) {
             Ok(t) => t,
@@ -84,12 +89,17 @@ pub(crate) fn build(args: &ToolArgs, workflow: &Workflow) -> Result<Tools, Outco
         return Err(crate::usage_error(
             "run",
             format!(
-                "the program sends text to {}, which no --tool binds; bind each with --tool NAME=COMMAND",
+                "the program sends text to {}, which no --tool binds; bind each with --tool NAME=COMMAND{}",
                 unbound
                     .iter()
                     .map(|t| format!("tool `{t}`"))
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join(", "),
+                if rust.is_some() {
+                    " (or register it in the program's `Tools`)"
+                } else {
+                    ""
+                }
             ),
         ));
     }
