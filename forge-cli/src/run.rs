@@ -297,6 +297,7 @@ fn options(args: &Args) -> RunOptions {
         // on fails its stream.
         retries: 0,
         continue_on_full_context: args.continue_on_full_context,
+        max_tool_calls: args.tools.max_tool_calls(),
         ..RunOptions::default()
     }
 }

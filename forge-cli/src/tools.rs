@@ -19,6 +19,17 @@ pub(crate) struct ToolArgs {
     /// Seconds a tool command may run before it is killed and its stream fails
     #[arg(long, value_name = "SECS", default_value_t = 60.0)]
     tool_timeout: f64,
+    /// The most tool calls running at once; further calls wait for one to finish (the
+    /// streams whose model is writing go on meanwhile)
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..))]
+    max_tool_calls: u32,
+}
+
+impl ToolArgs {
+    /// `--max-tool-calls`.
+    pub(crate) fn max_tool_calls(&self) -> usize {
+        self.max_tool_calls as usize
+    }
 }
 
 fn parse_tool(value: &str) -> Result<(String, String), String> {

@@ -446,41 +446,37 @@ where
         entry
     }
 
-    /// Advance a live stream until it waits for the generator, or ends.
+    /// Advance a live stream until it waits for the generator or a tool, or ends.
     fn drive(&mut self, stream: u32) {
         let Some(live) = self.live.get_mut(&stream) else {
             return;
         };
         let tools = &self.runner.tools;
-        let ended = loop {
-            match live.automaton.step() {
-                Step::Generate => {
-                    let id = RequestId(self.ids);
-                    self.ids += 1;
-                    let sampling = sampling(&self.runner.options, StreamId(stream), live.made);
-                    live.made += 1;
-                    live.attempts = 0;
-                    live.request = id;
-                    self.generator.submit(live.automaton.request(id, sampling));
-                    self.in_flight += 1;
-                    break None;
-                }
-                Step::Tool { name, input } => match tools.get(name) {
-                    Some(tool) => {
-                        let (name, input) = (SharedStr::from(name), input.to_owned());
-                        self.tool_calls.call(stream, name, tool, input);
-                        break None;
-                    }
-                    None => {
-                        break Some(Ending::Error(ErrorKind::ToolNotRegistered {
-                            tool: SharedStr::from(name),
-                            registered: tools.names(),
-                        }));
-                    }
-                },
-                Step::Finished => break Some(Ending::Finished),
-                Step::Failed => break Some(Ending::Stuck),
+        let ended = match live.automaton.step() {
+            Step::Generate => {
+                let id = RequestId(self.ids);
+                self.ids += 1;
+                let sampling = sampling(&self.runner.options, StreamId(stream), live.made);
+                live.made += 1;
+                live.attempts = 0;
+                live.request = id;
+                self.generator.submit(live.automaton.request(id, sampling));
+                self.in_flight += 1;
+                None
             }
+            Step::Tool { name, input } => match tools.get(name) {
+                Some(tool) => {
+                    let (name, input) = (SharedStr::from(name), input.to_owned());
+                    self.tool_calls.call(stream, name, tool, input);
+                    None
+                }
+                None => Some(Ending::Error(ErrorKind::ToolNotRegistered {
+                    tool: SharedStr::from(name),
+                    registered: tools.names(),
+                })),
+            },
+            Step::Finished => Some(Ending::Finished),
+            Step::Failed => Some(Ending::Stuck),
         };
         if let Some(ending) = ended {
             self.end(stream, ending);

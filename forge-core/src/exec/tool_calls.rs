@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 use std::error::Error as StdError;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -75,14 +75,16 @@ impl ToolCalls {
             tool,
             input,
         };
-        if self.pending > self.workers && self.workers < self.max && self.spawn().is_err() {
-            if self.workers == 0 {
-                // No thread to call it on: call it here (the run goes on, serially).
-                let outcome = call(&job);
-                self.inline.push_back((job.stream, job.name, outcome));
-                return;
-            }
-            // The workers there are take the call when one is free.
+        // When no worker can be started, the workers there are take the call when one is
+        // free; with none, it is made here (the run goes on, serially).
+        if self.pending > self.workers
+            && self.workers < self.max
+            && self.spawn().is_err()
+            && self.workers == 0
+        {
+            let outcome = call(&job);
+            self.inline.push_back((job.stream, job.name, outcome));
+            return;
         }
         // The workers (and the queue's receiver) live as long as `self`: the send succeeds.
         let _ = self.jobs.send(job);
@@ -121,13 +123,10 @@ impl ToolCalls {
         }
         let finished = match deadline {
             None => self.done.recv().ok(),
-            Some(at) => match self
+            Some(at) => self
                 .done
                 .recv_timeout(at.saturating_duration_since(Instant::now()))
-            {
-                Ok(finished) => Some(finished),
-                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
-            },
+                .ok(),
         };
         if finished.is_some() {
             self.pending -= 1;
