@@ -195,7 +195,7 @@ impl App {
         if let Some(version) = self.version {
             command = command.version(version);
         }
-        // The subcommands' own descriptions speak of PATH and the default program.
+        // The subcommands' own descriptions speak of PATH and the document's program.
         for (sub, about) in [
             (
                 "check",

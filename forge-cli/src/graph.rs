@@ -1,11 +1,11 @@
-//! `forge graph`: draw the sampled default program as DOT, Mermaid or an HTML page.
+//! `forge graph`: draw the document's sampled program as DOT, Mermaid or an HTML page.
 
 use forge_core::program::{to_dot, to_html, to_mermaid};
 
 use crate::preview::{SampleArgs, emit, sample_default};
 use crate::{Builtin, Outcome};
 
-/// Draw the sampled default program: Graphviz DOT, Mermaid, or a self-contained HTML page.
+/// Draw the document's sampled program: Graphviz DOT, Mermaid, or a self-contained HTML page.
 ///
 /// Samples the same workflow as `forge render` (same options, same seed) and prints the
 /// drawing on stdout.

@@ -1,5 +1,6 @@
-//! What `render` and `graph` share: their options and the sampled *default program* of a
-//! document (every sequence run once, in `config.sequences` order).
+//! What `render` and `graph` share: their options and the sampled program of a document: its
+//! declared `[program]`, or without one the *default program* (every sequence run once, in
+//! `config.sequences` order).
 //!
 //! They preview any valid document: a resource no option binds fills its placeholders with a
 //! visible marker, `⟨NAME⟩` or `⟨NAME key = value ...⟩` with the arguments the placeholder
@@ -72,7 +73,7 @@ enum Source<'a> {
     List(&'a str),
 }
 
-/// Parse, bind, build the default program, compile and sample. On failure, the error has been
+/// Parse, bind, build the document's program (declared or default), compile and sample. On failure, the error has been
 /// printed and the outcome is returned. `command` names the subcommand, for usage errors.
 pub(crate) fn sample_default(
     command: &str,
@@ -99,7 +100,7 @@ pub(crate) enum Unbound {
     Error,
 }
 
-/// Which extractions the default program declares.
+/// Which extractions the program declares.
 #[derive(Clone, Copy)]
 pub(crate) enum Extract<'a> {
     /// None (a preview).

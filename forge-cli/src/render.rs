@@ -1,13 +1,14 @@
-//! `forge render`: print every zone of the sampled default program.
+//! `forge render`: print every zone of the document's sampled program.
 
 use forge_core::program::to_text;
 
 use crate::preview::{SampleArgs, emit, sample_default};
 use crate::{Builtin, Outcome};
 
-/// Sample the document's default program and print every zone's text.
+/// Sample the document's program and print every zone's text.
 ///
-/// The default program runs every sequence once, in `config.sequences` order. Each zone's text
+/// The program is the document's `[program]` table; without one, the default program runs
+/// every sequence once, in `config.sequences` order. Each zone's text
 /// is printed under a header line naming its index, sequence, block, advance pattern and tags.
 /// Resources are bound by name, whatever their kind: `--set` binds a static string, `--list` a
 /// list sampler. The same seed gives the same output.

@@ -1,4 +1,4 @@
-//! `forge run`: execute the document's default program against a model into a run file,
+//! `forge run`: execute the document's program against a model into a run file,
 //! through the library's [`forge_core::run`] (this module parses arguments, draws progress
 //! and wires Ctrl-C).
 
@@ -22,13 +22,14 @@ use crate::tools::ToolArgs;
 use crate::{Builtin, Outcome};
 use progress::Report;
 
-/// Run the document's default program against a model, one stream per dataset sample, into
-/// a run file.
+/// Run the document's program against a model, one stream per dataset sample, into a run
+/// file.
 ///
 /// Stream i executes sample i of the dataset (--seed): exactly the sample `forge sample`
-/// writes on line i, with request seeds derived from the seed and i. The default program
-/// runs every sequence once, in `config.sequences` order, and declares one extraction per
-/// valid tag (named after the tag) unless `--extract` names others.
+/// writes on line i, with request seeds derived from the seed and i. The program is the
+/// document's `[program]` table; without one, the default program runs every sequence once,
+/// in `config.sequences` order, and declares one extraction per valid tag (named after the
+/// tag) unless `--extract` names others.
 ///
 /// The file (format `forge-run`, documented in the library's `forge::run`) starts with a
 /// header recording the seed, the range, the workflow's shape and how the run was made
@@ -258,7 +259,7 @@ fn check_out(args: &Args) -> Result<(), Outcome> {
     Ok(())
 }
 
-/// Builds the default program and what the header records about the document and its
+/// Builds the document's program (declared or default) and what the header records about the document and its
 /// resources. On failure, the error has been printed.
 fn prepare(args: &Args, range: Range<u64>, builtin: Option<&Builtin>) -> Result<Prepared, Outcome> {
     let extract = Extract::DeclaredOrPerTag(&args.extract);

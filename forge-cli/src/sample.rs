@@ -1,4 +1,4 @@
-//! `forge sample`: write a dataset — samples `0..N` of the default program — as JSON Lines.
+//! `forge sample`: write a dataset — samples `0..N` of the document's program — as JSON Lines.
 
 use std::fs::File;
 use std::io::{BufReader, IsTerminal};
@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::preview::{Extract, Lists, SampleArgs, Unbound, build_default};
 use crate::{Builtin, Outcome};
 
-/// Write samples 0..N of the document's default program to a JSON Lines dataset file.
+/// Write samples 0..N of the document's program to a JSON Lines dataset file.
 ///
 /// Sample i is a pure function of the seed and i: the file's bytes are the same for any
 /// --threads and on every run, and an interrupted run continues with --resume (a line cut by

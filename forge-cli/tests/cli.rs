@@ -477,8 +477,8 @@ fn help_exits_0_and_prints_on_stdout() {
         );
         for line in [
             "  check   Parse and lint UDPL documents",
-            "  render  Sample the document's default program",
-            "  graph   Draw the sampled default program",
+            "  render  Sample the document's program and print every zone's text",
+            "  graph   Draw the document's sampled program",
             "Exit status: 0 no errors",
         ] {
             assert!(
