@@ -41,8 +41,10 @@
 //!   instead ([`LoopBounds`](crate::program::LoopBounds)): past `at_most` the runtime ends
 //!   the control zone with the control pattern itself ([`ZoneEnd::ForcedJump`]), and during
 //!   the first `at_least` visits the control pattern is plain text there.
-//! - **Retries.** A failed request is submitted again after [`RunOptions::backoff`], doubling
-//!   each time, up to [`RunOptions::retries`] times, with the same seed; then its stream fails.
+//! - **Retries.** One rule, [`RetryPolicy`], applied by the layer that sees the fault: an
+//!   engine with its own [`Generator::retry_policy`] reports only the failures it
+//!   gave up on; for other generators the runner submits a failed request again by
+//!   [`RunOptions::retry`], with the same seed; then its stream fails.
 
 mod automaton;
 mod blocking;
@@ -50,6 +52,7 @@ mod command;
 mod error;
 mod generator;
 mod plan;
+mod retry;
 mod runner;
 mod scripted;
 mod stop;
@@ -62,6 +65,7 @@ pub use command::{CommandLineError, CommandTool, CommandToolError, FailureKind, 
 pub use error::{ErrorKind, FatalError, RunError, SharedError, StreamError, StreamResult, ZoneRef};
 pub use generator::{Completion, End, Generator, Reply, Request, RequestId, Sampling, StreamId};
 pub use plan::Plan;
+pub use retry::RetryPolicy;
 pub use runner::{Execution, InvalidOptions, RunOptions, Runner, StreamInput, request_seed};
 pub use scripted::{Output, Scripted, ScriptedError};
 pub use stop::{StopMatch, StopScanner, StopSet};
