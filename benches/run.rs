@@ -12,6 +12,11 @@
 //! cargo bench --bench run
 //! ```
 //!
+//! The figure is the CPU time of the thread that runs (it is single-threaded: `Scripted`
+//! answers on the caller's thread), read from `/proc/thread-self/schedstat`, not wall time:
+//! other work sharing the cores does not count, so the ratios hold on a busy machine. Writing
+//! to the file counts in full (the kernel's copy into the page cache runs on this thread).
+//!
 //! Without `--bench` (as under `cargo test --benches`) it runs a small smoke version.
 
 mod common;
@@ -20,7 +25,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use common::Constitution;
-use criterion::{BatchSize, Criterion, Throughput};
+use criterion::{Criterion, Throughput};
 use forge::exec::{
     Automaton, End, Output, Plan, Reply, RequestId, RunOptions, Runner, Sampling, Scripted, Step,
     StreamId,
@@ -62,6 +67,28 @@ fn script(wf: &Workflow) -> Vec<Output> {
     out
 }
 
+/// The time this thread spent on a CPU (user and kernel), in nanoseconds: the first field of
+/// `/proc/thread-self/schedstat` (Linux). Other processes sharing the cores do not count.
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .expect("/proc/thread-self/schedstat (Linux) gives the thread's CPU time")
+}
+
+/// `iters` runs of `routine` on inputs made by `setup` (not measured): the CPU time of the
+/// runs. The runs are single-threaded (`Scripted` answers on the caller's thread).
+fn on_cpu<T>(iters: u64, mut setup: impl FnMut() -> T, mut routine: impl FnMut(T)) -> Duration {
+    let mut total = 0;
+    for _ in 0..iters {
+        let input = setup();
+        let start = thread_cpu_ns();
+        routine(input);
+        total += thread_cpu_ns() - start;
+    }
+    Duration::from_nanos(total)
+}
+
 fn bench(c: &mut Criterion, smoke: bool) {
     let wf = common::representative_workflow(Constitution::PerSample.binding(common::principles()));
     common::check_representative(&wf);
@@ -85,56 +112,69 @@ fn bench(c: &mut Criterion, smoke: bool) {
     g.throughput(Throughput::Elements(n));
 
     let runner = Runner::new(options.clone()).expect("options");
+    let execute_only = |mut generated: Scripted| {
+        let inputs = (0..n).map(|i| {
+            let s = wf.sample_at(common::args(), SEED, i).expect("sample");
+            (StreamId(i as u32), s)
+        });
+        let mut tokens = 0;
+        for r in runner.execute(&mut generated, inputs) {
+            tokens += r.expect("finished").tokens();
+        }
+        black_box(tokens);
+    };
+    let write_sink = |mut generated: Scripted| {
+        let summary = Run::new(&wf, SEED, 0..n)
+            .args(|_| common::args())
+            .options(options.clone())
+            .write(&mut generated, &mut std::io::sink())
+            .expect("run");
+        assert_eq!(summary.finished, n);
+        black_box(summary.tokens);
+    };
+    let fresh_file = || {
+        let _ = std::fs::remove_file(&path);
+        generator()
+    };
+    let write_file = |mut generated: Scripted| {
+        let summary = Run::new(&wf, SEED, 0..n)
+            .args(|_| common::args())
+            .options(options.clone())
+            .create(&path, &mut generated)
+            .expect("run");
+        black_box(summary.tokens);
+    };
     g.bench_function("execute_only", |b| {
-        b.iter_batched(
-            generator,
-            |mut generated| {
-                let inputs = (0..n).map(|i| {
-                    let s = wf.sample_at(common::args(), SEED, i).expect("sample");
-                    (StreamId(i as u32), s)
-                });
-                let mut tokens = 0;
-                for r in runner.execute(&mut generated, inputs) {
-                    tokens += r.expect("finished").tokens();
-                }
-                black_box(tokens)
-            },
-            BatchSize::LargeInput,
-        )
+        b.iter_custom(|iters| on_cpu(iters, generator, execute_only))
     });
     g.bench_function("write_sink", |b| {
-        b.iter_batched(
-            generator,
-            |mut generated| {
-                let summary = Run::new(&wf, SEED, 0..n)
-                    .args(|_| common::args())
-                    .options(options.clone())
-                    .write(&mut generated, &mut std::io::sink())
-                    .expect("run");
-                assert_eq!(summary.finished, n);
-                black_box(summary.tokens)
-            },
-            BatchSize::LargeInput,
-        )
+        b.iter_custom(|iters| on_cpu(iters, generator, write_sink))
     });
     g.bench_function("write_file", |b| {
-        b.iter_batched(
-            || {
-                let _ = std::fs::remove_file(&path);
-                generator()
-            },
-            |mut generated| {
-                let summary = Run::new(&wf, SEED, 0..n)
-                    .args(|_| common::args())
-                    .options(options.clone())
-                    .create(&path, &mut generated)
-                    .expect("run");
-                black_box(summary.tokens)
-            },
-            BatchSize::LargeInput,
-        )
+        b.iter_custom(|iters| on_cpu(iters, fresh_file, write_file))
     });
     g.finish();
+    if !smoke {
+        // The same three, alternated run by run, so that a change in the machine's load
+        // affects all three alike: the ratios BENCHMARKS.md reports.
+        let mut times = [const { Vec::new() }; 3];
+        for _ in 0..21 {
+            times[0].push(on_cpu(1, generator, execute_only));
+            times[1].push(on_cpu(1, generator, write_sink));
+            times[2].push(on_cpu(1, fresh_file, write_file));
+        }
+        let median = |t: &mut Vec<Duration>| {
+            t.sort();
+            t[t.len() / 2]
+        };
+        let [e, s, f] = times.each_mut().map(median);
+        println!(
+            "run, alternated 21 times (median CPU time): execute_only {e:.2?}, \
+             write_sink {s:.2?} ({:.3}×), write_file {f:.2?} ({:.3}×)",
+            s.as_secs_f64() / e.as_secs_f64(),
+            f.as_secs_f64() / e.as_secs_f64()
+        );
+    }
     let _ = std::fs::remove_file(&path);
 }
 

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use forge_core::diagnostics::{Format, render_all};
 use forge_core::udpl;
 
-use crate::Outcome;
+use crate::preview::{Extract, SampleArgs, Unbound, build_default};
+use crate::{Builtin, Outcome};
 
 /// Parse and lint UDPL documents; print every diagnostic.
 ///
@@ -31,7 +32,10 @@ enum FormatArg {
     Short,
 }
 
-pub(crate) fn run(args: Args) -> Outcome {
+pub(crate) fn run(args: Args, builtin: Option<&Builtin>) -> Outcome {
+    if let Some(builtin) = builtin {
+        return check_builtin(&args, builtin);
+    }
     let format = match args.format {
         FormatArg::Human => Format::Human,
         FormatArg::Short => Format::Short,
@@ -87,5 +91,61 @@ fn confirmation(paths: &[PathBuf], warnings: usize) -> String {
     match paths {
         [one] => format!("ok: {} has no errors{warnings}", one.display()),
         many => format!("ok: {} documents have no errors{warnings}", many.len()),
+    }
+}
+
+/// `check` of an [`App`](crate::App): the document was checked when the binary was built;
+/// build and compile its program (unbound resources as markers), and say what it holds.
+fn check_builtin(args: &Args, builtin: &Builtin) -> Outcome {
+    if let Some(path) = args.paths.first() {
+        return crate::usage_error(
+            "check",
+            format!(
+                "unexpected argument `{}`: the document is built in ({})",
+                path.display(),
+                builtin.files()
+            ),
+        );
+    }
+    let opts = SampleArgs {
+        seed: 0,
+        set: Vec::new(),
+        list: Vec::new(),
+        path: None,
+    };
+    let extract = Extract::DeclaredOrPerTag(&[]);
+    match build_default("check", &opts, Some(builtin), Unbound::Quiet, extract) {
+        Ok((workflow, _, _)) => {
+            let meta = workflow.meta();
+            let tools: Vec<&str> = meta
+                .zones
+                .iter()
+                .filter(|z| z.output)
+                .filter_map(|z| z.tool.as_deref())
+                .collect();
+            let unbound: Vec<&str> = tools
+                .iter()
+                .copied()
+                .filter(|t| !builtin.tools.as_ref().is_some_and(|r| r.contains(t)))
+                .collect();
+            println!(
+                "ok: {} has no errors; its program has {} zones and {} extractions",
+                builtin.files(),
+                meta.zones.len(),
+                meta.extractions.len()
+            );
+            if !unbound.is_empty() {
+                println!(
+                    "note: `run` needs --tool NAME=COMMAND for {}: no Rust tool is registered",
+                    unbound
+                        .iter()
+                        .map(|t| format!("`{t}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            Outcome::Clean
+        }
+        Err(outcome) => outcome,
     }
 }

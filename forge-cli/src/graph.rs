@@ -2,8 +2,8 @@
 
 use forge_core::program::{to_dot, to_html, to_mermaid};
 
-use crate::Outcome;
 use crate::preview::{SampleArgs, emit, sample_default};
+use crate::{Builtin, Outcome};
 
 /// Draw the sampled default program: Graphviz DOT, Mermaid, or a self-contained HTML page.
 ///
@@ -32,8 +32,8 @@ enum GraphFormat {
     Html,
 }
 
-pub(crate) fn run(args: Args) -> Outcome {
-    let sample = match sample_default("graph", &args.sample) {
+pub(crate) fn run(args: Args, builtin: Option<&Builtin>) -> Outcome {
+    let sample = match sample_default("graph", &args.sample, builtin) {
         Ok(s) => s,
         Err(outcome) => return outcome,
     };

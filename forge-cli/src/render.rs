@@ -2,8 +2,8 @@
 
 use forge_core::program::to_text;
 
-use crate::Outcome;
 use crate::preview::{SampleArgs, emit, sample_default};
+use crate::{Builtin, Outcome};
 
 /// Sample the document's default program and print every zone's text.
 ///
@@ -18,8 +18,8 @@ pub(crate) struct Args {
     sample: SampleArgs,
 }
 
-pub(crate) fn run(args: Args) -> Outcome {
-    match sample_default("render", &args.sample) {
+pub(crate) fn run(args: Args, builtin: Option<&Builtin>) -> Outcome {
+    match sample_default("render", &args.sample, builtin) {
         Ok(sample) => emit(&to_text(&sample)),
         Err(outcome) => outcome,
     }

@@ -1,6 +1,7 @@
 //! `forge report`: a run file summed up, in the terminal or as a self-contained HTML page.
 
 mod page;
+mod sidecar;
 mod text;
 
 use std::fs::File;
@@ -18,14 +19,20 @@ use crate::Outcome;
 ///
 /// Without `--out`, prints a compact summary. With `--out`, writes a self-contained HTML page
 /// (no network): the summary, per zone stacked bars of how visits ended and token histograms,
-/// loop and `when` counts, failures, the workflow's zones coloured by how often they hit the
-/// token limit, and a transcript browser. The page embeds the figures and the first
-/// `--transcripts` streams (plus up to 50 later failed ones); to browse every stream, open the
-/// run file itself from the page (it is read in the browser, never uploaded). Next to it,
-/// `FILE.graph.html` is the workflow as `forge graph` draws it, zones shaded by limit-hit rate.
+/// loop and `when` counts, failures, the workflow graph (the page `forge graph --format html`
+/// draws, inside this one, each zone shaded by how often it hit the token limit) and a
+/// transcript browser.
+///
+/// The page embeds the figures and the first `--transcripts` streams (plus up to 50 later
+/// failed ones), so it stays small whatever the run's size. Every other stream is written next
+/// to it, in `FILE.streams/` (`report.html` → `report.streams/00000.js`, …: script files of
+/// about 1 MiB each), which the page loads on demand when a stream is picked; its search reads
+/// them too, so it covers every stream. Keep that folder next to the page when moving it. No
+/// folder is written when the page embeds every stream.
 ///
 /// A torn file (cut while being written) is summed up to the cut, with a warning (exit 0);
-/// a file with a bad line is summed up to that line and exits 1.
+/// a file with a bad line is summed up to that line and exits 1; a file holding fewer streams
+/// than its header's range is flagged incomplete (exit 0).
 #[derive(clap::Args)]
 #[command(after_help = crate::EXIT_STATUS)]
 pub(crate) struct Args {
@@ -38,6 +45,9 @@ pub(crate) struct Args {
     /// How many streams' transcripts the page embeds (from the first)
     #[arg(long, value_name = "N", default_value_t = 200)]
     transcripts: usize,
+    /// How many bytes of JSON each file of `FILE.streams/` holds (at least one stream)
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20, hide = true)]
+    chunk_bytes: usize,
 }
 
 /// Later failed streams the page embeds beyond the first `--transcripts`.
@@ -47,6 +57,8 @@ const EXTRA_FAILED: usize = 50;
 pub(crate) struct Pass {
     pub(crate) stats: RunStats,
     pub(crate) transcripts: Vec<Value>,
+    /// The index of the first stream of each sidecar file (empty: none written).
+    pub(crate) sidecar: Vec<u64>,
 }
 
 /// Opens `path` as a run file; an error is printed as `error: ...`.
@@ -66,12 +78,16 @@ pub(crate) fn located(path: &Path, e: &DatasetError) -> String {
     }
 }
 
-/// Reads the whole file once, keeping the first `keep` transcripts (and later failed ones).
-fn pass(path: &Path, keep: usize) -> Result<Pass, String> {
+/// Reads the whole file once, keeping the first `keep` transcripts (and later failed ones);
+/// with a `sidecar`, every other stream goes there.
+fn pass(path: &Path, keep: usize, mut sidecar: Option<sidecar::Sidecar>) -> Result<Pass, String> {
     let mut reader = open(path)?;
     let mut stats = RunStats::new(reader.header().clone());
     let mut transcripts = Vec::new();
     let mut extra = 0;
+    let cannot_write = |e: std::io::Error, s: &sidecar::Sidecar| {
+        format!("cannot write `{}`: {e}", s.dir().display())
+    };
     for line in &mut reader {
         match line {
             Ok(line) => {
@@ -81,6 +97,9 @@ fn pass(path: &Path, keep: usize) -> Result<Pass, String> {
                 } else if !line.finished() && extra < EXTRA_FAILED {
                     extra += 1;
                     transcripts.push(line_json(&line));
+                } else if let Some(s) = &mut sidecar {
+                    s.add(line.index, &line_json(&line))
+                        .map_err(|e| cannot_write(e, s))?;
                 }
             }
             Err(e) => {
@@ -89,7 +108,19 @@ fn pass(path: &Path, keep: usize) -> Result<Pass, String> {
             }
         }
     }
-    Ok(Pass { stats, transcripts })
+    let sidecar = match sidecar {
+        Some(s) => {
+            let dir = s.dir().to_path_buf();
+            s.finish()
+                .map_err(|e| format!("cannot write `{}`: {e}", dir.display()))?
+        }
+        None => Vec::new(),
+    };
+    Ok(Pass {
+        stats,
+        transcripts,
+        sidecar,
+    })
 }
 
 /// A stream in the shape of its run-file line (so the page reads embedded streams and lines
@@ -127,7 +158,22 @@ pub(crate) fn run(args: Args) -> Outcome {
     } else {
         0
     };
-    let pass = match pass(&args.run, keep) {
+    if let Some(out) = &args.out
+        && out.extension().is_some_and(|e| e == "streams")
+    {
+        return crate::usage_error(
+            "report",
+            format!(
+                "`--out {}`: a page named `*.streams` would be its own sidecar folder; name it `*.html`",
+                out.display()
+            ),
+        );
+    }
+    let sidecar = args
+        .out
+        .as_ref()
+        .map(|out| sidecar::Sidecar::new(sidecar::folder(out), args.chunk_bytes));
+    let pass = match pass(&args.run, keep, sidecar) {
         Ok(p) => p,
         Err(message) => {
             eprintln!("error: {message}");
@@ -141,27 +187,31 @@ pub(crate) fn run(args: Args) -> Outcome {
     let outcome = match &args.out {
         None => crate::preview::emit(&text::summary(&name, &pass.stats)),
         Some(out) => {
-            // The companion page drawn by `forge graph`: `report.html` → `report.graph.html`.
-            let graph_path = out.with_extension("graph.html");
-            let graph =
-                page::graph_page(&pass).and_then(|html| match std::fs::write(&graph_path, html) {
-                    Ok(()) => graph_path
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned()),
-                    Err(e) => {
-                        eprintln!("warning: cannot write `{}`: {e}", graph_path.display());
-                        None
-                    }
-                });
-            let html = page::page(&name, &pass, graph.as_deref());
+            let folder = sidecar::folder(out);
+            let folder = folder
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            let html = page::page(&name, &pass, &folder);
             match std::fs::write(out, html) {
                 Ok(()) => {
-                    eprintln!(
-                        "wrote `{}`: {} streams, {} transcripts embedded",
-                        out.display(),
-                        pass.stats.streams,
-                        pass.transcripts.len()
-                    );
+                    let rest = pass.stats.streams - pass.transcripts.len() as u64;
+                    if pass.sidecar.is_empty() {
+                        eprintln!(
+                            "wrote `{}`: {} streams, {} transcripts embedded",
+                            out.display(),
+                            pass.stats.streams,
+                            pass.transcripts.len()
+                        );
+                    } else {
+                        eprintln!(
+                            "wrote `{}`: {} streams, {} transcripts embedded, {rest} more in `{}` ({} files, loaded on demand)",
+                            out.display(),
+                            pass.stats.streams,
+                            pass.transcripts.len(),
+                            sidecar::folder(out).display(),
+                            pass.sidecar.len()
+                        );
+                    }
                     Outcome::Clean
                 }
                 Err(e) => {
@@ -173,6 +223,9 @@ pub(crate) fn run(args: Args) -> Outcome {
     };
     for w in pass.stats.warnings() {
         eprintln!("warning: {w}");
+    }
+    if let Some(note) = text::incomplete(&pass.stats) {
+        eprintln!("warning: `{}`: {note}", args.run.display());
     }
     match &pass.stats.stopped {
         Some(s) if s.torn => {

@@ -16,10 +16,10 @@ use forge_core::run::{Cancel, Run, RunFileError, Summary, count_failed};
 use forge_http::{Config, Dialect, Endpoint, HttpGenerator};
 use serde_json::{Value, json};
 
-use crate::Outcome;
 use crate::preview::{Extract, SampleArgs, Unbound, build_default};
 use crate::range::{Shard, parse_range, parse_shard};
 use crate::tools::ToolArgs;
+use crate::{Builtin, Outcome};
 use progress::Report;
 
 /// Run the document's default program against a model, one stream per dataset sample, into
@@ -144,7 +144,7 @@ pub(crate) struct Prepared {
     tools: Tools,
 }
 
-pub(crate) fn run(args: Args) -> Outcome {
+pub(crate) fn run(args: Args, builtin: Option<&Builtin>) -> Outcome {
     let range = match crate::range::resolve(
         Some(args.streams),
         args.range.clone(),
@@ -176,7 +176,7 @@ pub(crate) fn run(args: Args) -> Outcome {
     if let Err(outcome) = check_out(&args) {
         return outcome;
     }
-    let prepared = match prepare(&args, range) {
+    let prepared = match prepare(&args, range, builtin) {
         Ok(p) => p,
         Err(outcome) => return outcome,
     };
@@ -260,18 +260,24 @@ fn check_out(args: &Args) -> Result<(), Outcome> {
 
 /// Builds the default program and what the header records about the document and its
 /// resources. On failure, the error has been printed.
-fn prepare(args: &Args, range: Range<u64>) -> Result<Prepared, Outcome> {
+fn prepare(args: &Args, range: Range<u64>, builtin: Option<&Builtin>) -> Result<Prepared, Outcome> {
     let extract = Extract::DeclaredOrPerTag(&args.extract);
-    let (workflow, arguments, lists) = build_default("run", &args.sample, Unbound::Error, extract)?;
+    let (workflow, arguments, lists) =
+        build_default("run", &args.sample, builtin, Unbound::Error, extract)?;
     let mut resources = crate::sample::resources(&args.sample, &lists);
+    let hash = match (builtin, &args.sample.path) {
+        (Some(b), _) => b.document_hash(),
+        (None, path) => document_hash(path.as_deref().unwrap_or(Path::new(""))),
+    };
     if let Value::Object(map) = &mut resources {
-        map.insert("document".into(), json!(document_hash(&args.sample.path)));
+        map.insert("document".into(), json!(hash));
     }
     // Bad sampling options are usage errors, found before connecting.
     if let Err(e) = forge_core::exec::Runner::new(options(args)) {
         return Err(crate::usage_error("run", e));
     }
-    let tools = crate::tools::build(&args.tools, &workflow)?;
+    let rust_tools = builtin.and_then(|b| b.tools.as_ref());
+    let tools = crate::tools::build(&args.tools, &workflow, rust_tools)?;
     Ok(Prepared {
         workflow,
         arguments,
@@ -294,6 +300,7 @@ fn options(args: &Args) -> RunOptions {
         // No `retry`: both engines retry by their own policy (`--retries` sets the HTTP
         // client's) and the runner does not retry again.
         continue_on_full_context: args.continue_on_full_context,
+        max_tool_calls: args.tools.max_tool_calls(),
         ..RunOptions::default()
     }
 }

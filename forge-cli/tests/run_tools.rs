@@ -1,7 +1,7 @@
 //! `forge run --tool NAME=COMMAND`: a declared program's tool bound to a script (stdin →
 //! stdout, no shell), against a loopback llama.cpp-style server; a failing tool fails its
 //! stream with the stderr tail, a slow one is killed at `--tool-timeout`, an unbound one is a
-//! usage error before anything runs.
+//! usage error before anything runs; calls run concurrently, at most `--max-tool-calls`.
 #![cfg(unix)]
 
 mod common;
@@ -183,4 +183,51 @@ fn an_unbound_declared_tool_is_a_usage_error_and_nothing_runs() {
     common::assert_usage_error(&r, "did you mean `check`?");
     let r = run(&dir, &server, &["--tool", "check=cat 'open"]);
     common::assert_usage_error(&r, "never closed");
+}
+
+/// The most calls of `calls.sh` that were running at once: each call marks itself in
+/// `calls/`, waits `secs`, and logs how many marks it sees.
+fn most_at_once(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("counts.txt"))
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().parse::<usize>().unwrap())
+        .max()
+        .unwrap()
+}
+
+fn counting(secs: &str) -> String {
+    format!(
+        "cat > /dev/null\nmkdir -p calls\ntouch calls/$$\nsleep {secs}\nls calls | wc -l >> counts.txt\nrm calls/$$\nprintf ' ok'"
+    )
+}
+
+#[test]
+fn tool_calls_run_concurrently_at_most_max_tool_calls_at_once() {
+    let dir = setup("concurrent", &[("calls.sh", &counting("1"))]);
+    let server = server();
+    let r = run(
+        &dir,
+        &server,
+        &["--tool", "check=./calls.sh", "--max-tool-calls", "3"],
+    );
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert_eq!(lines(&dir).len(), 6);
+    let most = most_at_once(&dir);
+    assert!((2..=3).contains(&most), "{most} calls at once");
+
+    let dir = setup("one-at-a-time", &[("calls.sh", &counting("0.2"))]);
+    let r = run(
+        &dir,
+        &server,
+        &["--tool", "check=./calls.sh", "--max-tool-calls", "1"],
+    );
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert_eq!(most_at_once(&dir), 1);
+    let r = run(
+        &dir,
+        &server,
+        &["--tool", "check=cat", "--max-tool-calls", "0"],
+    );
+    assert_eq!(r.code, 2, "{r:#?}");
 }

@@ -105,7 +105,7 @@ struct CompletionsBody<'a> {
     prompt: &'a str,
     max_tokens: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
-    stop: Option<&'a [Arc<str>]>,
+    stop: Option<Stops<'a>>,
     temperature: f32,
     top_p: f32,
     seed: u64,
@@ -129,7 +129,7 @@ struct LlamaBody<'a> {
     model: &'a str,
     prompt: &'a str,
     n_predict: u32,
-    stop: &'a [Arc<str>],
+    stop: Stops<'a>,
     temperature: f32,
     top_p: f32,
     #[serde(flatten)]
@@ -138,6 +138,32 @@ struct LlamaBody<'a> {
     cache_prompt: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     ignore_eos: bool,
+}
+
+/// The `stop` field sent to llama.cpp when forge has no stop to send. llama.cpp replaces an
+/// empty (or absent) list by the antiprompts of its `-r` flag (`server-schema.cpp`,
+/// `params_from_json_cmpl`): a zone would end at a text forge never asked for, read as the end
+/// of sequence through `/v1/completions`. A list holding one string no model writes (private-use
+/// code points) keeps the server's antiprompts out.
+const NO_STOP: &str = "\u{F8FF}forge:no-stop\u{F8FF}";
+
+/// A `stop` list as serialized: the request's patterns, or [`NO_STOP`].
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Stops<'a> {
+    List(&'a [Arc<str>]),
+    Unmatchable([&'static str; 1]),
+}
+
+impl<'a> Stops<'a> {
+    /// What llama.cpp gets: the patterns, never an empty list.
+    fn llama(stop: &'a [Arc<str>]) -> Stops<'a> {
+        if stop.is_empty() {
+            Stops::Unmatchable([NO_STOP])
+        } else {
+            Stops::List(stop)
+        }
+    }
 }
 
 /// What a request body needs besides the request itself.
@@ -174,7 +200,7 @@ pub(crate) fn body(
             model: options.model,
             prompt,
             n_predict: max_tokens,
-            stop,
+            stop: Stops::llama(stop),
             temperature: sampling.temperature,
             top_p: sampling.top_p,
             neutral: Neutral::for_server(Dialect::LlamaCpp),
@@ -189,7 +215,15 @@ pub(crate) fn body(
                 model: options.model,
                 prompt,
                 max_tokens,
-                stop: (!streamed && !stop.is_empty()).then_some(stop),
+                // Streamed: the patterns are matched here, so the server gets none (only
+                // llama.cpp gets one that cannot match, to keep its `-r` antiprompts out).
+                stop: if !streamed && !stop.is_empty() {
+                    Some(Stops::List(stop))
+                } else if streamed && server == Dialect::LlamaCpp {
+                    Some(Stops::llama(&[]))
+                } else {
+                    None
+                },
                 temperature: sampling.temperature,
                 top_p: sampling.top_p,
                 seed: seed63(sampling.seed),

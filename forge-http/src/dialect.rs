@@ -50,7 +50,7 @@ use crate::fault::Fault;
 ///
 /// | relies on | for |
 /// |---|---|
-/// | `stop`, `n_predict` | the stop patterns and the token limit |
+/// | `stop`, `n_predict` | the stop patterns and the token limit; a zone with no pattern gets one string no model writes, because the server replaces an empty list by its `-r` antiprompts |
 /// | `model` | a router-mode server (`--models-dir`) needs it; a single-model server ignores it |
 /// | `cache_prompt: true` | the slot keeps the stream's KV cache, so a continuation only processes its new text |
 /// | `stop_type` (`"word"`, `"limit"`, `"eos"`) and `stopping_word` | → [`End::Stop`] / [`End::Limit`] (or [`End::ContextFull`] when a full slot stopped it early) / [`End::Eos`] (older servers: `stopped_word`, `stopped_limit`, `stopped_eos`) |
@@ -64,7 +64,9 @@ use crate::fault::Fault;
 ///
 /// # [`Dialect::OpenAi`]: any OpenAI-compatible server, `POST /v1/completions` streamed
 ///
-/// Such a server trims the stop text and does not say which stop fired, so no `stop` is sent:
+/// Such a server trims the stop text and does not say which stop fired, so no `stop` is sent
+/// (to llama.cpp's server, one string no model writes, which keeps its `-r` antiprompts from
+/// ending a zone as if at the end of sequence):
 ///
 /// | relies on | for |
 /// |---|---|
@@ -83,8 +85,9 @@ use crate::fault::Fault;
 /// `owned_by` `"vllm"`, `"sglang"` or `"llamacpp"` picks the dialect (the first listed model
 /// also gives the `model` field). Else `GET /props` answering llama.cpp's fields picks
 /// [`Dialect::LlamaCpp`], `GET /server_info` (or the older `/get_server_info`) answering
-/// SGLang's settings (`version` with `tp_size` or `model_path`) picks [`Dialect::Sglang`], and
-/// a server that only lists models is [`Dialect::OpenAi`]. All endpoints must agree. The probe
+/// SGLang's settings (`version` with `tp_size` or `model_path`) picks [`Dialect::Sglang`],
+/// `GET /version` answering exactly `{"version": …}` picks [`Dialect::Vllm`] (a vLLM behind a
+/// proxy that rewrites `owned_by`), and a server that only lists models is [`Dialect::OpenAi`]. All endpoints must agree. The probe
 /// also reads the context of a slot (llama.cpp `n_ctx`, vLLM and SGLang `max_model_len`) and
 /// collects the caveats ([`ServerInfo`](crate::ServerInfo)).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

@@ -179,6 +179,24 @@ async fn sglang_info(
     None
 }
 
+/// vLLM's version, from `GET /version` (`entrypoints/openai/basic/api_router.py`): exactly
+/// `{"version": "…"}`. The fallback for a vLLM behind a proxy that rewrites `owned_by` in
+/// `/v1/models`; any other answer (a catch-all page, JSON with other keys) is not vLLM.
+async fn vllm_version_of(
+    client: &reqwest::Client,
+    auth: Option<&HeaderValue>,
+    url: &str,
+    timeout: Duration,
+) -> Option<String> {
+    match get_json(client, auth, &format!("{url}/version"), timeout).await {
+        Ok((200, Some(Value::Object(map)))) if map.len() == 1 => map
+            .get("version")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        _ => None,
+    }
+}
+
 /// llama.cpp's `/props` (README `GET /props`): JSON with `total_slots` or
 /// `default_generation_settings`.
 async fn llama_props(
@@ -250,6 +268,7 @@ async fn probe(
     };
     let mut props = None;
     let mut sglang = None;
+    let mut vllm_version = None;
     let server = match by_owner {
         Some(d) => d,
         None => {
@@ -261,7 +280,12 @@ async fn probe(
                 if sglang.is_some() {
                     Dialect::Sglang
                 } else {
-                    Dialect::OpenAi
+                    vllm_version = vllm_version_of(client, auth, url, timeout).await;
+                    if vllm_version.is_some() {
+                        Dialect::Vllm
+                    } else {
+                        Dialect::OpenAi
+                    }
                 }
             }
         }
@@ -284,7 +308,7 @@ async fn probe(
         model,
         slot_context: max_model_len,
         slots: None,
-        version: None,
+        version: vllm_version,
         caveats: Vec::new(),
     };
     match server {

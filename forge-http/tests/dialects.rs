@@ -163,15 +163,11 @@ fn the_probe_detects_each_server() {
                 },
             );
             let generator = HttpGenerator::connect(config(&mock)).unwrap();
-            // Without `owned_by`, vLLM looks like any OpenAI-compatible server.
-            let want = if !advertise && kind == Kind::Vllm {
-                Dialect::OpenAi
-            } else {
-                dialect
-            };
+            // Without `owned_by`, each server is found by its own route (`/props`,
+            // `/server_info`, vLLM's `/version`).
             assert_eq!(
                 generator.dialect(),
-                want,
+                dialect,
                 "{kind:?}, advertised: {advertise}"
             );
             assert_eq!(generator.model(), "mock-model");

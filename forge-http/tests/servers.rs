@@ -435,6 +435,57 @@ fn a_catch_all_server_is_not_taken_for_sglang() {
     assert_eq!(generator.dialect(), Dialect::OpenAi);
 }
 
+/// Finding: a vLLM behind a proxy that rewrites `owned_by` was an unknown OpenAI server (no
+/// neutral sampling values, so the model's generation config applied). Before: `OpenAi`.
+#[test]
+fn a_vllm_behind_a_proxy_is_found_by_its_version() {
+    let options = Options {
+        advertise: false,
+        ..Options::default()
+    };
+    let mock = start(Kind::Vllm, options);
+    let generator = HttpGenerator::connect(config(&mock)).unwrap();
+    assert_eq!(generator.dialect(), Dialect::Vllm);
+    assert_eq!(
+        generator.server_info().version.as_deref(),
+        Some("0.11-mock")
+    );
+    // A catch-all page at `/version` is not vLLM (`a_catch_all_server_is_not_taken_for_sglang`).
+}
+
+/// Finding: llama.cpp replaces an empty `stop` list by its `-r` antiprompts. Before: through
+/// `/v1/completions` (no `stop` sent) a zone ended at the antiprompt read as the end of
+/// sequence (`"short "`), and natively a zone with no pattern ended at a word forge never sent.
+#[test]
+fn llama_cpp_antiprompts_never_end_a_zone() {
+    let options = Options {
+        streaming: Streaming::LlamaCpp,
+        antiprompts: &["answer"],
+        ..Options::default()
+    };
+    let mock = start(Kind::OpenAi, options);
+    let mut generator = HttpGenerator::connect(config(&mock).dialect(Dialect::OpenAi)).unwrap();
+    let r = run_one(&mut generator, request(0, "prompt eos", 16)).unwrap();
+    assert_eq!((r.text.as_str(), r.end), ("short answer", End::Eos));
+    let stop = &mock.seen()[0].body["stop"];
+    assert!(
+        stop.as_array().is_some_and(|s| s.len() == 1),
+        "one stop that cannot match: {stop}"
+    );
+
+    let options = Options {
+        antiprompts: &["answer"],
+        ..Options::default()
+    };
+    let r = reply(
+        Kind::LlamaCpp,
+        options,
+        Dialect::LlamaCpp,
+        request_with(1, "prompt eos", &[], 16),
+    );
+    assert_eq!((r.text.as_str(), r.end), ("short answer", End::Eos));
+}
+
 /// Finding: a full llama.cpp slot stops with `limit` after fewer tokens than asked, and vLLM
 /// clamps `max_tokens` to the context. Before: `End::Limit`, as if the budget were spent.
 #[test]

@@ -19,6 +19,17 @@
 //!   tokens differ from that point and the cache is **rolled back** to the common prefix and
 //!   the rest re-processed: the cache always holds exactly the tokenization of the context, so
 //!   a continued stream behaves as a fresh run over its full context would.
+//! - **Shared prefixes.** Streams whose contexts start with the same tokens (the same system
+//!   prompt, the same first zones) share the keys and values of that prefix instead of each
+//!   processing it ([`Options::share_prefixes`]). When several waiting requests share at
+//!   least [`MIN_SHARED_PREFIX`] tokens that no cache holds, the prefix is processed once, as
+//!   one segment, while they wait; then each request's cache *forks* from it: the frozen
+//!   prefix ([`FrozenKv`]) is referenced, not copied, and the request's own tokens go into
+//!   its own buffers. Finished prefixes stay in a prefix cache (a radix tree over token
+//!   sequences, longest-prefix lookup, least recently used evicted first) within
+//!   [`Options::prefix_cache_bytes`], for requests that arrive later. Attention over a
+//!   forked cache joins the scores of both parts and adds their weighted values, so a forked
+//!   stream computes what an unshared one does up to float rounding.
 //! - **Replies** end at the first stop pattern to appear in the generated text (found by a
 //!   [`StopScanner`](forge_core::exec::StopScanner) over the request's stop set, after every
 //!   token, also when the pattern starts at the end of the context and ends in the reply, as
@@ -43,18 +54,23 @@
 mod error;
 mod generator;
 mod gguf;
+mod kv;
 mod load;
 mod model;
 pub mod models;
 mod options;
+mod prefix;
 mod sample;
 mod scheduler;
+mod share;
 mod tokenizer;
 
 pub use error::Error;
 pub(crate) use error::plain;
+pub use kv::{FrozenKv, KvCache};
 pub use load::LocalModel;
-pub use model::{Config, KvCache, Llama, Segment};
+pub use model::{Config, Llama, Segment};
 pub use options::Options;
 pub use scheduler::LocalGenerator;
+pub use share::{MIN_SHARED_PREFIX, PrefixStats};
 pub use tokenizer::Tokenizer;

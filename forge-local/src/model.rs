@@ -9,10 +9,10 @@
 use std::io::{Read, Seek};
 
 use candle_core::quantized::{QMatMul, QTensor, gguf_file};
-use candle_core::{DType, Device, Module, Tensor};
+use candle_core::{Device, Module, Tensor};
 
-use crate::Error;
 use crate::gguf::{optional as metadata, optional_f32, required_usize};
+use crate::{Error, KvCache};
 
 /// The shape of a llama model, read from the GGUF metadata.
 #[derive(Clone, Debug, PartialEq)]
@@ -66,62 +66,6 @@ pub struct Llama {
     output: QMatMul,
     cos: Tensor,
     sin: Tensor,
-}
-
-/// The attention keys and values one stream has processed so far, per layer.
-///
-/// Buffers grow by doubling and are written in place, so appending a token costs the token,
-/// not the cache. [`truncate`](KvCache::truncate) rolls the cache back to a shorter prefix.
-#[derive(Default)]
-pub struct KvCache {
-    layers: Vec<(Tensor, Tensor)>,
-    capacity: usize,
-    len: usize,
-}
-
-impl KvCache {
-    /// An empty cache.
-    pub fn new() -> KvCache {
-        KvCache::default()
-    }
-
-    /// How many positions the cache holds.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether the cache holds no position.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Forget every position from `len` on.
-    pub fn truncate(&mut self, len: usize) {
-        self.len = self.len.min(len);
-    }
-
-    fn reserve(&mut self, config: &Config, extra: usize) -> candle_core::Result<()> {
-        let needed = self.len + extra;
-        if needed <= self.capacity {
-            return Ok(());
-        }
-        let capacity = needed.next_power_of_two().max(64);
-        let shape = (config.kv_heads, capacity, config.head_dim());
-        let mut layers = Vec::with_capacity(config.layers);
-        for layer in 0..config.layers {
-            let k = Tensor::zeros(shape, DType::F32, &Device::Cpu)?;
-            let v = Tensor::zeros(shape, DType::F32, &Device::Cpu)?;
-            if self.len > 0 {
-                let (old_k, old_v) = &self.layers[layer];
-                k.slice_set(&old_k.narrow(1, 0, self.len)?.contiguous()?, 1, 0)?;
-                v.slice_set(&old_v.narrow(1, 0, self.len)?.contiguous()?, 1, 0)?;
-            }
-            layers.push((k, v));
-        }
-        self.layers = layers;
-        self.capacity = capacity;
-        Ok(())
-    }
 }
 
 /// The tokens one stream adds in a forward pass, and its cache.
@@ -326,7 +270,7 @@ impl Llama {
         }
         let logits = self.run(segments, &ids, &positions, &last_rows)?;
         for s in segments.iter_mut() {
-            s.cache.len += s.tokens.len();
+            s.cache.advance(s.tokens.len());
         }
         Ok(logits)
     }
@@ -394,36 +338,17 @@ impl Llama {
         n: usize,
     ) -> candle_core::Result<Tensor> {
         let c = &self.config;
-        let hd = c.head_dim();
         let group = c.heads / c.kv_heads;
-        let past = cache.len;
-        let (cache_k, cache_v) = &cache.layers[layer];
-        cache_k.slice_set(&k.narrow(1, start, n)?.contiguous()?, 1, past)?;
-        cache_v.slice_set(&v.narrow(1, start, n)?.contiguous()?, 1, past)?;
-        let all = past + n;
-        let keys = cache_k.narrow(1, 0, all)?;
-        let values = cache_v.narrow(1, 0, all)?;
         // Heads sharing a key/value head are consecutive: fold them into the rows.
-        let q = q
-            .narrow(1, start, n)?
-            .contiguous()?
-            .reshape((c.kv_heads, group * n, hd))?;
-        let scores = (q.matmul(&keys.t()?)? * (1.0 / (hd as f64).sqrt()))?;
-        let scores = if n > 1 {
-            let mut mask = vec![0f32; group * n * all];
-            for row in 0..group * n {
-                let i = row % n;
-                for cell in &mut mask[row * all + past + i + 1..(row + 1) * all] {
-                    *cell = f32::NEG_INFINITY;
-                }
-            }
-            let mask = Tensor::from_vec(mask, (group * n, all), &Device::Cpu)?;
-            scores.broadcast_add(&mask)?
-        } else {
-            scores
-        };
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-        probs.matmul(&values)?.reshape((c.heads, n, hd))
+        let q =
+            q.narrow(1, start, n)?
+                .contiguous()?
+                .reshape((c.kv_heads, group * n, c.head_dim()))?;
+        let k = k.narrow(1, start, n)?.contiguous()?;
+        let v = v.narrow(1, start, n)?.contiguous()?;
+        cache
+            .attend(layer, &q, &k, &v, n)?
+            .reshape((c.heads, n, c.head_dim()))
     }
 }
 

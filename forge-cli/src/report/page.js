@@ -1,8 +1,11 @@
 // forge report page: draws the figures of the embedded data block and runs the transcript
-// browser. No network: a run file the user opens is read in the browser with the File API.
+// browser. No network: the streams the page does not embed are read from the script files of
+// its sidecar folder (NAME.streams/00000.js, ...), next to the page, with <script> elements
+// (which a file:// page may load, where fetch() is refused).
 (function () {
   "use strict";
-  var D, byIndex = {}, file = null, offsets = null, fileMatches = null;
+  var D, byIndex = {}, side = null, sideMatches = null, searchRun = 0, cached = null;
+  var SIDE_MATCHES = 500;
   var END_ORDER = ["pattern", "jump", "forced_jump", "limit", "eos", "forced", "unfinished"];
   var KIND_TITLE = { forced: "forced", generated: "generated", fed: "fed (tool result)", forced_close: "forced close" };
 
@@ -48,6 +51,11 @@
       b.appendChild(el("p", { "class": "banner bad", id: "stopped" },
         (D.stopped.torn ? "The file is torn" : "The file could not be read to its end") + " at line " +
         D.stopped.line + ": " + D.stopped.message + " The figures cover the " + D.streams + " streams before it."));
+    }
+    else if (D.streams < h.range[1] - h.range[0]) {
+      b.appendChild(el("p", { "class": "banner warn", id: "incomplete" }, "The file holds " + D.streams + " of the " +
+        (h.range[1] - h.range[0]) + " streams of its range " + h.range[0] + ".." + h.range[1] +
+        " (the run stopped early, or the file was cut at a line end); forge run --resume with the same arguments completes it."));
     }
     D.zones.forEach(function (z) { if (z.warning) b.appendChild(el("p", { "class": "banner warn" }, z.warning)); });
     var run = $("run");
@@ -138,20 +146,21 @@
     box.appendChild(t);
   }
 
-  function drawGraph() {
-    var box = $("graph");
-    D.graph.forEach(function (g, i) {
-      var z = D.zones[i];
-      var r = z.limit_rate || 0;
-      var d = el("div", { "class": "g", id: "g" + i, "data-limit-rate": r.toFixed(3) });
-      d.style.background = "hsl(0, 75%, " + (97 - 45 * r).toFixed(0) + "%)";
-      d.style.borderLeftColor = z.input ? "#f9a825" : (r > 0.5 ? "#c62828" : "#ccc");
-      var txt = zoneName(i) + "  → " + (g.next === null ? "END" : "#" + g.next);
-      if (g.control !== null) txt += "  ⤳ " + g.control + " " + (g.jump === null ? "END" : "#" + g.jump);
-      txt += "  · " + z.visits + " visits, " + pct(r) + " at the limit";
-      d.textContent = txt;
-      box.appendChild(d);
-    });
+  // The graph page runs in its own document (the iframe's srcdoc); once it has drawn, the
+  // iframe carries what it shows, for a reader of this page's DOM.
+  function watchGraph() {
+    var f = $("graph");
+    if (!f || f.tagName !== "IFRAME") return;
+    function check() {
+      var doc = f.contentDocument, body = doc && doc.body;
+      if (!body) return;
+      f.setAttribute("data-rendered", body.getAttribute("data-rendered") || body.getAttribute("data-error") || "no");
+      f.setAttribute("data-zones", doc.querySelectorAll(".z").length);
+      var edges = doc.getElementById("edges");
+      f.setAttribute("data-edges", edges ? edges.querySelectorAll("path").length : 0);
+    }
+    f.addEventListener("load", check);
+    check();
   }
 
   // ------------------------------------------------------------------ transcript browser
@@ -177,8 +186,7 @@
       shown++;
       list.appendChild(listItem(s.index, s.status, function () { show(s); }));
     });
-    if (fileMatches) fileMatches.forEach(function (m) {
-      if (byIndex[m.index] || (st && m.status !== st)) return;
+    if (sideMatches) sideMatches.forEach(function (m) {
       list.appendChild(listItem(m.index, m.status, function () { pick(m.index); }));
     });
     list.setAttribute("data-count", list.children.length);
@@ -226,75 +234,124 @@
     $("pick").value = s.index;
     refreshList();
   }
-  function pick(index) {
-    if (byIndex[index]) { show(byIndex[index]); return; }
-    var first = D.header.range[0];
-    if (offsets && index >= first && index - first + 1 < offsets.length - 1) {
-      var k = index - first + 1;
-      file.slice(offsets[k], offsets[k + 1]).text().then(function (t) { show(JSON.parse(t)); }).catch(fail);
-      return;
-    }
+  function note(text) {
     var view = $("view");
     view.textContent = "";
     view.removeAttribute("data-stream");
-    view.appendChild(el("p", { "class": "hint" }, "Stream " + index + " is not embedded in this page (it holds the first " +
-      D.transcripts.length + " streams and some later failed ones). Open the run file above to browse every stream."));
+    view.removeAttribute("data-status");
+    view.appendChild(el("p", { "class": "hint" }, text));
+  }
+  function pick(index) {
+    if (byIndex[index]) { show(byIndex[index]); return Promise.resolve(); }
+    var k = side ? chunkOf(index) : -1;
+    if (k < 0) {
+      note("Stream " + index + " is not in this run (" + D.streams + " streams from index " + D.header.range[0] + ").");
+      return Promise.resolve();
+    }
+    return loadChunk(k).then(function (list) {
+      for (var i = 0; i < list.length; i++) if (list[i].index === index) { show(list[i]); return; }
+      note("Stream " + index + " is not in this run.");
+    }, function (e) { note(e.message); });
   }
 
-  // Indexes the opened run file: the byte offset of every line start.
-  function openFile(f) {
-    file = f; offsets = [0]; fileMatches = null;
-    var state = $("filestate"), pos = 0, reader = f.stream().getReader();
-    state.textContent = "indexing…";
-    function step(r) {
-      if (r.done) {
-        if (offsets[offsets.length - 1] !== pos) offsets.push(pos);
-        state.textContent = (offsets.length - 2) + " streams in " + f.name;
-        state.setAttribute("data-lines", offsets.length - 1);
-        if (query()) searchFile();
+  // ------------------------------------------------------------------ sidecar files
+
+  // The file holding stream `index`: the last one whose first stream is at or before it.
+  function chunkOf(index) {
+    var f = side.firsts, lo = 0, hi = f.length - 1;
+    if (!f.length || index < f[0]) return -1;
+    while (lo < hi) {
+      var mid = (lo + hi + 1) >> 1;
+      if (f[mid] <= index) lo = mid; else hi = mid - 1;
+    }
+    return lo;
+  }
+  function chunkName(k) { var n = String(k); while (n.length < 5) n = "0" + n; return n + ".js"; }
+  // What each sidecar file calls: its streams go to the slot of the <script> element running it.
+  window.forgeReportStreams = function (k, list) {
+    var s = document.currentScript;
+    if (s && s.forgeSlot && s.forgeSlot.k === k) s.forgeSlot.list = list;
+  };
+  // Loads sidecar file `k` (the last one loaded is kept).
+  function loadChunk(k) {
+    if (cached && cached.k === k) return cached.promise;
+    var promise = new Promise(function (resolve, reject) {
+      var src = encodeURIComponent(side.dir) + "/" + chunkName(k), s = el("script", { src: src });
+      var w = s.forgeSlot = { k: k, list: null };
+      function done() { s.remove(); }
+      s.onload = function () {
+        done();
+        if (w.list) resolve(w.list);
+        else reject(new Error("The file " + src + " next to this page does not hold streams of this report."));
+      };
+      s.onerror = function () {
+        done();
+        if (cached && cached.k === k) cached = null;
+        reject(new Error("Cannot load " + src + ": the streams this page does not embed are in the folder " +
+          side.dir + ", which must stay next to the page."));
+      };
+      document.head.appendChild(s);
+    });
+    cached = { k: k, promise: promise };
+    return promise;
+  }
+  // Lists the streams of the sidecar files that pass the status filter and the search, one
+  // file at a time (up to SIDE_MATCHES); a newer search stops an older one.
+  function searchSide() {
+    var run = ++searchRun, st = $("status").value, q = query(), state = $("sidestate"), found = [];
+    sideMatches = null;
+    refreshList();
+    state.removeAttribute("data-done");
+    if (!side || (!q && !st)) { state.textContent = ""; return Promise.resolve(); }
+    var n = side.firsts.length;
+    function step(k) {
+      if (run !== searchRun) return;
+      if (k >= n || found.length >= SIDE_MATCHES) {
+        sideMatches = found;
+        state.textContent = found.length + (found.length >= SIDE_MATCHES ? "+" : "") +
+          " more in the streams not embedded (" + (k >= n ? "all " + n : k + " of " + n) + " files searched)";
+        state.setAttribute("data-done", found.length);
+        refreshList();
         return;
       }
-      var b = r.value;
-      for (var i = 0; i < b.length; i++) if (b[i] === 10) offsets.push(pos + i + 1);
-      pos += b.length;
-      return reader.read().then(step);
+      state.textContent = "searching the streams not embedded: file " + (k + 1) + " of " + n + "…";
+      return loadChunk(k).then(function (list) {
+        if (run !== searchRun) return;
+        var before = found.length;
+        for (var i = 0; i < list.length && found.length < SIDE_MATCHES; i++) {
+          var s = list[i];
+          if ((!st || s.status === st) && matches(s, q)) found.push({ index: s.index, status: s.status });
+        }
+        if (found.length > before) { sideMatches = found; refreshList(); }
+        return step(k + 1);
+      }, function (e) {
+        if (run !== searchRun) return;
+        state.textContent = e.message;
+        state.setAttribute("data-done", "error");
+      });
     }
-    reader.read().then(step).catch(fail);
+    return step(0);
   }
-  // Scans the opened file's lines for the search text (as it is written in JSON).
-  function searchFile() {
-    var q = query();
-    if (!file || !q) { fileMatches = null; refreshList(); return; }
-    var needle = JSON.stringify(q).slice(1, -1), found = [], rest = "", line = 0;
-    var reader = file.stream().pipeThrough(new TextDecoderStream()).getReader();
-    function step(r) {
-      var text = rest + (r.done ? "" : r.value), parts = text.split("\n");
-      rest = r.done ? "" : parts.pop();
-      for (var i = 0; i < parts.length && found.length < 500; i++, line++) {
-        if (line === 0 || parts[i].indexOf(needle) < 0) continue;
-        found.push({ index: D.header.range[0] + line - 1, status: parts[i].indexOf("\"status\":\"failed\"") >= 0 ? "failed" : "finished" });
-      }
-      if (r.done || found.length >= 500) { fileMatches = found; refreshList(); return; }
-      return reader.read().then(step);
-    }
-    reader.read().then(step).catch(fail);
-  }
+  function filter() { return searchSide(); }
 
   function fromHash() {
     var h = decodeURIComponent(location.hash.slice(1));
-    if (h.indexOf("search=") === 0) { $("search").value = h.slice(7); refreshList(); var first = $("list").firstChild; if (first) first.click(); }
-    else if (h.indexOf("status=") === 0) { $("status").value = h.slice(7); refreshList(); }
+    if (h.indexOf("search=") === 0) {
+      $("search").value = h.slice(7);
+      filter().then(function () { var first = $("list").firstChild; if (first) first.click(); });
+    }
+    else if (h.indexOf("status=") === 0) { $("status").value = h.slice(7); filter(); }
     else if (h.indexOf("stream=") === 0) { pick(Number(h.slice(7))); }
   }
 
   try {
     D = JSON.parse($("forge-report").textContent);
+    side = D.sidecar;
     D.transcripts.forEach(function (s) { byIndex[s.index] = s; });
-    drawSummary(); drawZones(); drawLoops(); drawFailures(); drawGraph();
-    $("search").addEventListener("input", function () { refreshList(); if (file) searchFile(); });
-    $("status").addEventListener("change", refreshList);
+    drawSummary(); drawZones(); drawLoops(); drawFailures(); watchGraph();
+    $("search").addEventListener("input", filter);
+    $("status").addEventListener("change", filter);
     $("pick").addEventListener("change", function () { pick(Number($("pick").value)); });
-    $("runfile").addEventListener("change", function () { if (this.files[0]) openFile(this.files[0]); });
     window.addEventListener("hashchange", fromHash);
     refreshList();
     if (location.hash) fromHash(); else if (D.transcripts.length) show(D.transcripts[0]);

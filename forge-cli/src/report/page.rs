@@ -4,11 +4,14 @@
 //!
 //! The data block holds [`RunStats::to_json`](forge_core::run::RunStats::to_json) plus
 //! `file` (the run file's name), `graph` (per zone its `next` and `jump` targets, `null` for
-//! the end) and `transcripts` (streams in the shape of their run-file lines).
+//! the end), `transcripts` (streams in the shape of their run-file lines) and `sidecar`
+//! (`null`, or `{"dir": "NAME.streams", "firsts": [...]}`: the folder of the streams not
+//! embedded and the index of the first stream of each of its files, see [`super::sidecar`]).
 //!
-//! The workflow graph is also drawn by forge's own graph page
-//! ([`to_html`](forge_core::program::to_html)), written next to the report (`NAME.graph.html`,
-//! linked from it), with each zone's background coloured by its limit-hit rate. The graph page needs a sampled workflow;
+//! The workflow graph is forge's own graph page ([`to_html`](forge_core::program::to_html)),
+//! the one `forge graph --format html` prints, inside the report as an `<iframe srcdoc>`
+//! (so its script and style sheet run unchanged, in their own document), with each zone's
+//! background coloured by its limit-hit rate. The graph page needs a sampled workflow;
 //! a run file holds the shape in its header and each stream's forced texts in its spans, so
 //! the workflow is rebuilt (through the dataset reader, whose header carries the same shape)
 //! with the zone texts of the first embedded stream that visited them.
@@ -23,9 +26,8 @@ use super::Pass;
 const CSS: &str = include_str!("page.css");
 const JS: &str = include_str!("page.js");
 
-/// The page for the file `name`.
-/// `graph` names the companion graph page written next to it, if any.
-pub(crate) fn page(name: &str, pass: &Pass, graph: Option<&str>) -> String {
+/// The page for the file `name`; `folder` names its sidecar folder (used if `pass` wrote one).
+pub(crate) fn page(name: &str, pass: &Pass, folder: &str) -> String {
     let meta = &pass.stats.header.workflow;
     let edges: Vec<Value> = meta
         .zones
@@ -42,11 +44,19 @@ pub(crate) fn page(name: &str, pass: &Pass, graph: Option<&str>) -> String {
     data["file"] = json!(name);
     data["graph"] = Value::Array(edges);
     data["transcripts"] = Value::Array(pass.transcripts.clone());
+    data["sidecar"] = if pass.sidecar.is_empty() {
+        Value::Null
+    } else {
+        json!({ "dir": folder, "firsts": pass.sidecar })
+    };
+    let graph = graph_page(pass);
 
-    let mut out = String::with_capacity(16384 + data.to_string().len());
+    let mut out = String::with_capacity(
+        16384 + data.to_string().len() + graph.as_ref().map_or(0, |g| g.len() * 11 / 10),
+    );
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str(
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n",
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline' 'self' file:; img-src data:\">\n",
     );
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     out.push_str("<link rel=\"icon\" href=\"data:,\">\n<title>forge report · ");
@@ -64,23 +74,28 @@ pub(crate) fn page(name: &str, pass: &Pass, graph: Option<&str>) -> String {
 <section><h2>Zones</h2><p class=\"hint\">How each zone's visits ended (in graph order), and the tokens generated per visit.</p><div id=\"legend\"></div><table id=\"zones\"></table></section>\n\
 <section><h2>Loops and <code>when</code></h2><div id=\"loops\"></div></section>\n\
 <section><h2>Failures</h2><div id=\"failures\"></div></section>\n\
-<section><h2>Workflow graph</h2><p class=\"hint\">Zones in graph order, coloured by the share of visits that ended at the token limit; → next edge, ⤳ jump edge.</p><div id=\"graph\"></div></section>\n\
+<section><h2>Workflow graph</h2><p class=\"hint\">The workflow as <code>forge graph</code> draws it, each zone coloured by the share of its visits that ended at the token limit (darker: more). Hover a zone for its text (from the first embedded stream that visited it), click it for details.</p>\n",
+    );
+    match &graph {
+        Some(g) => {
+            out.push_str("<iframe id=\"graph\" title=\"workflow graph\" srcdoc=\"");
+            escape(g, &mut out);
+            out.push_str("\"></iframe>");
+        }
+        None => out.push_str(
+            "<p id=\"graph\" class=\"hint\">The workflow cannot be redrawn from this file's header.</p>",
+        ),
+    }
+    out.push_str(
+        "</section>\n\
 <section id=\"browser\"><h2>Transcripts</h2>\n\
 <div id=\"controls\"><label>stream <input id=\"pick\" type=\"number\" min=\"0\"></label> \
 <label>status <select id=\"status\"><option value=\"\">any</option><option>finished</option><option>failed</option></select></label> \
 <label>search <input id=\"search\" type=\"search\" placeholder=\"text in the transcript\"></label> \
-<label class=\"file\">all streams: open the run file <input id=\"runfile\" type=\"file\" accept=\".jsonl,.json,application/json\"></label> \
-<span id=\"filestate\"></span></div>\n\
+<span id=\"sidestate\"></span></div>\n\
 <div id=\"bcols\"><ol id=\"list\"></ol><div id=\"view\"><p class=\"hint\">Pick a stream.</p></div><aside id=\"extractions\"></aside></div>\n\
 </section>\n",
     );
-    if let Some(name) = graph {
-        out.push_str("<p id=\"graphlink\">The same workflow drawn by <code>forge graph</code>, zones shaded by their limit-hit rate: <a href=\"");
-        escape(name, &mut out);
-        out.push_str("\">");
-        escape(name, &mut out);
-        out.push_str("</a></p>\n");
-    }
     out.push_str("<script type=\"application/json\" id=\"forge-report\">");
     script_json(&data, &mut out);
     out.push_str("</script>\n<script>");
@@ -120,7 +135,7 @@ fn script_json(value: &Value, out: &mut String) {
 
 /// Forge's graph page of the run's workflow, each zone's background shaded by its limit-hit
 /// rate; `None` if the workflow cannot be rebuilt (a hand-edited header).
-pub(crate) fn graph_page(pass: &Pass) -> Option<String> {
+fn graph_page(pass: &Pass) -> Option<String> {
     let header = &pass.stats.header;
     let run_header: Value = serde_json::from_str(&header.to_line()).ok()?;
     let zones = header.workflow.zones.len();

@@ -5,6 +5,20 @@ use std::fmt::Write as _;
 use forge_core::run::{Histogram, RunStats};
 use serde_json::Value;
 
+/// What is missing from a file read to its end that holds fewer streams than its header's
+/// range: a run that stopped early, or a file cut exactly at a line end (which a reader cannot
+/// tell from a finished file but by the count).
+pub(crate) fn incomplete(stats: &RunStats) -> Option<String> {
+    let range = &stats.header.range;
+    let expected = range.end.saturating_sub(range.start);
+    (stats.stopped.is_none() && stats.streams < expected).then(|| {
+        format!(
+            "the file holds {} of the {expected} streams of its range {}..{} (the run stopped early, or the file was cut at a line end); `forge run --resume` with the same arguments completes it",
+            stats.streams, range.start, range.end
+        )
+    })
+}
+
 /// The summary of `stats`, read from the file `name`.
 pub(crate) fn summary(name: &str, stats: &RunStats) -> String {
     let mut out = String::new();
@@ -28,6 +42,8 @@ pub(crate) fn summary(name: &str, stats: &RunStats) -> String {
             s.line,
             s.message
         );
+    } else if let Some(note) = incomplete(stats) {
+        let _ = writeln!(out, "INCOMPLETE: {note}");
     }
     if let Some(engine) = h.generator.get("engine") {
         let _ = writeln!(out, "engine: {}", compact(engine));

@@ -137,6 +137,19 @@ fn page_data(page: &Path) -> Value {
     serde_json::from_str(&html[start..end]).unwrap()
 }
 
+/// The graph page inside a report page (its `<iframe srcdoc>`), unescaped.
+fn graph_doc(html: &str) -> String {
+    let open = "<iframe id=\"graph\" title=\"workflow graph\" srcdoc=\"";
+    let start = html.find(open).expect("the graph's iframe") + open.len();
+    let end = start + html[start..].find('"').unwrap();
+    html[start..end]
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
 fn zone<'v>(data: &'v Value, label: &str) -> &'v Value {
     data["zones"]
         .as_array()
@@ -223,10 +236,10 @@ fn the_page_embeds_the_figures_of_the_run() {
     );
     assert!(d["graph"][ctl["zone"].as_u64().unwrap() as usize]["control"] == "[J]");
 
-    // forge's own graph page, next to the report, with the limit-hit zone shaded darkest.
+    // forge's own graph page, inside the report, with the limit-hit zone shaded darkest; one
+    // file: no companion page, no sidecar folder (every stream is embedded).
     let tight_zone = tight["zone"].as_u64().unwrap();
-    assert!(html.contains("<a href=\"report.graph.html\">"));
-    let graph = std::fs::read_to_string(dir.join("report.graph.html")).unwrap();
+    let graph = graph_doc(&html);
     assert!(
         graph.contains(&format!("#z{tight_zone}{{background:hsl(0,75%,52%)}}")),
         "no shade"
@@ -236,6 +249,9 @@ fn the_page_embeds_the_figures_of_the_run() {
         graph.contains(" data-x=\" t\""),
         "zone texts from the transcripts"
     );
+    assert!(!dir.join("report.graph.html").exists());
+    assert!(!dir.join("report.streams").exists());
+    assert_eq!(d["sidecar"], Value::Null);
 
     // Transcripts in the shape of run-file lines, with extraction texts.
     let t = d["transcripts"].as_array().unwrap();
@@ -292,6 +308,109 @@ fn the_page_embeds_a_bounded_sample_of_transcripts() {
     assert_eq!(d["streams"], 6);
 }
 
+/// The streams of a sidecar file `forgeReportStreams(K,[...]);`, checking `K`.
+fn sidecar_file(path: &Path, k: usize) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let body = text
+        .strip_prefix(&format!("forgeReportStreams({k},"))
+        .and_then(|t| t.strip_suffix(");\n"))
+        .unwrap_or_else(|| panic!("not a sidecar file {k}: {text}"));
+    serde_json::from_str::<Vec<Value>>(body).unwrap()
+}
+
+#[test]
+fn streams_beyond_the_sample_go_to_a_sidecar_folder() {
+    let dir = with_run("sidecar");
+    let report = |keep: &str| {
+        let args = [
+            "report",
+            "run.jsonl",
+            "--out",
+            "r.html",
+            "--transcripts",
+            keep,
+            "--chunk-bytes",
+            "1",
+        ];
+        let run = forge_in(&dir, &args);
+        assert_eq!(run.code, 0, "{run:#?}");
+        run
+    };
+    // Embedded: 0, 1 and the failed 5; one file per stream for 2, 3 and 4.
+    let run = report("2");
+    assert!(
+        run.stderr.contains(
+            "wrote `r.html`: 6 streams, 3 transcripts embedded, 3 more in `r.streams` (3 files, loaded on demand)"
+        ),
+        "{run:#?}"
+    );
+    let d = page_data(&dir.join("r.html"));
+    assert_eq!(
+        d["sidecar"],
+        serde_json::json!({ "dir": "r.streams", "firsts": [2, 3, 4] })
+    );
+    for (k, index) in [2, 3, 4].into_iter().enumerate() {
+        let streams = sidecar_file(&dir.join(format!("r.streams/0000{k}.js")), k);
+        assert_eq!(streams.len(), 1);
+        assert_eq!(streams[0]["index"], index);
+        assert_eq!(streams[0]["status"], "finished");
+    }
+    // The same shape as an embedded transcript: stream 3 from the sidecar equals stream 3
+    // embedded by a page that keeps every stream.
+    let sidecar_3 = sidecar_file(&dir.join("r.streams/00001.js"), 1).remove(0);
+    let all = forge_in(&dir, &["report", "run.jsonl", "--out", "all.html"]);
+    assert_eq!(all.code, 0, "{all:#?}");
+    assert_eq!(
+        page_data(&dir.join("all.html"))["transcripts"][3],
+        sidecar_3
+    );
+    assert!(!dir.join("all.streams").exists());
+
+    // Large files: one file for the three streams.
+    let run = forge_in(
+        &dir,
+        &[
+            "report",
+            "run.jsonl",
+            "--out",
+            "big.html",
+            "--transcripts",
+            "2",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:#?}");
+    let indices: Vec<Value> = sidecar_file(&dir.join("big.streams/00000.js"), 0)
+        .iter()
+        .map(|s| s["index"].clone())
+        .collect();
+    assert_eq!(indices, [2, 3, 4]);
+
+    // A later report over the same folder removes the files it no longer needs, and leaves
+    // the user's own files (and so the folder) alone.
+    report("3");
+    assert_eq!(
+        page_data(&dir.join("r.html"))["sidecar"]["firsts"],
+        serde_json::json!([3, 4])
+    );
+    assert!(!dir.join("r.streams/00002.js").exists());
+    assert_eq!(
+        sidecar_file(&dir.join("r.streams/00001.js"), 1)[0]["index"],
+        4
+    );
+    std::fs::write(dir.join("r.streams/notes.txt"), "mine").unwrap();
+    report("10");
+    assert_eq!(page_data(&dir.join("r.html"))["sidecar"], Value::Null);
+    let left: Vec<String> = std::fs::read_dir(dir.join("r.streams"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["notes.txt"]);
+    std::fs::remove_file(dir.join("r.streams/notes.txt")).unwrap();
+    report("2");
+    report("10");
+    assert!(!dir.join("r.streams").exists());
+}
+
 #[test]
 fn the_terminal_summary_reads_without_colour() {
     let dir = with_run("terminal");
@@ -346,9 +465,59 @@ fn bad_input_is_reported_clearly() {
             .contains("warning: `torn.jsonl` is torn at line 7"),
         "{run:#?}"
     );
-    let run = forge_in(&dir, &["report", "torn.jsonl", "--out", "torn.html"]);
+    // The page: the same figures, the streams before the cut embedded or in the sidecar.
+    let args = [
+        "report",
+        "torn.jsonl",
+        "--out",
+        "torn.html",
+        "--transcripts",
+        "2",
+    ];
+    let run = forge_in(&dir, &args);
     assert_eq!(run.code, 0, "{run:#?}");
-    assert_eq!(page_data(&dir.join("torn.html"))["stopped"]["torn"], true);
+    let d = page_data(&dir.join("torn.html"));
+    assert_eq!(d["stopped"]["torn"], true);
+    assert_eq!(d["stopped"]["line"], 7);
+    assert_eq!(d["streams"], 5);
+    assert_eq!(d["sidecar"]["firsts"], serde_json::json!([2]));
+    let kept: Vec<Value> = sidecar_file(&dir.join("torn.streams/00000.js"), 0)
+        .iter()
+        .map(|s| s["index"].clone())
+        .collect();
+    assert_eq!(kept, [2, 3, 4]);
+
+    // Cut inside the header: nothing to report, and said so.
+    std::fs::write(dir.join("head.jsonl"), &bytes[..40]).unwrap();
+    let run = forge_in(&dir, &["report", "head.jsonl", "--out", "head.html"]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stderr.contains(
+            "error: `head.jsonl` line 1: the header line is incomplete (the file was cut while being written)"
+        ),
+        "{run:#?}"
+    );
+    assert!(!dir.join("head.html").exists());
+
+    // Cut at a line end: not torn, but fewer streams than the range; said in the summary, on
+    // stderr and in the page.
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    let cut: String = text.lines().take(5).map(|l| format!("{l}\n")).collect();
+    std::fs::write(dir.join("cut.jsonl"), cut).unwrap();
+    let run = forge_in(&dir, &["report", "cut.jsonl"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let note = "the file holds 4 of the 6 streams of its range 0..6 (the run stopped early, or the file was cut at a line end); `forge run --resume` with the same arguments completes it";
+    assert!(
+        run.stdout.contains(&format!("\nINCOMPLETE: {note}\n")),
+        "{run:#?}"
+    );
+    assert!(
+        run.stderr
+            .contains(&format!("warning: `cut.jsonl`: {note}")),
+        "{run:#?}"
+    );
+    let run = forge_in(&dir, &["report", "run.jsonl"]);
+    assert!(!run.stdout.contains("INCOMPLETE") && !run.stderr.contains("streams of its range"));
 
     // A bad line: figures up to it, exit 1.
     let text = String::from_utf8(bytes).unwrap();
@@ -386,6 +555,21 @@ fn bad_input_is_reported_clearly() {
             .contains("`dataset.jsonl` line 1: this is a dataset"),
         "{run:#?}"
     );
+    let run = forge_in(&dir, &["report", "dataset.jsonl", "--out", "dataset.html"]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("`dataset.jsonl` line 1: this is a dataset"),
+        "{run:#?}"
+    );
+    assert!(!dir.join("dataset.html").exists() && !dir.join("dataset.streams").exists());
+
+    let run = forge_in(&dir, &["report", "run.jsonl", "--out", "r.streams"]);
+    common::assert_usage_error(
+        &run,
+        "a page named `*.streams` would be its own sidecar folder",
+    );
+    assert!(!dir.join("r.streams").exists());
 
     let run = forge_in(&dir, &["report", "missing.jsonl"]);
     assert_eq!(run.code, 2, "{run:#?}");

@@ -41,6 +41,11 @@
 //!   instead ([`LoopBounds`](crate::program::LoopBounds)): past `at_most` the runtime ends
 //!   the control zone with the control pattern itself ([`ZoneEnd::ForcedJump`]), and during
 //!   the first `at_least` visits the control pattern is plain text there.
+//! - **Tool calls** run off the runner's thread, at most [`RunOptions::max_tool_calls`] at
+//!   once (further calls wait, in call order), so a slow tool holds up its own stream only. A
+//!   result is handed to its stream at the generator's next completion, or at once when no
+//!   request is in flight; a tool that fails or panics fails its stream only. A stream's
+//!   transcript does not depend on the order in which calls finish.
 //! - **Retries.** One rule, [`RetryPolicy`], applied by the layer that sees the fault: an
 //!   engine with its own [`Generator::retry_policy`] reports only the failures it
 //!   gave up on; for other generators the runner submits a failed request again by
@@ -56,6 +61,7 @@ mod retry;
 mod runner;
 mod scripted;
 mod stop;
+mod tool_calls;
 mod tools;
 mod transcript;
 

@@ -15,6 +15,7 @@ use super::error::{
 use super::generator::{Completion, Generator, RequestId, Sampling, StreamId};
 use super::plan::Plan;
 use super::retry::{RetryPolicy, RetryQueue};
+use super::tool_calls::{ToolCalls, ToolOutcome};
 use super::tools::Tools;
 use crate::program::{SampledWorkflow, SharedStr};
 
@@ -47,6 +48,12 @@ pub struct RunOptions {
     /// with [`ErrorKind::ContextFull`](super::ErrorKind::ContextFull); `true` closes the zone,
     /// records it as [`ZoneEnd::ContextFull`](super::ZoneEnd::ContextFull), and goes on.
     pub continue_on_full_context: bool,
+    /// The most tool calls running at once. Tools run off the runner's thread, on up to this
+    /// many worker threads started as calls need them, so a slow tool (a command that takes a
+    /// minute) holds up its own stream only; further calls wait for a free worker, in call
+    /// order. A tool's result is taken up at the generator's next completion, or at once
+    /// when no request is in flight. Default 16.
+    pub max_tool_calls: usize,
 }
 
 impl Default for RunOptions {
@@ -58,6 +65,7 @@ impl Default for RunOptions {
             max_visits: 100_000,
             retry: RetryPolicy::default(),
             continue_on_full_context: false,
+            max_tool_calls: 16,
         }
     }
 }
@@ -132,6 +140,9 @@ impl Runner {
         if options.max_in_flight == 0 {
             return Err(InvalidOptions("`max_in_flight` must be at least 1".into()));
         }
+        if options.max_tool_calls == 0 {
+            return Err(InvalidOptions("`max_tool_calls` must be at least 1".into()));
+        }
         options.sampling.validate().map_err(InvalidOptions)?;
         if options.max_tokens == Some(0) {
             return Err(InvalidOptions(
@@ -202,6 +213,7 @@ impl Runner {
             ready: VecDeque::new(),
             retries: RetryQueue::default(),
             completions: Vec::new(),
+            tool_calls: ToolCalls::new(self.options.max_tool_calls),
             fatal: None,
             finished: false,
             skip: None,
@@ -296,6 +308,8 @@ pub struct Execution<'r, G: Generator, I> {
     /// Requests to submit again, by the runner's [`RetryPolicy`].
     retries: RetryQueue,
     completions: Vec<Completion<G::Error>>,
+    /// Tool calls running off this thread.
+    tool_calls: ToolCalls,
     fatal: Option<FatalError>,
     finished: bool,
     /// Streams not to run (already written by an earlier, interrupted run).
@@ -347,6 +361,13 @@ where
     /// Streams started so far.
     pub fn started(&self) -> u32 {
         self.next_stream
+    }
+
+    /// How many results [`next`](Iterator::next) yields without waiting on the generator
+    /// (0 when the next call may block). A writer batches what is ready and writes it before
+    /// the run waits again, so no finished result sits in a buffer while the model works.
+    pub fn ready(&self) -> usize {
+        self.ready.len()
     }
 
     fn start_streams(&mut self) {
@@ -426,46 +447,60 @@ where
         entry
     }
 
-    /// Advance a live stream until it waits for the generator, or ends.
+    /// Advance a live stream until it waits for the generator or a tool, or ends.
     fn drive(&mut self, stream: u32) {
         let Some(live) = self.live.get_mut(&stream) else {
             return;
         };
         let tools = &self.runner.tools;
-        let ended = loop {
-            match live.automaton.step() {
-                Step::Generate => {
-                    let id = RequestId(self.ids);
-                    self.ids += 1;
-                    let sampling = sampling(&self.runner.options, StreamId(stream), live.made);
-                    live.made += 1;
-                    live.attempts = 0;
-                    live.request = id;
-                    self.generator.submit(live.automaton.request(id, sampling));
-                    self.in_flight += 1;
-                    break None;
-                }
-                Step::Tool { name, input } => match tools.call(name, input) {
-                    Some(Ok(result)) => live.automaton.tool_result(result),
-                    Some(Err(e)) => {
-                        break Some(Ending::Error(ErrorKind::Tool {
-                            tool: SharedStr::from(name),
-                            source: Arc::from(e),
-                        }));
-                    }
-                    None => {
-                        break Some(Ending::Error(ErrorKind::ToolNotRegistered {
-                            tool: SharedStr::from(name),
-                            registered: tools.names(),
-                        }));
-                    }
-                },
-                Step::Finished => break Some(Ending::Finished),
-                Step::Failed => break Some(Ending::Stuck),
+        let ended = match live.automaton.step() {
+            Step::Generate => {
+                let id = RequestId(self.ids);
+                self.ids += 1;
+                let sampling = sampling(&self.runner.options, StreamId(stream), live.made);
+                live.made += 1;
+                live.attempts = 0;
+                live.request = id;
+                self.generator.submit(live.automaton.request(id, sampling));
+                self.in_flight += 1;
+                None
             }
+            Step::Tool { name, input } => match tools.get(name) {
+                Some(tool) => {
+                    let (name, input) = (SharedStr::from(name), input.to_owned());
+                    self.tool_calls.call(stream, name, tool, input);
+                    None
+                }
+                None => Some(Ending::Error(ErrorKind::ToolNotRegistered {
+                    tool: SharedStr::from(name),
+                    registered: tools.names(),
+                })),
+            },
+            Step::Finished => Some(Ending::Finished),
+            Step::Failed => Some(Ending::Stuck),
         };
         if let Some(ending) = ended {
             self.end(stream, ending);
+        }
+    }
+
+    /// Hand a finished tool call to its stream (if it is still running) and advance it.
+    fn tool_done(&mut self, stream: u32, tool: SharedStr, outcome: ToolOutcome) {
+        let Some(live) = self.live.get_mut(&stream) else {
+            return;
+        };
+        match outcome {
+            Ok(result) => {
+                live.automaton.tool_result(result);
+                self.drive(stream);
+            }
+            Err(e) => self.end(
+                stream,
+                Ending::Error(ErrorKind::Tool {
+                    tool,
+                    source: Arc::from(e),
+                }),
+            ),
         }
     }
 
@@ -594,8 +629,20 @@ where
                 continue;
             }
             self.resubmit_due();
+            if let Some((stream, tool, outcome)) = self.tool_calls.try_take() {
+                self.tool_done(stream, tool, outcome);
+                continue;
+            }
             if self.in_flight == 0 {
-                match self.retries.next_due() {
+                let retry = self.retries.next_due();
+                if self.tool_calls.pending() > 0 {
+                    // Only tools are running: wait for one (or for the next retry).
+                    if let Some((stream, tool, outcome)) = self.tool_calls.take(retry) {
+                        self.tool_done(stream, tool, outcome);
+                    }
+                    continue;
+                }
+                match retry {
                     Some(at) => std::thread::sleep(at.saturating_duration_since(Instant::now())),
                     None => self.abort(FatalError::Protocol(
                         "streams wait for replies but no request is in flight".into(),

@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use crate::udpl::names::did_you_mean;
 
-type ToolFn = dyn Fn(&str) -> Result<String, Box<dyn StdError + Send + Sync>> + Send + Sync;
+/// A registered tool.
+pub(super) type ToolFn =
+    dyn Fn(&str) -> Result<String, Box<dyn StdError + Send + Sync>> + Send + Sync;
 
 /// The tools of a run, by name, checked against the tools a document declares.
 ///
@@ -131,6 +133,11 @@ impl Tools {
     /// Whether a tool is registered under `name`.
     pub fn contains(&self, name: &str) -> bool {
         self.tools.contains_key(name)
+    }
+
+    /// The tool registered under `name`, to call on another thread.
+    pub(super) fn get(&self, name: &str) -> Option<Arc<ToolFn>> {
+        self.tools.get(name).cloned()
     }
 
     /// Call the tool `name`; `None` if none is registered under it.

@@ -14,6 +14,40 @@ use crate::exec::{Generator, RunOptions, Runner, StreamId, Tools};
 use crate::program::Workflow;
 use crate::resources::Bindings;
 
+/// Lines in index order, handed to the run loop's sink whenever the run is about to wait for
+/// the generator (and at the end): the lines that became ready together, in one buffer.
+pub(super) struct Batch {
+    bytes: Vec<u8>,
+    /// Each line's stream index and where it ends in `bytes`.
+    ends: Vec<(u64, usize)>,
+}
+
+impl Batch {
+    /// The lines' bytes, one after the other.
+    pub(super) fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Each line: its stream index and bytes.
+    pub(super) fn lines(&self) -> impl Iterator<Item = (u64, &[u8])> {
+        let mut start = 0;
+        self.ends.iter().map(move |&(i, end)| {
+            let line = &self.bytes[start..end];
+            start = end;
+            (i, line)
+        })
+    }
+
+    fn push(&mut self, index: u64) {
+        self.ends.push((index, self.bytes.len()));
+    }
+
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+    }
+}
+
 /// A run of a compiled workflow: stream `i` executes sample `i` of the dataset
 /// `(workflow, seed)` for each `i` in `range`, and its line goes to a run file. Configure it
 /// with the builder methods, then write it with [`write`](Run::write) (any `Write`) or to a
@@ -131,8 +165,9 @@ impl<'w> Run<'w> {
     }
 
     /// Writes the whole run to `out`: the header line, then every stream's line in index
-    /// order. Returns what the run did; lines are written one `write_all` each as their turn
-    /// comes.
+    /// order. Returns what the run did. Lines are written as their turn comes: those that
+    /// become ready together (one wait on the generator completing several streams) go out in
+    /// one `write_all`, followed by a `flush`, before the run waits again.
     pub fn write<G: Generator, W: Write + ?Sized>(
         &mut self,
         generator: &mut G,
@@ -155,19 +190,20 @@ impl<'w> Run<'w> {
         let from = from.clamp(self.range.start, self.range.end);
         let indices = from..self.range.end;
         let total = indices.end - indices.start;
-        self.execute(generator, indices, total, &mut |_, bytes| {
-            out.write_all(bytes).and_then(|()| out.flush())
+        self.execute(generator, indices, total, &mut |batch| {
+            out.write_all(batch.bytes()).and_then(|()| out.flush())
         })
     }
 
-    /// Executes the streams `indices` (increasing) and hands each line to `sink` in that
-    /// order.
+    /// Executes the streams `indices` (increasing) and hands their lines to `sink` in that
+    /// order, a [`Batch`] whenever the run is about to wait for the generator (and at the
+    /// end), so that no finished line waits in a buffer while the model works.
     pub(super) fn execute<G: Generator>(
         &mut self,
         generator: &mut G,
         indices: impl Iterator<Item = u64>,
         total: u64,
-        sink: &mut dyn FnMut(u64, &[u8]) -> std::io::Result<()>,
+        sink: &mut dyn FnMut(&Batch) -> std::io::Result<()>,
     ) -> Result<Summary, RunFileError> {
         if self.range.end > u64::from(u32::MAX) + 1 {
             return Err(RunFileError::Range(format!(
@@ -206,7 +242,12 @@ impl<'w> Run<'w> {
                 }
             }
         });
-        let mut done: BTreeMap<u64, (bool, Vec<u8>)> = BTreeMap::new();
+        let mut done: BTreeMap<u64, (bool, Option<Vec<u8>>)> = BTreeMap::new();
+        let mut spare: Vec<Vec<u8>> = Vec::new();
+        let mut batch = Batch {
+            bytes: Vec::new(),
+            ends: Vec::new(),
+        };
         let mut execution = runner
             .execute(generator, input)
             .holding(|| pending.borrow().len() >= window);
@@ -220,9 +261,17 @@ impl<'w> Run<'w> {
             if let Err(e) = &result {
                 progress.failed(index, e);
             }
-            let mut bytes = Vec::new();
-            line::encode(index, seed, &result, &mut bytes);
-            done.insert(index, (ok, bytes));
+            // The next line in index order goes straight into the batch; a later one waits in
+            // a buffer of its own (buffers are reused: a run allocates a window's worth once).
+            if pending.borrow().front() == Some(&index) {
+                line::encode(index, seed, &result, &mut batch.bytes);
+                done.insert(index, (ok, None));
+            } else {
+                let mut bytes = spare.pop().unwrap_or_default();
+                bytes.clear();
+                line::encode(index, seed, &result, &mut bytes);
+                done.insert(index, (ok, Some(bytes)));
+            }
             loop {
                 let front = pending.borrow().front().copied();
                 let Some((ok, bytes)) = front.and_then(|i| done.remove(&i)) else {
@@ -231,10 +280,13 @@ impl<'w> Run<'w> {
                 let Some(i) = pending.borrow_mut().pop_front() else {
                     break;
                 };
-                if let Err(e) = sink(i, &bytes) {
-                    written = Err(e);
-                    break;
+                if let Some(bytes) = bytes {
+                    batch.bytes.extend_from_slice(&bytes);
+                    if spare.len() < 64 {
+                        spare.push(bytes);
+                    }
                 }
+                batch.push(i);
                 if ok {
                     summary.finished += 1;
                 } else {
@@ -246,9 +298,16 @@ impl<'w> Run<'w> {
             summary.not_started = total.saturating_sub(u64::from(drawn));
             summary.elapsed = started.elapsed();
             progress.update(&summary);
+            if execution.ready() == 0 && !batch.ends.is_empty() {
+                written = sink(&batch);
+                batch.clear();
+            }
             if written.is_err() || cancel.must_return(self.drain_timeout) {
                 break;
             }
+        }
+        if written.is_ok() && !batch.ends.is_empty() {
+            written = sink(&batch);
         }
         summary.fatal = execution.fatal().cloned();
         drop(execution);

@@ -148,13 +148,16 @@ impl Run<'_> {
             .and_then(|_| out.write_all(&head))
             .map_err(|e| RunFileError::io(tmp, "write", e))?;
         let total = failed.len() as u64;
-        let summary = self.execute(generator, failed.iter().copied(), total, &mut |i, bytes| {
-            copy_lines(&mut old, &mut out, &mut next_old, i)?;
-            // Skip the old line of `i`, write the new one.
-            let mut skipped = Vec::new();
-            old.read_until(b'\n', &mut skipped)?;
-            next_old += 1;
-            out.write_all(bytes)
+        let summary = self.execute(generator, failed.iter().copied(), total, &mut |batch| {
+            for (i, bytes) in batch.lines() {
+                copy_lines(&mut old, &mut out, &mut next_old, i)?;
+                // Skip the old line of `i`, write the new one.
+                let mut skipped = Vec::new();
+                old.read_until(b'\n', &mut skipped)?;
+                next_old += 1;
+                out.write_all(bytes)?;
+            }
+            Ok(())
         });
         let summary = summary.map_err(|e| e.at(tmp))?;
         copy_lines(&mut old, &mut out, &mut next_old, u64::MAX)

@@ -139,6 +139,10 @@ pub struct Options {
     /// A catch-all proxy or single-page app in front: every unknown GET route answers 200 with
     /// an HTML page.
     pub catch_all: bool,
+    /// llama.cpp `-r` (reverse prompts): a request whose `stop` list is empty (or absent, or
+    /// only empty strings) gets these instead (`server-schema.cpp` `params_from_json_cmpl`:
+    /// `if (antiprompt.empty()) antiprompt = params_base.antiprompt`).
+    pub antiprompts: &'static [&'static str],
 }
 
 impl Default for Options {
@@ -155,6 +159,7 @@ impl Default for Options {
             deterministic: false,
             eos_token_id: false,
             catch_all: false,
+            antiprompts: &[],
         }
     }
 }
@@ -407,6 +412,11 @@ impl Server {
                 }));
                 return self.respond(socket, 200, "", &body).await;
             }
+            ("GET", "/version") if owner == "vllm" => {
+                // vLLM `entrypoints/openai/basic/api_router.py`: `{"version": VLLM_VERSION}`.
+                let body = json(serde_json::json!({"version": "0.11-mock"}));
+                return self.respond(socket, 200, "", &body).await;
+            }
             ("GET", _) if self.options.catch_all => {
                 let page = b"<!doctype html><title>app</title>";
                 let head = format!(
@@ -522,15 +532,25 @@ impl Server {
             .map_or(u32::MAX, |c| c.saturating_sub(prompt_tokens));
         let max_tokens = asked.min(room);
         let truncated = max_tokens < asked;
-        let stop: Vec<String> = body
+        let mut stop: Vec<String> = body
             .get("stop")
             .and_then(|s| s.as_array())
             .map(|a| {
                 a.iter()
-                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .filter_map(|s| s.as_str().filter(|s| !s.is_empty()).map(str::to_owned))
                     .collect()
             })
             .unwrap_or_default();
+        let llama = self.kind == Kind::LlamaCpp || self.options.streaming == Streaming::LlamaCpp;
+        let antiprompt = llama && stop.is_empty() && !self.options.antiprompts.is_empty();
+        if antiprompt {
+            stop = self
+                .options
+                .antiprompts
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect();
+        }
         let rule = match self.kind {
             Kind::LlamaCpp => StopRule::EarliestStart,
             _ => StopRule::ListOrder,
@@ -548,6 +568,13 @@ impl Server {
                 prompt: prompt_tokens,
                 include: include_usage,
                 continuous,
+            };
+            // llama.cpp's `/v1/completions` at an antiprompt: the text before it, then
+            // `finish_reason: "stop"` (`to_json_oaicompat`: a word stop and the end of
+            // sequence both read "stop").
+            let generated = match generated.stop_start {
+                Some(start) if antiprompt => generated.cut_at(start),
+                _ => generated,
             };
             return self.stream(socket, &generated, usage, reset, failed).await;
         }

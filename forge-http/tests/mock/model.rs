@@ -30,6 +30,31 @@ pub struct Generated {
     pub pieces: Vec<String>,
 }
 
+impl Generated {
+    /// What a server that stopped at byte `start` and says only "stop" streams: the text
+    /// before it, ended as the end of sequence would be.
+    pub fn cut_at(self, start: usize) -> Generated {
+        let mut pieces = Vec::new();
+        let mut len = 0;
+        for piece in self.pieces {
+            if len >= start {
+                break;
+            }
+            let keep = piece.len().min(start - len);
+            len += keep;
+            pieces.push(piece[..keep].to_owned());
+        }
+        Generated {
+            text: self.text[..start].to_owned(),
+            stop_start: None,
+            stop: None,
+            tokens: self.tokens,
+            eos: true,
+            pieces,
+        }
+    }
+}
+
 /// The contract's reply: the earliest-completed stop.
 pub fn generate(output: &Output, stop: &[String], max_tokens: u32) -> Generated {
     generate_by(output, stop, max_tokens, StopRule::Contract)

