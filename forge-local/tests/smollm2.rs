@@ -253,7 +253,7 @@ fn check_structure(sample: &SampledWorkflow, t: &Transcript, cap: u32) {
     // Extractions: one text per visit of a tagged zone, in visit order.
     for e in sample.extractions() {
         let texts: Vec<&str> = (0..t.visits.len())
-            .filter(|&i| e.zones.iter().any(|z| z.get() == t.visits[i].zone))
+            .filter(|&i| e.zones.iter().any(|z| *z == t.visits[i].zone))
             .map(|i| t.visit_text(i))
             .collect();
         assert_eq!(

@@ -429,7 +429,7 @@ where
                 .find(|(_, t)| !self.runner.tools.contains(t))
             {
                 Some((zone, tool)) => Err((
-                    Some(ZoneRef::new(zone, &plan.meta().zones[zone as usize])),
+                    Some(ZoneRef::new(zone, &plan.meta().zones[zone.index()])),
                     ErrorKind::ToolNotRegistered {
                         tool,
                         registered: self.runner.tools.names(),
