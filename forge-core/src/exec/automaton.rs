@@ -351,7 +351,7 @@ impl Automaton {
 
     // ------------------------------------------------------------------------------ internals
 
-    /// Spec §2 steps 1–3.
+    /// `docs/execution.md` §2, steps 1–3.
     fn enter(&mut self, z: ZoneId) {
         self.idle_visits += 1;
         if self.idle_visits > self.plan.meta.zones.len() + 1 {
@@ -415,8 +415,8 @@ impl Automaton {
         }
     }
 
-    /// Spec §2 step 5 (and the close of an input zone): close an open escape, append the
-    /// advance pattern, leave by *next*.
+    /// `docs/execution.md` §2, step 5 (and the close of an input zone): close an open escape,
+    /// append the advance pattern, leave by *next*.
     fn close(&mut self, end: ZoneEnd) {
         let visit = self.visits.len() as u32 - 1;
         if self.depth == 1 {
@@ -459,7 +459,7 @@ impl Automaton {
         };
     }
 
-    /// Spec §2 step 6.
+    /// `docs/execution.md` §2, step 6.
     fn leave(&mut self, jump: bool, end: ZoneEnd, pattern_start: usize) {
         if jump && let Some(b) = self.plan.bounded_index(self.zone) {
             self.loop_visits[b as usize] = 0;
