@@ -222,28 +222,17 @@ impl StdError for FatalError {
 /// A run that stopped early: the fatal error and every started stream's result, in stream
 /// order (streams that were running carry [`ErrorKind::Interrupted`] and their partial
 /// transcript).
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{fatal} ({} of {} started streams had finished; their results are kept)",
+    .results.iter().filter(|r| r.is_ok()).count(),
+    .results.len()
+)]
 pub struct RunError {
     /// Why the run stopped.
+    #[source]
     pub fatal: FatalError,
     /// The results of the streams started before it stopped, in stream order.
     pub results: Vec<StreamResult>,
 }
 
-impl fmt::Display for RunError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let done = self.results.iter().filter(|r| r.is_ok()).count();
-        write!(
-            f,
-            "{} ({done} of {} started streams had finished; their results are kept)",
-            self.fatal,
-            self.results.len()
-        )
-    }
-}
-
-impl StdError for RunError {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        Some(&self.fatal)
-    }
-}

@@ -71,16 +71,9 @@ impl Default for RunOptions {
 }
 
 /// Run options that make no sense.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid run options: {0}")]
 pub struct InvalidOptions(pub String);
-
-impl fmt::Display for InvalidOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid run options: {}", self.0)
-    }
-}
-
-impl std::error::Error for InvalidOptions {}
 
 /// The seed of the `n`-th request (from 0) of `stream` in a run seeded with `run_seed`:
 /// `h(h(run_seed ⊕ h(stream + 1)) ⊕ n)` with `h` the SplitMix64 finalizer. A retried request
