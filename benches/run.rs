@@ -96,7 +96,10 @@ fn bench(c: &mut Criterion, smoke: bool) {
     let n: u64 = if smoke { 50 } else { 2_000 };
     let options = RunOptions {
         max_in_flight: 256,
-        seed: SEED,
+        sampling: Sampling {
+            seed: SEED,
+            ..Sampling::default()
+        },
         ..RunOptions::default()
     };
     let generator = || Scripted::new((0..n).map(|_| outputs.clone()));

@@ -80,8 +80,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let model = Arc::new(LocalModel::load(&path)?);
     let mut generator = LocalGenerator::new(model, Options::default())?;
+    // Greedy: the default sampling.
     let runner = Runner::new(RunOptions {
-        temperature: 0.0,
         max_tokens: Some(max_tokens),
         ..RunOptions::default()
     })?;

@@ -16,7 +16,7 @@
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
-use forge::exec::{RunOptions, Runner, SpanKind, Transcript};
+use forge::exec::{RunOptions, Runner, Sampling, SpanKind, Transcript};
 use forge::local::{LocalGenerator, LocalModel, Options, models};
 use forge::resources::ListSampler;
 
@@ -114,9 +114,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let model = Arc::new(LocalModel::load(&path)?);
     let mut generator = LocalGenerator::new(model, Options::default())?;
     let runner = Runner::new(RunOptions {
-        seed,
-        temperature: 0.7,
-        top_p: 0.9,
+        sampling: Sampling {
+            temperature: 0.7,
+            top_p: 0.9,
+            seed,
+        },
         max_tokens: Some(max_tokens),
         ..RunOptions::default()
     })?;

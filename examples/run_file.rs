@@ -62,7 +62,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             topic: topics[(i % 8) as usize],
         })
         .options(RunOptions {
-            retries: 0,
+            retry: forge::exec::RetryPolicy::NONE,
             max_in_flight: 64,
             ..RunOptions::default()
         })

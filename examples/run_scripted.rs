@@ -9,7 +9,7 @@
 
 #![allow(dead_code)]
 
-use forge::exec::{Output, RunOptions, Runner, Scripted, StreamResult, Tools};
+use forge::exec::{Output, RunOptions, Runner, Sampling, Scripted, StreamResult, Tools};
 use forge::program::{SampledWorkflow, Workflow};
 
 forge::include_udpl!(pub mod prompts = "examples/run_scripted.toml");
@@ -96,7 +96,10 @@ pub fn run() -> Result<Vec<StreamResult>, Box<dyn std::error::Error>> {
     let workflow = workflow()?;
     let mut generator = Scripted::new((0..STREAMS).map(script)).shuffled(42);
     let runner = Runner::new(RunOptions {
-        seed: 7,
+        sampling: Sampling {
+            seed: 7,
+            ..Sampling::default()
+        },
         ..RunOptions::default()
     })?
     .with_tools(tools());

@@ -218,6 +218,7 @@ fn sources_cite_only_spec_files_in_the_repository() {
                 "PROGRAMS.md",
                 "RUNS.md",
                 "spec §",
+                "Spec §",
             ] {
                 if line.contains(stale) {
                     let name = file.strip_prefix(root).unwrap().display();

@@ -162,7 +162,7 @@ fn nested_bounded_loops_count_afresh_on_every_entry() {
         .visits
         .iter()
         .filter(|v| v.end == ZoneEnd::ForcedJump)
-        .map(|v| v.zone)
+        .map(|v| v.zone.get())
         .collect();
     assert_eq!(forced, [3, 3, 1]);
 }

@@ -5,11 +5,13 @@
 mod common;
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use common::*;
 use forge::exec::{
     Completion, Correction, End, ErrorKind, FatalError, FnGenerator, Generator, Output, Reply,
-    Request, RunOptions, Runner, Scripted, StreamId, Tools, Transcript, request_seed,
+    Request, RetryPolicy, RunOptions, Runner, Sampling, Scripted, StreamId, Tools, Transcript,
+    request_seed,
 };
 
 fn raw(text: &str, tokens: u32, end: End) -> Output {
@@ -190,8 +192,11 @@ fn every_request_gets_a_seed_derived_from_the_run_seed_stream_and_position() {
         })
     });
     let runner = Runner::new(RunOptions {
-        seed: 99,
-        temperature: 0.7,
+        sampling: Sampling {
+            temperature: 0.7,
+            top_p: 1.0,
+            seed: 99,
+        },
         ..options()
     })
     .unwrap();
@@ -225,8 +230,7 @@ fn a_generator_error_fails_its_stream_after_the_retries_only() {
         p.run("q").unwrap();
     });
     let runner = Runner::new(RunOptions {
-        retries: 1,
-        backoff: std::time::Duration::from_millis(1),
+        retry: RetryPolicy::new(1, Duration::from_millis(1), Duration::from_millis(1)),
         ..options()
     })
     .unwrap();
@@ -249,6 +253,46 @@ fn a_generator_error_fails_its_stream_after_the_retries_only() {
     );
     assert_eq!(e.partial.as_ref().unwrap().text, "[P] q");
     assert_eq!(results[2].as_ref().unwrap().text, "[P] q fine [A]");
+}
+
+/// A generator that retries by its own policy: the runner must not retry its failures again.
+struct SelfRetrying(Scripted);
+
+impl Generator for SelfRetrying {
+    type Error = <Scripted as Generator>::Error;
+    fn capacity(&self) -> usize {
+        self.0.capacity()
+    }
+    fn submit(&mut self, request: Request) {
+        self.0.submit(request)
+    }
+    fn wait(&mut self, out: &mut Vec<Completion<Self::Error>>) -> Result<(), Self::Error> {
+        self.0.wait(out)
+    }
+    fn retry_policy(&self) -> Option<RetryPolicy> {
+        Some(RetryPolicy::NONE)
+    }
+}
+
+#[test]
+fn a_generator_with_its_own_retry_policy_is_not_retried_by_the_runner() {
+    let w = workflow(|p| {
+        p.run("q").unwrap();
+    });
+    let runner = Runner::new(RunOptions {
+        retry: RetryPolicy::new(3, Duration::ZERO, Duration::ZERO),
+        ..options()
+    })
+    .unwrap();
+    let script = || vec![Output::Fail("gave up".into()), " ok [A]".into()];
+    let mut own = SelfRetrying(Scripted::new([script()]));
+    let results = runner.run(&mut own, [sample(&w)]).unwrap();
+    let e = results[0].as_ref().unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::Generator { attempts: 1, .. }));
+    // The same script through a generator without a policy: the runner retries.
+    let mut plain = Scripted::new([script()]);
+    let results = runner.run(&mut plain, [sample(&w)]).unwrap();
+    assert_eq!(results[0].as_ref().unwrap().text, "[P] q ok [A]");
 }
 
 #[test]
@@ -425,14 +469,20 @@ fn invalid_options_are_refused_up_front() {
         ),
         (
             RunOptions {
-                top_p: 0.0,
+                sampling: Sampling {
+                    top_p: 0.0,
+                    ..Sampling::default()
+                },
                 ..options()
             },
             "`top_p` must be in (0, 1], got 0",
         ),
         (
             RunOptions {
-                temperature: f32::NAN,
+                sampling: Sampling {
+                    temperature: f32::NAN,
+                    ..Sampling::default()
+                },
                 ..options()
             },
             "`temperature`",

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 use forge::dataset::{self, DatasetReader, Header};
-use forge::exec::{Output, RunOptions, Runner, Scripted, SpanKind, StreamError, ZoneEnd};
+use forge::exec::{Output, RunOptions, Runner, Sampling, Scripted, SpanKind, StreamError, ZoneEnd};
 use forge::program::Workflow;
 use forge::resources::Bindings;
 use forge::run::{Cancel, Progress, Run, RunFileError, RunHeader, RunReader, Summary, merge};
@@ -116,7 +116,10 @@ fn the_reader_gives_back_the_transcripts_the_runner_makes() {
         .map(|i| w.sample_at(Bindings::new(), 7, i).unwrap())
         .collect();
     let runner = Runner::new(RunOptions {
-        seed: 7,
+        sampling: Sampling {
+            seed: 7,
+            ..Sampling::default()
+        },
         ..options()
     })
     .unwrap()
@@ -261,7 +264,10 @@ fn resume_refuses_another_run_and_changes_nothing() {
         (run(&w, 0..9, 2), "`range[1]` is 8, the expected one 9"),
         (
             run(&w, 0..8, 2).options(RunOptions {
-                temperature: 0.5,
+                sampling: Sampling {
+                    temperature: 0.5,
+                    ..Sampling::default()
+                },
                 ..opts(2)
             }),
             "`generator.sampling.temperature` is 0.0, the expected one 0.5",

@@ -9,7 +9,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use forge_core::exec::{Generator, RunOptions, Tools, ZoneEnd};
+use forge_core::exec::{Generator, RunOptions, Sampling, Tools, ZoneEnd};
 use forge_core::program::Workflow;
 use forge_core::resources::Bindings;
 use forge_core::run::{Cancel, Run, RunFileError, Summary, count_failed};
@@ -291,12 +291,15 @@ fn prepare(args: &Args, range: Range<u64>, builtin: Option<&Builtin>) -> Result<
 fn options(args: &Args) -> RunOptions {
     RunOptions {
         max_in_flight: args.max_in_flight as usize,
-        temperature: args.temperature,
-        top_p: args.top_p,
+        // The seed is the dataset's (`Run` sets it).
+        sampling: Sampling {
+            temperature: args.temperature,
+            top_p: args.top_p,
+            ..Sampling::default()
+        },
         max_tokens: args.max_zone_tokens,
-        // The generator retries transient faults itself, with backoff; a request it gives up
-        // on fails its stream.
-        retries: 0,
+        // No `retry`: both engines retry by their own policy (`--retries` sets the HTTP
+        // client's) and the runner does not retry again.
         continue_on_full_context: args.continue_on_full_context,
         max_tool_calls: args.tools.max_tool_calls(),
         ..RunOptions::default()

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use forge_core::exec::{Completion, End, Generator, Reply, Request, StreamId};
+use forge_core::exec::{Completion, End, Generator, Reply, Request, RetryPolicy, StreamId};
 use rand::Rng;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use tokio::sync::{OnceCell, Semaphore, mpsc};
@@ -344,6 +344,13 @@ impl HttpGenerator {
     }
 }
 
+/// The policy's delay jittered into its upper half, raised to the server's `Retry-After` (at
+/// most an hour, see `fault::retry_after`).
+fn jittered(delay: Duration, retry_after: Option<Duration>) -> Duration {
+    let jittered = delay.mul_f64(rand::rng().random_range(0.5..=1.0));
+    retry_after.map_or(jittered, |r| r.max(jittered))
+}
+
 /// The longest common prefix of some texts, cut at a character boundary.
 fn common_prefix<'a>(mut texts: impl Iterator<Item = &'a str>) -> &'a str {
     let Some(first) = texts.next() else {
@@ -417,6 +424,11 @@ impl Generator for HttpGenerator {
             self.pinned[i] = self.pinned[i].saturating_sub(1);
         }
     }
+
+    /// The [`Config::retry`] policy: the client sees the faults and retries them itself.
+    fn retry_policy(&self) -> Option<RetryPolicy> {
+        Some(self.shared.config.retry)
+    }
 }
 
 impl Shared {
@@ -483,26 +495,20 @@ impl Shared {
                 Ok(Err(fault)) => fault,
                 Err(_) => Fault::Timeout,
             };
-            if !fault.retryable() || attempts > self.config.max_retries {
-                e.failed.fetch_add(1, Ordering::Relaxed);
-                return Err(fault.into_error(&e.url, attempts, timeout));
-            }
+            let delay = match self.config.retry.after_failure(attempts) {
+                Some(delay) if fault.retryable() => delay,
+                _ => {
+                    e.failed.fetch_add(1, Ordering::Relaxed);
+                    return Err(fault.into_error(&e.url, attempts, timeout));
+                }
+            };
             e.retries.fetch_add(1, Ordering::Relaxed);
             let after = match &fault {
                 Fault::Status { retry_after, .. } => *retry_after,
                 _ => None,
             };
-            tokio::time::sleep(self.backoff(attempts - 1, after)).await;
+            tokio::time::sleep(jittered(delay, after)).await;
         }
-    }
-
-    /// The delay before retry `n` (from 0): `base · 2ⁿ` capped, jittered into its upper half,
-    /// raised to the server's `Retry-After` (at most an hour).
-    fn backoff(&self, n: u32, retry_after: Option<Duration>) -> Duration {
-        let (base, max) = (self.config.backoff_base, self.config.backoff_max);
-        let full = base.saturating_mul(1u32 << n.min(20)).min(max);
-        let jittered = full.mul_f64(rand::rng().random_range(0.5..=1.0));
-        retry_after.map_or(jittered, |r| r.max(jittered))
     }
 
     async fn attempt(

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use forge_core::exec::RetryPolicy;
+
 use crate::Dialect;
 use crate::error::Error;
 
@@ -154,9 +156,7 @@ pub struct Config {
     pub(crate) request_timeout: Duration,
     pub(crate) connect_timeout: Duration,
     pub(crate) ready_timeout: Duration,
-    pub(crate) max_retries: u32,
-    pub(crate) backoff_base: Duration,
-    pub(crate) backoff_max: Duration,
+    pub(crate) retry: RetryPolicy,
     pub(crate) error_budget: u64,
     pub(crate) warm_shared_prefix: usize,
     pub(crate) ignore_eos: bool,
@@ -178,9 +178,7 @@ impl Config {
             request_timeout: Duration::from_secs(600),
             connect_timeout: Duration::from_secs(10),
             ready_timeout: Duration::from_secs(300),
-            max_retries: 5,
-            backoff_base: Duration::from_millis(250),
-            backoff_max: Duration::from_secs(30),
+            retry: RetryPolicy::new(5, Duration::from_millis(250), Duration::from_secs(30)),
             error_budget: 16,
             warm_shared_prefix: 64,
             ignore_eos: false,
@@ -241,20 +239,31 @@ impl Config {
         self
     }
 
-    /// How many times a request is retried after a connection error, a timeout, a 429 or a 5xx
-    /// (a 4xx other than 429 is never retried).
-    pub fn max_retries(mut self, retries: u32) -> Config {
-        self.max_retries = retries;
+    /// How a request is retried after a connection error, a timeout, a 429 or a 5xx (a 4xx
+    /// other than 429 is never retried). The delay before retry `n` is the policy's
+    /// [`delay`](RetryPolicy::delay)`(n)` with jitter: a uniform draw in its upper half. A
+    /// `Retry-After` header (seconds, or an HTTP date: the time until then) raises it to the
+    /// server's figure (honoured up to an hour). Default 5 retries, from 250 ms to 30 s.
+    pub fn retry(mut self, policy: RetryPolicy) -> Config {
+        self.retry = RetryPolicy::new(policy.retries, policy.backoff, policy.backoff_max);
         self
     }
 
-    /// The backoff before retry `n` (from 0) is `base · 2ⁿ`, capped at `max`, with jitter: a
-    /// uniform draw in its upper half. A `Retry-After` header (seconds, or an HTTP date: the
-    /// time until then) raises it to the server's figure (honoured up to an hour).
-    pub fn backoff(mut self, base: Duration, max: Duration) -> Config {
-        self.backoff_base = base;
-        self.backoff_max = max.max(base);
+    /// Sets the [`retry`](Config::retry) policy's number of retries only.
+    pub fn max_retries(mut self, retries: u32) -> Config {
+        self.retry.retries = retries;
         self
+    }
+
+    /// Sets the [`retry`](Config::retry) policy's delays only: `base · 2ⁿ`, capped at `max`.
+    pub fn backoff(mut self, base: Duration, max: Duration) -> Config {
+        self.retry = RetryPolicy::new(self.retry.retries, base, max);
+        self
+    }
+
+    /// The retry policy ([`Config::retry`]).
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.retry
     }
 
     /// How many requests may fail for good (after their retries) before the whole run stops

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use forge_core::exec::{Output, RunOptions, Runner, Scripted, StreamResult};
+use forge_core::exec::{Output, RetryPolicy, RunOptions, Runner, Sampling, Scripted, StreamResult};
 use forge_core::program::{Call, Program, SampledWorkflow};
 use forge_core::resources::{Binding, Bindings, StaticString};
 use forge_core::udpl;
@@ -99,9 +99,12 @@ fn model() -> mock::Model {
 fn options() -> RunOptions {
     RunOptions {
         max_in_flight: 4,
-        seed: 11,
-        temperature: 0.5,
-        retries: 0,
+        sampling: Sampling {
+            temperature: 0.5,
+            top_p: 1.0,
+            seed: 11,
+        },
+        retry: RetryPolicy::NONE,
         ..RunOptions::default()
     }
 }

@@ -6,11 +6,13 @@ use std::path::Path;
 use forge_core::exec::StreamId;
 
 /// What went wrong in the local engine.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// The model file cannot be read or does not describe a supported model.
+    #[error("model: {0}")]
     Model(String),
     /// A request cannot be served (fails its stream only).
+    #[error("{stream}: {message}")]
     Request {
         /// The stream of the request.
         stream: StreamId,
@@ -18,6 +20,7 @@ pub enum Error {
         message: String,
     },
     /// A failure inside the engine.
+    #[error("local engine: {0}")]
     Internal(String),
 }
 
@@ -51,17 +54,6 @@ impl Error {
     }
 }
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Model(m) => write!(f, "model: {m}"),
-            Error::Request { stream, message } => write!(f, "{stream}: {message}"),
-            Error::Internal(m) => write!(f, "local engine: {m}"),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
 
 impl From<candle_core::Error> for Error {
     fn from(e: candle_core::Error) -> Error {

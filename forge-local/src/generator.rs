@@ -1,6 +1,6 @@
 //! The [`Generator`] contract, served by the scheduler.
 
-use forge_core::exec::{Completion, Generator, Request, StreamId};
+use forge_core::exec::{Completion, Generator, Request, RetryPolicy, StreamId};
 
 use crate::{Error, LocalGenerator};
 
@@ -29,5 +29,11 @@ impl Generator for LocalGenerator {
 
     fn release(&mut self, stream: StreamId) {
         self.streams.remove(&stream);
+    }
+
+    /// No retry: a request fails here for a reason another attempt would meet again (its
+    /// context does not fit the model, the forward pass failed).
+    fn retry_policy(&self) -> Option<RetryPolicy> {
+        Some(RetryPolicy::NONE)
     }
 }

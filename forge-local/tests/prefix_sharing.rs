@@ -71,7 +71,14 @@ fn run(g: &mut LocalGenerator, contexts: &[(u32, String)], max: u32) -> Vec<Repl
 fn alone(model: &Arc<LocalModel>, contexts: &[(u32, String)], max: u32) -> Vec<Reply> {
     contexts
         .iter()
-        .map(|c| run(&mut generator(model, options(false, 0)), &[c.clone()], max).remove(0))
+        .map(|c| {
+            run(
+                &mut generator(model, options(false, 0)),
+                std::slice::from_ref(c),
+                max,
+            )
+            .remove(0)
+        })
         .collect()
 }
 

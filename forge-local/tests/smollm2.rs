@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use forge_core::exec::{Completion, End, Generator, Request, RequestId, StreamId};
-use forge_core::exec::{RunOptions, Runner, SpanKind, Transcript, ZoneEnd};
+use forge_core::exec::{RunOptions, Runner, Sampling, SpanKind, Transcript, ZoneEnd};
 use forge_core::program::{Call, Program, SampledWorkflow, Workflow};
 use forge_core::resources::{Bindings, ListSampler};
 use forge_core::udpl;
@@ -253,7 +253,7 @@ fn check_structure(sample: &SampledWorkflow, t: &Transcript, cap: u32) {
     // Extractions: one text per visit of a tagged zone, in visit order.
     for e in sample.extractions() {
         let texts: Vec<&str> = (0..t.visits.len())
-            .filter(|&i| e.zones.iter().any(|z| z.get() == t.visits[i].zone))
+            .filter(|&i| e.zones.iter().any(|z| *z == t.visits[i].zone))
             .map(|i| t.visit_text(i))
             .collect();
         assert_eq!(
@@ -281,9 +281,12 @@ fn representative_workflow_runs_end_to_end_and_reproducibly() {
     const CAP: u32 = 8;
     let run = || {
         let runner = Runner::new(RunOptions {
-            temperature: 0.0,
+            sampling: Sampling {
+                temperature: 0.0,
+                top_p: 1.0,
+                seed: 11,
+            },
             max_tokens: Some(CAP),
-            seed: 11,
             ..RunOptions::default()
         })
         .unwrap();

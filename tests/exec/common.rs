@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use forge::exec::{
-    Output, RunOptions, Runner, Scripted, SpanKind, StreamResult, Tools, Transcript, ZoneEnd,
+    Output, RetryPolicy, RunOptions, Runner, Scripted, SpanKind, StreamResult, Tools, Transcript,
+    ZoneEnd,
 };
 use forge::program::{Program, SampledWorkflow, Workflow};
 use forge::resources::Bindings;
@@ -102,7 +103,7 @@ pub fn tools() -> Tools {
 
 pub fn options() -> RunOptions {
     RunOptions {
-        retries: 0,
+        retry: RetryPolicy::NONE,
         ..RunOptions::default()
     }
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use common::{forge_in, scratch};
-use forge_core::exec::{Output, RunOptions, Scripted, Tools};
+use forge_core::exec::{Output, RetryPolicy, RunOptions, Scripted, Tools};
 use forge_core::program::{Program, Workflow};
 use forge_core::resources::Bindings;
 use forge_core::run::Run;
@@ -110,7 +110,7 @@ fn run_bytes(n: usize) -> Vec<u8> {
     let mut out = Vec::new();
     Run::new(&w, 7, 0..n as u64)
         .options(RunOptions {
-            retries: 0,
+            retry: RetryPolicy::NONE,
             max_in_flight: 2,
             ..RunOptions::default()
         })

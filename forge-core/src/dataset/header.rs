@@ -6,8 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{DatasetError, FORMAT, VERSION};
-use crate::program::{Extraction, JumpEdge, SharedStr, Workflow, WorkflowMeta, ZoneId, ZoneInfo};
-use crate::udpl::Config;
+use crate::program::{Shape, Workflow, WorkflowMeta};
 
 /// The header of a dataset file: the dataset seed, the workflow's shape, and what the writer
 /// recorded about how it made the samples. See the [module docs](super) for the format.
@@ -31,43 +30,17 @@ pub struct Header {
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct HeaderWire {
+struct HeaderWire<'a> {
     format: String,
     version: u32,
     seed: u64,
     /// Absent in version 1, whose lines always carry the extraction texts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     extraction_texts: Option<bool>,
-    workflow: ShapeWire,
+    #[serde(borrow)]
+    workflow: Shape<'a>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     generator: Option<Value>,
-}
-
-/// A workflow's shape as a header writes it: shared by dataset and run headers.
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ShapeWire {
-    config: Config,
-    entry: ZoneId,
-    extractions: Vec<Extraction>,
-    zones: Vec<ZoneWire>,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ZoneWire {
-    sequence: String,
-    block: u32,
-    instance: u32,
-    zone: u32,
-    advance: String,
-    tags: Vec<String>,
-    max_gen_tokens: u64,
-    input: bool,
-    output: bool,
-    tool: Option<String>,
-    next: Option<ZoneId>,
-    jump: Option<JumpEdge>,
 }
 
 impl Header {
@@ -107,14 +80,14 @@ impl Header {
         self
     }
 
-    fn wire(&self) -> HeaderWire {
+    fn wire(&self) -> HeaderWire<'_> {
         let m = &*self.workflow;
         HeaderWire {
             format: FORMAT.to_owned(),
             version: self.version,
             seed: self.seed,
             extraction_texts: (self.version >= 2).then_some(self.extraction_texts),
-            workflow: ShapeWire::of(m),
+            workflow: Shape::of(m),
             generator: self.generator.clone(),
         }
     }
@@ -149,8 +122,7 @@ impl Header {
             }
         }
         check_version(&value, "format", VERSION).map_err(err)?;
-        let wire: HeaderWire =
-            serde_json::from_value(value).map_err(|e| err(format!("bad header: {e}")))?;
+        let wire = HeaderWire::deserialize(value).map_err(|e| err(format!("bad header: {e}")))?;
         let extraction_texts = match (wire.version, wire.extraction_texts) {
             (1, None) => true,
             (1, Some(_)) => {
@@ -200,89 +172,6 @@ impl Header {
                 "this file belongs to another dataset: its `{path}` is {got}, the expected one {want}"
             ),
         ))
-    }
-}
-
-impl ShapeWire {
-    /// The shape of `m`.
-    pub(crate) fn of(m: &WorkflowMeta) -> ShapeWire {
-        ShapeWire {
-            config: m.config.clone(),
-            entry: m.entry,
-            extractions: m.extractions.clone(),
-            zones: m
-                .zones
-                .iter()
-                .map(|z| ZoneWire {
-                    sequence: z.sequence.to_string(),
-                    block: z.block,
-                    instance: z.instance,
-                    zone: z.zone,
-                    advance: z.advance.to_string(),
-                    tags: z.tags.to_vec(),
-                    max_gen_tokens: z.max_gen_tokens,
-                    input: z.input,
-                    output: z.output,
-                    tool: z.tool.as_deref().map(str::to_owned),
-                    next: z.next,
-                    jump: z.jump.clone(),
-                })
-                .collect(),
-        }
-    }
-
-    /// The workflow metadata this shape describes, checked: every zone it points at exists.
-    pub(crate) fn into_meta(self) -> Result<WorkflowMeta, String> {
-        let n = self.zones.len();
-        let in_range = |t: Option<ZoneId>| t.is_none_or(|t| t.index() < n);
-        if n == 0 || self.entry.index() >= n {
-            return Err("the workflow has no zones or its entry is out of range".into());
-        }
-        for (i, z) in self.zones.iter().enumerate() {
-            if !in_range(z.next) || !in_range(z.jump.as_ref().and_then(|j| j.target)) {
-                return Err(format!("zone {i} points past the workflow's {n} zones"));
-            }
-            if let Some(b) = z.jump.as_ref().and_then(|j| j.bounds)
-                && !b.is_ordered()
-            {
-                return Err(format!(
-                    "zone {i}'s loop bounds are out of order ({b}): at_least must not exceed \
-                     at_most"
-                ));
-            }
-        }
-        for e in &self.extractions {
-            if e.zones.iter().any(|z| z.index() >= n) {
-                return Err(format!(
-                    "extraction `{}` selects a zone past the workflow's {n} zones",
-                    e.name
-                ));
-            }
-        }
-        let zones = self
-            .zones
-            .into_iter()
-            .map(|z| ZoneInfo {
-                sequence: SharedStr::from(z.sequence),
-                block: z.block,
-                instance: z.instance,
-                zone: z.zone,
-                advance: SharedStr::from(z.advance),
-                tags: z.tags.into(),
-                max_gen_tokens: z.max_gen_tokens,
-                input: z.input,
-                output: z.output,
-                tool: z.tool.map(SharedStr::from),
-                next: z.next,
-                jump: z.jump,
-            })
-            .collect();
-        Ok(WorkflowMeta {
-            config: self.config,
-            zones,
-            entry: self.entry,
-            extractions: self.extractions,
-        })
     }
 }
 

@@ -100,7 +100,7 @@ mod resume;
 mod write;
 
 pub use header::Header;
-pub(crate) use header::{ShapeWire, check_version, first_difference};
+pub(crate) use header::{check_version, first_difference};
 pub use read::{DatasetReader, DatasetSample};
 pub(crate) use resume::scan;
 pub use resume::{ResumePoint, open_to_continue, resume_point, resume_point_from};
@@ -115,13 +115,15 @@ pub const FORMAT: &str = "forge-dataset";
 pub const VERSION: u32 = 2;
 
 /// A dataset file could not be read, or does not belong to the expected dataset.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DatasetError {
     /// Reading failed.
-    Io(std::io::Error),
+    #[error("cannot read the dataset: {0}")]
+    Io(#[from] std::io::Error),
     /// Line `line` (1-based; the header is line 1) is not what the format or the expected
     /// dataset requires.
+    #[error("line {line}: {message}")]
     Invalid {
         /// 1-based line number.
         line: u64,
@@ -139,26 +141,3 @@ impl DatasetError {
     }
 }
 
-impl fmt::Display for DatasetError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DatasetError::Io(e) => write!(f, "cannot read the dataset: {e}"),
-            DatasetError::Invalid { line, message } => write!(f, "line {line}: {message}"),
-        }
-    }
-}
-
-impl std::error::Error for DatasetError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            DatasetError::Io(e) => Some(e),
-            DatasetError::Invalid { .. } => None,
-        }
-    }
-}
-
-impl From<std::io::Error> for DatasetError {
-    fn from(e: std::io::Error) -> Self {
-        DatasetError::Io(e)
-    }
-}

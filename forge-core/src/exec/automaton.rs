@@ -38,7 +38,7 @@ pub enum Step<'a> {
 
 #[derive(Debug)]
 enum Phase {
-    Enter(u32),
+    Enter(ZoneId),
     Generate,
     AwaitReply,
     Leave {
@@ -47,7 +47,7 @@ enum Phase {
         pattern_start: usize,
     },
     AwaitTool {
-        target: Option<u32>,
+        target: Option<ZoneId>,
         name: SharedStr,
         input: String,
     },
@@ -72,7 +72,7 @@ pub struct Automaton {
     visits: Vec<Visit>,
     corrections: Vec<Correction>,
     phase: Phase,
-    zone: u32,
+    zone: ZoneId,
     depth: u8,
     /// Tokens generated in the current visit.
     used: u32,
@@ -119,7 +119,7 @@ impl Automaton {
                 partial: None,
             });
         }
-        let entry = plan.meta.entry.get();
+        let entry = plan.meta.entry;
         let loops = plan.bounded.len();
         let capacity = sample.text().len() + sample.text().len() / 2;
         Ok(Automaton {
@@ -172,7 +172,7 @@ impl Automaton {
 
     /// The zone the stream is in (or last was in).
     pub fn zone(&self) -> Option<ZoneRef> {
-        let info = self.plan.meta.zones.get(self.zone as usize)?;
+        let info = self.plan.meta.zones.get(self.zone.index())?;
         Some(ZoneRef::new(self.zone, info))
     }
 
@@ -214,7 +214,7 @@ impl Automaton {
         if matches!(self.phase, Phase::Generate) {
             self.sent_prefix = self.sent;
             self.sent = self.text.len();
-            self.asked = self.plan.limits[self.zone as usize] - self.used;
+            self.asked = self.plan.limits[self.zone.index()] - self.used;
             self.phase = Phase::AwaitReply;
             self.idle_visits = 0;
         }
@@ -260,7 +260,7 @@ impl Automaton {
             self.leave_by(exit, ZoneEnd::Pattern);
             return;
         }
-        let spent = self.used >= self.plan.limits[self.zone as usize];
+        let spent = self.used >= self.plan.limits[self.zone.index()];
         match reply.end {
             _ if over => self.close(ZoneEnd::Limit),
             End::Limit => self.close(ZoneEnd::Limit),
@@ -351,8 +351,8 @@ impl Automaton {
 
     // ------------------------------------------------------------------------------ internals
 
-    /// Spec §2 steps 1–3.
-    fn enter(&mut self, z: u32) {
+    /// `docs/execution.md` §2, steps 1–3.
+    fn enter(&mut self, z: ZoneId) {
         self.idle_visits += 1;
         if self.idle_visits > self.plan.meta.zones.len() + 1 {
             self.phase = Phase::Stuck(ErrorKind::InvalidWorkflow(format!(
@@ -371,7 +371,7 @@ impl Automaton {
         self.zone = z;
         self.used = 0;
         self.visit_span = self.spans.len();
-        let info = &self.plan.meta.zones[z as usize];
+        let info = &self.plan.meta.zones[z.index()];
         self.visits.push(Visit {
             zone: z,
             tags: info.tags.clone(),
@@ -398,7 +398,7 @@ impl Automaton {
             self.leave_by(exit, ZoneEnd::Forced);
         } else if forced_jump {
             self.force_jump();
-        } else if self.plan.meta.zones[z as usize].input {
+        } else if self.plan.meta.zones[z.index()].input {
             let fed = self.tool_result.take().unwrap_or_default();
             let exit = self.append(&fed, SpanKind::Fed);
             self.tool_result = Some(fed);
@@ -408,15 +408,15 @@ impl Automaton {
                 }
                 None => self.close(ZoneEnd::Forced),
             }
-        } else if self.plan.limits[z as usize] == 0 {
+        } else if self.plan.limits[z.index()] == 0 {
             self.close(ZoneEnd::Limit);
         } else {
             self.phase = Phase::Generate;
         }
     }
 
-    /// Spec §2 step 5 (and the close of an input zone): close an open escape, append the
-    /// advance pattern, leave by *next*.
+    /// `docs/execution.md` §2, step 5 (and the close of an input zone): close an open escape,
+    /// append the advance pattern, leave by *next*.
     fn close(&mut self, end: ZoneEnd) {
         let visit = self.visits.len() as u32 - 1;
         if self.depth == 1 {
@@ -424,7 +424,7 @@ impl Automaton {
             self.push(&close, SpanKind::ForcedClose, visit);
             self.depth = 0;
         }
-        let advance = self.plan.meta.zones[self.zone as usize].advance.clone();
+        let advance = self.plan.meta.zones[self.zone.index()].advance.clone();
         self.push(&advance, SpanKind::ForcedClose, visit);
         self.scanner.restart_at(self.text.len());
         self.phase = Phase::Leave {
@@ -443,7 +443,7 @@ impl Automaton {
             self.push(&close, SpanKind::ForcedClose, visit);
             self.depth = 0;
         }
-        let info = &self.plan.meta.zones[self.zone as usize];
+        let info = &self.plan.meta.zones[self.zone.index()];
         let Some(control) = info.jump.as_ref().map(|j| j.pattern.clone()) else {
             self.phase = Phase::Stuck(ErrorKind::InvalidWorkflow(
                 "a bounded loop's control zone has no jump edge".to_owned(),
@@ -459,7 +459,7 @@ impl Automaton {
         };
     }
 
-    /// Spec §2 step 6.
+    /// `docs/execution.md` §2, step 6.
     fn leave(&mut self, jump: bool, end: ZoneEnd, pattern_start: usize) {
         if jump && let Some(b) = self.plan.bounded_index(self.zone) {
             self.loop_visits[b as usize] = 0;
@@ -468,13 +468,12 @@ impl Automaton {
         let v = self.visits.last_mut().expect("a visit is open");
         v.end = end;
         v.end_byte = len;
-        let info = &self.plan.meta.zones[self.zone as usize];
+        let info = &self.plan.meta.zones[self.zone.index()];
         let target = if jump {
             info.jump.as_ref().and_then(|j| j.target)
         } else {
             info.next
-        }
-        .map(ZoneId::get);
+        };
         match (&info.tool, info.output) {
             (Some(tool), true) => {
                 let mut input = String::new();
@@ -520,7 +519,7 @@ impl Automaton {
     }
 
     fn pattern_len(&self, exit: &ZoneExit) -> usize {
-        let info = &self.plan.meta.zones[self.zone as usize];
+        let info = &self.plan.meta.zones[self.zone.index()];
         match (&info.jump, exit.jump) {
             (Some(j), true) => j.pattern.len(),
             _ => info.advance.len(),

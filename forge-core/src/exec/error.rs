@@ -6,45 +6,40 @@ use std::sync::Arc;
 
 use super::generator::StreamId;
 use super::transcript::Transcript;
-use crate::program::{SharedStr, ZoneInfo};
+use crate::program::{SharedStr, ZoneId, ZoneInfo};
 
 /// A shared, type-erased error (downcast it to the generator's or the tool's error type).
 pub type SharedError = Arc<dyn StdError + Send + Sync + 'static>;
 
-/// Where in a workflow something happened: a zone, with its place in the document.
+/// Where in a workflow something happened: a zone's index and its [`ZoneInfo`] (the one zone
+/// description, which also names its place in the document). Derefs to the [`ZoneInfo`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ZoneRef {
     /// The zone's index in the workflow.
-    pub index: u32,
-    /// The sequence of the zone's block.
-    pub sequence: SharedStr,
-    /// The block's index within its sequence.
-    pub block: u32,
-    /// The block instance.
-    pub instance: u32,
-    /// The zone's index within its block.
-    pub zone: u32,
+    pub index: ZoneId,
+    /// The zone's description (shared: an error stays small).
+    pub info: Arc<ZoneInfo>,
 }
 
 impl ZoneRef {
-    pub(crate) fn new(index: u32, info: &ZoneInfo) -> ZoneRef {
+    pub(crate) fn new(index: ZoneId, info: &ZoneInfo) -> ZoneRef {
         ZoneRef {
             index,
-            sequence: info.sequence.clone(),
-            block: info.block,
-            instance: info.instance,
-            zone: info.zone,
+            info: Arc::new(info.clone()),
         }
+    }
+}
+
+impl std::ops::Deref for ZoneRef {
+    type Target = ZoneInfo;
+    fn deref(&self) -> &ZoneInfo {
+        &self.info
     }
 }
 
 impl fmt::Display for ZoneRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "zone {} (sequence `{}`, block {}, instance {}, zone {} of the block)",
-            self.index, self.sequence, self.block, self.instance, self.zone
-        )
+        write!(f, "zone {} ({})", self.index, self.info.place())
     }
 }
 
@@ -227,28 +222,17 @@ impl StdError for FatalError {
 /// A run that stopped early: the fatal error and every started stream's result, in stream
 /// order (streams that were running carry [`ErrorKind::Interrupted`] and their partial
 /// transcript).
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{fatal} ({} of {} started streams had finished; their results are kept)",
+    .results.iter().filter(|r| r.is_ok()).count(),
+    .results.len()
+)]
 pub struct RunError {
     /// Why the run stopped.
+    #[source]
     pub fatal: FatalError,
     /// The results of the streams started before it stopped, in stream order.
     pub results: Vec<StreamResult>,
 }
 
-impl fmt::Display for RunError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let done = self.results.iter().filter(|r| r.is_ok()).count();
-        write!(
-            f,
-            "{} ({done} of {} started streams had finished; their results are kept)",
-            self.fatal,
-            self.results.len()
-        )
-    }
-}
-
-impl StdError for RunError {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        Some(&self.fatal)
-    }
-}

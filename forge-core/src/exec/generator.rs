@@ -33,6 +33,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::retry::RetryPolicy;
 use super::stop::StopSet;
 
 /// A stream of a run: the index of its sampled workflow in the batch given to the runner.
@@ -51,8 +52,9 @@ pub struct RequestId(pub u64);
 
 /// How the model samples tokens: the run's options, with a seed per request.
 ///
-/// The one sampling-options type: the runner fills it from [`RunOptions`](super::RunOptions)
-/// and engines read it from the [`Request`]; [`Sampling::validate`] is the one check, with one
+/// The one sampling-options type: a run holds one ([`RunOptions::sampling`](super::RunOptions::sampling),
+/// whose `seed` is the run seed), the runner copies it into every [`Request`] with the
+/// request's own seed, and engines read it from there; [`Sampling::validate`] is the one check, with one
 /// set of messages. The default is greedy decoding: a run is reproducible and does not depend
 /// on an engine's random numbers unless it asks for sampling (the command line asks for
 /// temperature 1.0 explicitly).
@@ -62,8 +64,10 @@ pub struct Sampling {
     pub temperature: f32,
     /// Nucleus sampling threshold in `(0, 1]`; `1.0` disables it.
     pub top_p: f32,
-    /// The seed for this request, derived from the run seed, the stream and the request's
-    /// position in its stream, so that a run is reproducible as far as the engine is.
+    /// In a [`Request`], the seed for this request, derived from the run seed, the stream and
+    /// the request's position in its stream ([`request_seed`](super::request_seed)), so that a
+    /// run is reproducible as far as the engine is. In [`RunOptions`](super::RunOptions), the
+    /// run seed.
     pub seed: u64,
 }
 
@@ -289,6 +293,15 @@ pub trait Generator: Send {
     fn release(&mut self, stream: StreamId) {
         let _ = stream;
     }
+
+    /// The [`RetryPolicy`] the generator applies itself, if it does: it sees its faults (a
+    /// timeout, a 429, a malformed model file) and knows which are worth another attempt, so
+    /// it reports only the failures it gave up on and the runner does not retry them again
+    /// (an engine whose failures are never transient returns [`RetryPolicy::NONE`]). Default
+    /// `None`: the runner retries failed requests by [`RunOptions::retry`](super::RunOptions::retry).
+    fn retry_policy(&self) -> Option<RetryPolicy> {
+        None
+    }
 }
 
 impl<G: Generator + ?Sized> Generator for Box<G> {
@@ -308,6 +321,10 @@ impl<G: Generator + ?Sized> Generator for Box<G> {
 
     fn release(&mut self, stream: StreamId) {
         (**self).release(stream)
+    }
+
+    fn retry_policy(&self) -> Option<RetryPolicy> {
+        (**self).retry_policy()
     }
 }
 

@@ -46,8 +46,10 @@
 //!   result is handed to its stream at the generator's next completion, or at once when no
 //!   request is in flight; a tool that fails or panics fails its stream only. A stream's
 //!   transcript does not depend on the order in which calls finish.
-//! - **Retries.** A failed request is submitted again after [`RunOptions::backoff`], doubling
-//!   each time, up to [`RunOptions::retries`] times, with the same seed; then its stream fails.
+//! - **Retries.** One rule, [`RetryPolicy`], applied by the layer that sees the fault: an
+//!   engine with its own [`Generator::retry_policy`] reports only the failures it
+//!   gave up on; for other generators the runner submits a failed request again by
+//!   [`RunOptions::retry`], with the same seed; then its stream fails.
 
 mod automaton;
 mod blocking;
@@ -55,6 +57,7 @@ mod command;
 mod error;
 mod generator;
 mod plan;
+mod retry;
 mod runner;
 mod scripted;
 mod stop;
@@ -68,6 +71,7 @@ pub use command::{CommandLineError, CommandTool, CommandToolError, FailureKind, 
 pub use error::{ErrorKind, FatalError, RunError, SharedError, StreamError, StreamResult, ZoneRef};
 pub use generator::{Completion, End, Generator, Reply, Request, RequestId, Sampling, StreamId};
 pub use plan::Plan;
+pub use retry::RetryPolicy;
 pub use runner::{Execution, InvalidOptions, RunOptions, Runner, StreamInput, request_seed};
 pub use scripted::{Output, Scripted, ScriptedError};
 pub use stop::{StopMatch, StopScanner, StopSet};

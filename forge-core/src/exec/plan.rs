@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::stop::StopSet;
-use crate::program::{LoopBounds, SampledWorkflow, SharedStr, WorkflowMeta};
+use crate::program::{LoopBounds, SampledWorkflow, SharedStr, WorkflowMeta, ZoneId};
 
 /// What a pattern of a stop set does when it appears.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,7 +49,7 @@ pub struct Plan {
     pub(crate) limits: Vec<u32>,
     pub(crate) escape_close: Arc<str>,
     /// Declared extractions: name and sorted zone indices.
-    pub(crate) extractions: Vec<(String, Vec<u32>)>,
+    pub(crate) extractions: Vec<(String, Vec<ZoneId>)>,
     /// The control zones of bounded loops, by zone index: their bounds and the depth-0 stop
     /// set without the control pattern (used while `at_least` holds the model in the loop).
     pub(crate) bounded: Vec<Bounded>,
@@ -58,7 +58,7 @@ pub struct Plan {
 /// A bounded loop's control zone, as the automaton needs it.
 #[derive(Debug)]
 pub(crate) struct Bounded {
-    pub zone: u32,
+    pub zone: ZoneId,
     pub bounds: LoopBounds,
     pub plain_set: u32,
 }
@@ -110,7 +110,7 @@ impl Plan {
                     return Err(format!("zone {i} has loop bounds out of order ({bounds})"));
                 }
                 bounded.push(Bounded {
-                    zone: i as u32,
+                    zone: ZoneId::new(i as u32),
                     bounds,
                     plain_set: set_of((z.advance.clone(), None)),
                 });
@@ -122,7 +122,7 @@ impl Plan {
             .extractions
             .iter()
             .map(|e| {
-                let mut zones: Vec<u32> = e.zones.iter().map(|z| z.get()).collect();
+                let mut zones = e.zones.clone();
                 zones.sort_unstable();
                 (e.name.clone(), zones)
             })
@@ -149,21 +149,21 @@ impl Plan {
     }
 
     /// The tools the workflow's output zones call, each once.
-    pub fn tools(&self) -> Vec<(u32, SharedStr)> {
-        let mut seen: Vec<(u32, SharedStr)> = Vec::new();
+    pub fn tools(&self) -> Vec<(ZoneId, SharedStr)> {
+        let mut seen: Vec<(ZoneId, SharedStr)> = Vec::new();
         for (i, z) in self.meta.zones.iter().enumerate() {
             if let (true, Some(t)) = (z.output, &z.tool)
                 && !seen.iter().any(|(_, s)| s == t)
             {
-                seen.push((i as u32, t.clone()));
+                seen.push((ZoneId::new(i as u32), t.clone()));
             }
         }
         seen
     }
 
-    pub(crate) fn set(&self, zone: u32, depth: u8) -> &ZoneStops {
+    pub(crate) fn set(&self, zone: ZoneId, depth: u8) -> &ZoneStops {
         if depth == 0 {
-            &self.sets[self.zone_set[zone as usize] as usize]
+            &self.sets[self.zone_set[zone.index()] as usize]
         } else {
             &self.sets[0]
         }
@@ -171,7 +171,7 @@ impl Plan {
 
     /// The stop set of `zone` at `depth`, without the control pattern when `plain` (a bounded
     /// loop's control zone while `at_least` holds; `plain` is an index into `bounded`).
-    pub(crate) fn set_of(&self, zone: u32, depth: u8, plain: Option<u32>) -> &ZoneStops {
+    pub(crate) fn set_of(&self, zone: ZoneId, depth: u8, plain: Option<u32>) -> &ZoneStops {
         match plain {
             Some(b) if depth == 0 => &self.sets[self.bounded[b as usize].plain_set as usize],
             _ => self.set(zone, depth),
@@ -179,7 +179,7 @@ impl Plan {
     }
 
     /// The index into `bounded` of `zone`, if it is a bounded loop's control zone.
-    pub(crate) fn bounded_index(&self, zone: u32) -> Option<u32> {
+    pub(crate) fn bounded_index(&self, zone: ZoneId) -> Option<u32> {
         self.bounded
             .binary_search_by_key(&zone, |b| b.zone)
             .ok()

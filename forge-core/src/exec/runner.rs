@@ -6,7 +6,7 @@ use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::iter::Fuse;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::automaton::{Automaton, Step};
 use super::error::{
@@ -14,6 +14,7 @@ use super::error::{
 };
 use super::generator::{Completion, Generator, RequestId, Sampling, StreamId};
 use super::plan::Plan;
+use super::retry::{RetryPolicy, RetryQueue};
 use super::tool_calls::{ToolCalls, ToolOutcome};
 use super::tools::Tools;
 use crate::program::{SampledWorkflow, SharedStr};
@@ -25,25 +26,23 @@ pub struct RunOptions {
     /// [`capacity`](Generator::capacity) also bounds it). Also the most streams alive at once:
     /// memory grows with live transcripts, not with the size of the run. Default 256.
     pub max_in_flight: usize,
-    /// The run seed; every request gets [`request_seed`]`(seed, stream, n)`. Default 0.
-    pub seed: u64,
-    /// Softmax temperature (`0.0`: greedy), passed on in every request's [`Sampling`].
-    /// Default 0.0, as [`Sampling::default`].
-    pub temperature: f32,
-    /// Nucleus sampling threshold in `(0, 1]`, passed on in every request's [`Sampling`].
-    /// Default 1.0 (off).
-    pub top_p: f32,
+    /// How every request samples: one [`Sampling`], checked once by [`Runner::new`] with
+    /// [`Sampling::validate`]. Its `seed` is the run seed: request `n` of `stream` gets
+    /// [`request_seed`]`(seed, stream, n)`. Default [`Sampling::default`] (greedy, seed 0).
+    pub sampling: Sampling,
     /// A cap on every zone's token budget (`None`: each zone's own `max_gen_tokens`).
     pub max_tokens: Option<u32>,
     /// The most zone visits a stream may make before it fails with
     /// [`ErrorKind::VisitLimit`]: a loop the model never leaves would otherwise run forever.
     /// Default 100,000.
     pub max_visits: usize,
-    /// How many times a failed request is retried before its stream fails. Default 2.
-    pub retries: u32,
-    /// The wait before the first retry of a request; it doubles for each further retry.
-    /// Default 200 ms.
-    pub backoff: Duration,
+    /// How the runner retries a failed request before its stream fails, for a generator that
+    /// has no [`Generator::retry_policy`] of its own ([`Scripted`], [`FnGenerator`]); an engine
+    /// that has one (forge-http, forge-local) applies it itself and this one is not used. Default [`RetryPolicy::default`] (two retries, 200 ms then 400 ms).
+    ///
+    /// [`Scripted`]: super::Scripted
+    /// [`FnGenerator`]: super::FnGenerator
+    pub retry: RetryPolicy,
     /// When the server's context runs out in the middle of a zone
     /// ([`End::ContextFull`](super::End::ContextFull)): `false` (the default) fails the stream
     /// with [`ErrorKind::ContextFull`](super::ErrorKind::ContextFull); `true` closes the zone,
@@ -61,13 +60,10 @@ impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
             max_in_flight: 256,
-            seed: 0,
-            temperature: Sampling::default().temperature,
-            top_p: Sampling::default().top_p,
+            sampling: Sampling::default(),
             max_tokens: None,
             max_visits: 100_000,
-            retries: 2,
-            backoff: Duration::from_millis(200),
+            retry: RetryPolicy::default(),
             continue_on_full_context: false,
             max_tool_calls: 16,
         }
@@ -75,16 +71,9 @@ impl Default for RunOptions {
 }
 
 /// Run options that make no sense.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid run options: {0}")]
 pub struct InvalidOptions(pub String);
-
-impl fmt::Display for InvalidOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid run options: {}", self.0)
-    }
-}
-
-impl std::error::Error for InvalidOptions {}
 
 /// The seed of the `n`-th request (from 0) of `stream` in a run seeded with `run_seed`:
 /// `h(h(run_seed ⊕ h(stream + 1)) ⊕ n)` with `h` the SplitMix64 finalizer. A retried request
@@ -147,9 +136,7 @@ impl Runner {
         if options.max_tool_calls == 0 {
             return Err(InvalidOptions("`max_tool_calls` must be at least 1".into()));
         }
-        sampling(&options, StreamId(0), 0)
-            .validate()
-            .map_err(InvalidOptions)?;
+        options.sampling.validate().map_err(InvalidOptions)?;
         if options.max_tokens == Some(0) {
             return Err(InvalidOptions(
                 "`max_tokens` must be at least 1 (or `None`)".into(),
@@ -217,7 +204,7 @@ impl Runner {
             plans: HashMap::new(),
             pinned: Vec::new(),
             ready: VecDeque::new(),
-            retries: Vec::new(),
+            retries: RetryQueue::default(),
             completions: Vec::new(),
             tool_calls: ToolCalls::new(self.options.max_tool_calls),
             fatal: None,
@@ -311,8 +298,8 @@ pub struct Execution<'r, G: Generator, I> {
     /// Metadata of workflows whose plan failed, kept so their address is not reused.
     pinned: Vec<Arc<crate::program::WorkflowMeta>>,
     ready: VecDeque<StreamResult>,
-    /// Requests to submit again: when, and which stream.
-    retries: Vec<(Instant, u32)>,
+    /// Requests to submit again, by the runner's [`RetryPolicy`].
+    retries: RetryQueue,
     completions: Vec<Completion<G::Error>>,
     /// Tool calls running off this thread.
     tool_calls: ToolCalls,
@@ -435,7 +422,7 @@ where
                 .find(|(_, t)| !self.runner.tools.contains(t))
             {
                 Some((zone, tool)) => Err((
-                    Some(ZoneRef::new(zone, &plan.meta().zones[zone as usize])),
+                    Some(ZoneRef::new(zone, &plan.meta().zones[zone.index()])),
                     ErrorKind::ToolNotRegistered {
                         tool,
                         registered: self.runner.tools.names(),
@@ -528,7 +515,7 @@ where
         let known = self
             .live
             .get(&c.stream.0)
-            .is_some_and(|l| l.request == c.id && !self.retries.iter().any(|r| r.1 == c.stream.0));
+            .is_some_and(|l| l.request == c.id && !self.retries.holds(c.stream.0));
         if !known {
             self.abort(FatalError::Protocol(format!(
                 "it completed request {} of {}, which had no such request in flight",
@@ -545,16 +532,19 @@ where
                 self.drive(c.stream.0);
             }
             Err(e) => {
-                let retries = self.runner.options.retries;
-                let backoff = self.runner.options.backoff;
+                let policy = if self.generator.retry_policy().is_some() {
+                    RetryPolicy::NONE
+                } else {
+                    self.runner.options.retry
+                };
                 let Some(live) = self.live.get_mut(&c.stream.0) else {
                     return;
                 };
                 live.attempts += 1;
-                if live.attempts <= retries {
-                    let wait = backoff.saturating_mul(1 << (live.attempts - 1).min(16));
-                    self.retries.push((Instant::now() + wait, c.stream.0));
-                } else {
+                if !self
+                    .retries
+                    .failed(&policy, c.stream.0, live.attempts, Instant::now())
+                {
                     let attempts = live.attempts;
                     self.end(
                         c.stream.0,
@@ -570,14 +560,7 @@ where
 
     /// Submit again the requests whose backoff has passed.
     fn resubmit_due(&mut self) {
-        let now = Instant::now();
-        let mut i = 0;
-        while i < self.retries.len() {
-            if self.retries[i].0 > now {
-                i += 1;
-                continue;
-            }
-            let (_, stream) = self.retries.swap_remove(i);
+        for stream in self.retries.take_due(Instant::now()) {
             let Some(live) = self.live.get_mut(&stream) else {
                 continue;
             };
@@ -607,11 +590,11 @@ where
     }
 }
 
+/// The sampling of request `n` of `stream`: the run's, with the request's seed.
 fn sampling(options: &RunOptions, stream: StreamId, n: u32) -> Sampling {
     Sampling {
-        temperature: options.temperature,
-        top_p: options.top_p,
-        seed: request_seed(options.seed, stream, n),
+        seed: request_seed(options.sampling.seed, stream, n),
+        ..options.sampling
     }
 }
 
@@ -644,7 +627,7 @@ where
                 continue;
             }
             if self.in_flight == 0 {
-                let retry = self.retries.iter().map(|r| r.0).min();
+                let retry = self.retries.next_due();
                 if self.tool_calls.pending() > 0 {
                     // Only tools are running: wait for one (or for the next retry).
                     if let Some((stream, tool, outcome)) = self.tool_calls.take(retry) {

@@ -36,7 +36,8 @@ impl From<String> for Output {
 }
 
 /// A scripted request failure ([`Output::Fail`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{stream}: {message}")]
 pub struct ScriptedError {
     /// The stream whose request failed.
     pub stream: StreamId,
@@ -44,13 +45,6 @@ pub struct ScriptedError {
     pub message: String,
 }
 
-impl fmt::Display for ScriptedError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.stream, self.message)
-    }
-}
-
-impl std::error::Error for ScriptedError {}
 
 /// A generator that answers each stream's successive requests with that stream's successive
 /// scripted [`Output`]s, as a real engine would:

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::generator::StreamId;
+use crate::program::ZoneId;
 
 /// Where a span's text came from (`docs/execution.md` §1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -76,7 +77,7 @@ pub struct Span {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Visit {
     /// The zone's index in the workflow.
-    pub zone: u32,
+    pub zone: ZoneId,
     /// The zone's tags; every span of the visit carries them.
     pub tags: Arc<[String]>,
     /// How the visit ended.
@@ -156,7 +157,7 @@ pub struct Transcript {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SpanRef<'a> {
     /// The zone's index in the workflow.
-    pub zone: u32,
+    pub zone: ZoneId,
     /// The visit's index in [`Transcript::visits`].
     pub visit: u32,
     /// Where the text came from.
@@ -183,7 +184,7 @@ impl Transcript {
     }
 
     /// The zone path: zone indices in visit order.
-    pub fn path(&self) -> Vec<u32> {
+    pub fn path(&self) -> Vec<ZoneId> {
         self.visits.iter().map(|v| v.zone).collect()
     }
 

@@ -75,6 +75,7 @@ mod render;
 mod shared_str;
 mod stage;
 mod wire;
+pub(crate) use wire::Shape;
 mod workflow;
 
 use std::collections::HashMap;

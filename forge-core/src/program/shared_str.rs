@@ -128,6 +128,17 @@ impl Serialize for SharedStr {
 
 impl<'de> Deserialize<'de> for SharedStr {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(SharedStr(Arc::from(String::deserialize(d)?)))
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = SharedStr;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            // One allocation: the shared string, straight from the input.
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<SharedStr, E> {
+                Ok(SharedStr::from(v))
+            }
+        }
+        d.deserialize_str(Visitor)
     }
 }

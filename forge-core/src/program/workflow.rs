@@ -29,7 +29,9 @@ pub struct JumpEdge {
     pub bounds: Option<LoopBounds>,
 }
 
-/// Everything about a zone except its sampled text.
+/// Everything about a zone except its sampled text: the one zone description, serialized the
+/// same way wherever a zone is written (a sampled workflow's wire form, the workflow shape in
+/// dataset and run file headers) and carried by errors ([`ZoneRef`](crate::exec::ZoneRef)).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ZoneInfo {
@@ -57,6 +59,17 @@ pub struct ZoneInfo {
     pub next: Option<ZoneId>,
     /// The jump edge, for the last zone of a loop or `when` control sequence.
     pub jump: Option<JumpEdge>,
+}
+
+impl ZoneInfo {
+    /// Where the zone is in the document, for messages:
+    /// `` sequence `ask`, block 0, instance 0, zone 1 of the block ``.
+    pub fn place(&self) -> String {
+        format!(
+            "sequence `{}`, block {}, instance {}, zone {} of the block",
+            self.sequence, self.block, self.instance, self.zone
+        )
+    }
 }
 
 /// A declared output: the zones carrying any of `tags`.

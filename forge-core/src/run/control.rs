@@ -163,7 +163,7 @@ impl Summary {
         let Some(t) = t else { return };
         self.tokens += t.tokens();
         for v in &t.visits {
-            let Some(ends) = self.zone_ends.get_mut(v.zone as usize) else {
+            let Some(ends) = self.zone_ends.get_mut(v.zone.index()) else {
                 continue;
             };
             match ends.iter_mut().find(|(e, _)| *e == v.end) {

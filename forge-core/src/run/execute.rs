@@ -70,7 +70,7 @@ pub struct Run<'w> {
 
 impl<'w> Run<'w> {
     /// A run of the samples `range` of the dataset `(workflow, seed)`, with no arguments
-    /// bound, default [`RunOptions`] (the options' `seed` is ignored: requests are seeded
+    /// bound, default [`RunOptions`] (the options' sampling `seed` is ignored: requests are seeded
     /// from the dataset seed and the index), no tools, a reorder window of four times
     /// `max_in_flight`, and a drain timeout of 60 s.
     pub fn new(workflow: &'w Workflow, seed: u64, range: Range<u64>) -> Run<'w> {
@@ -149,8 +149,8 @@ impl<'w> Run<'w> {
         generator.insert(
             "sampling".into(),
             json!({
-                "temperature": o.temperature,
-                "top_p": o.top_p,
+                "temperature": o.sampling.temperature,
+                "top_p": o.sampling.top_p,
                 "max_tokens": o.max_tokens,
                 "max_visits": o.max_visits,
             }),
@@ -213,10 +213,8 @@ impl<'w> Run<'w> {
                 u32::MAX
             )));
         }
-        let options = RunOptions {
-            seed: self.seed,
-            ..self.options.clone()
-        };
+        let mut options = self.options.clone();
+        options.sampling.seed = self.seed;
         let window = self
             .window
             .unwrap_or_else(|| options.max_in_flight.saturating_mul(4).clamp(16, 1 << 16));

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{FORMAT, VERSION};
-use crate::dataset::{DatasetError, ShapeWire, first_difference};
-use crate::program::{Workflow, WorkflowMeta};
+use crate::dataset::{DatasetError, first_difference};
+use crate::program::{Shape, Workflow, WorkflowMeta};
 
 /// The header of a run file: the dataset `(workflow, seed)` it executes, the index range,
 /// and how the streams were executed (`generator`). See the [module docs](super).
@@ -30,12 +30,13 @@ pub struct RunHeader {
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct HeaderWire {
+struct HeaderWire<'a> {
     format: String,
     version: u32,
     seed: u64,
     range: [u64; 2],
-    workflow: ShapeWire,
+    #[serde(borrow)]
+    workflow: Shape<'a>,
     generator: Value,
 }
 
@@ -63,13 +64,13 @@ impl RunHeader {
         self
     }
 
-    fn wire(&self) -> HeaderWire {
+    fn wire(&self) -> HeaderWire<'_> {
         HeaderWire {
             format: FORMAT.to_owned(),
             version: self.version,
             seed: self.seed,
             range: [self.range.start, self.range.end],
-            workflow: ShapeWire::of(&self.workflow),
+            workflow: Shape::of(&self.workflow),
             generator: self.generator.clone(),
         }
     }
@@ -110,8 +111,7 @@ impl RunHeader {
             }
         }
         crate::dataset::check_version(&value, "run format", VERSION).map_err(err)?;
-        let wire: HeaderWire =
-            serde_json::from_value(value).map_err(|e| err(format!("bad header: {e}")))?;
+        let wire = HeaderWire::deserialize(value).map_err(|e| err(format!("bad header: {e}")))?;
         let [start, end] = wire.range;
         if start > end {
             return Err(err(format!(

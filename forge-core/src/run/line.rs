@@ -11,19 +11,19 @@ use crate::exec::{
     Correction, Extracted, Span, SpanKind, StreamId, StreamResult, Transcript, Visit, ZoneEnd,
 };
 use crate::json;
-use crate::program::WorkflowMeta;
+use crate::program::{WorkflowMeta, ZoneId};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ErrorWire {
     message: String,
-    zone: Option<u32>,
+    zone: Option<ZoneId>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct VisitWire {
-    zone: u32,
+    zone: ZoneId,
     end: ZoneEnd,
     tokens: u32,
     requests: u32,
@@ -33,7 +33,7 @@ struct VisitWire {
 #[serde(deny_unknown_fields)]
 struct SpanIn {
     visit: u32,
-    zone: u32,
+    zone: ZoneId,
     kind: SpanKind,
     text: String,
 }
@@ -81,7 +81,7 @@ pub(crate) fn encode(index: u64, seed: u64, result: &StreamResult, out: &mut Vec
             json::push_str(out, &e.to_string());
             out.extend_from_slice(b",\"zone\":");
             match &e.zone {
-                Some(z) => json::push_u64(out, u64::from(z.index)),
+                Some(z) => json::push_u64(out, u64::from(z.index.get())),
                 None => out.extend_from_slice(b"null"),
             }
             out.push(b'}');
@@ -93,7 +93,7 @@ pub(crate) fn encode(index: u64, seed: u64, result: &StreamResult, out: &mut Vec
             out.push(b',');
         }
         out.extend_from_slice(b"{\"zone\":");
-        json::push_u64(out, u64::from(v.zone));
+        json::push_u64(out, u64::from(v.zone.get()));
         out.extend_from_slice(b",\"end\":");
         serde_json::to_writer(&mut *out, &v.end).expect("an end always serializes");
         out.extend_from_slice(b",\"tokens\":");
@@ -110,7 +110,7 @@ pub(crate) fn encode(index: u64, seed: u64, result: &StreamResult, out: &mut Vec
         out.extend_from_slice(b"{\"visit\":");
         json::push_u64(out, u64::from(s.visit));
         out.extend_from_slice(b",\"zone\":");
-        json::push_u64(out, u64::from(s.zone));
+        json::push_u64(out, u64::from(s.zone.get()));
         out.extend_from_slice(b",\"kind\":");
         serde_json::to_writer(&mut *out, &s.kind).expect("a kind always serializes");
         out.extend_from_slice(b",\"text\":");
@@ -154,7 +154,7 @@ pub struct FailedStream {
     /// The error, located (stream, zone, sequence, block) as the run reported it.
     pub message: String,
     /// The zone the stream was in, if it had entered one.
-    pub zone: Option<u32>,
+    pub zone: Option<ZoneId>,
     /// What the stream had produced when it failed (`None` if nothing).
     pub partial: Option<Transcript>,
 }
@@ -212,7 +212,7 @@ fn rebuild(meta: &WorkflowMeta, stream: StreamId, wire: &LineIn) -> Result<Trans
     for (v, w) in wire.visits.iter().enumerate() {
         let zone = meta
             .zones
-            .get(w.zone as usize)
+            .get(w.zone.index())
             .ok_or_else(|| format!("visit {v} names zone {}, past the workflow's zones", w.zone))?;
         let start = text.len();
         while let Some(s) = next_span.next_if(|s| s.visit as usize == v) {

@@ -328,7 +328,7 @@ impl RunStats {
         }
         let mut tokens = 0;
         for v in &t.visits {
-            let Some(z) = self.zones.get_mut(v.zone as usize) else {
+            let Some(z) = self.zones.get_mut(v.zone.index()) else {
                 continue;
             };
             tokens += u64::from(v.tokens);
@@ -344,7 +344,7 @@ impl RunStats {
                     z.ends.insert(at, (name, 1));
                 }
             }
-            match self.control[v.zone as usize] {
+            match self.control[v.zone.index()] {
                 Control::None => {}
                 Control::Loop(l) => {
                     let s = &mut self.scratch[l];
