@@ -1,6 +1,5 @@
 //! The local engine's errors.
 
-use std::fmt;
 use std::path::Path;
 
 use forge_core::exec::StreamId;
@@ -53,7 +52,6 @@ impl Error {
         }
     }
 }
-
 
 impl From<candle_core::Error> for Error {
     fn from(e: candle_core::Error) -> Error {

@@ -106,8 +106,6 @@ pub(crate) use resume::scan;
 pub use resume::{ResumePoint, open_to_continue, resume_point, resume_point_from};
 pub use write::{encode_sample, write_range, write_range_to_file};
 
-use std::fmt;
-
 /// The `format` field of the header.
 pub const FORMAT: &str = "forge-dataset";
 
@@ -140,4 +138,3 @@ impl DatasetError {
         }
     }
 }
-

@@ -235,4 +235,3 @@ pub struct RunError {
     /// The results of the streams started before it stopped, in stream order.
     pub results: Vec<StreamResult>,
 }
-

@@ -1,7 +1,6 @@
 //! [`Scripted`]: a generator that plays back prepared model outputs, for tests and dry runs.
 
 use std::collections::{HashMap, VecDeque};
-use std::fmt;
 
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
@@ -44,7 +43,6 @@ pub struct ScriptedError {
     /// The scripted message.
     pub message: String,
 }
-
 
 /// A generator that answers each stream's successive requests with that stream's successive
 /// scripted [`Output`]s, as a real engine would:
