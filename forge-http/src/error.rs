@@ -1,6 +1,5 @@
 //! What goes wrong when talking to a model server.
 
-use std::fmt;
 use std::time::Duration;
 
 /// An error of the HTTP generator.
@@ -8,13 +7,15 @@ use std::time::Duration;
 /// Errors of one request (everything but [`Error::Budget`], [`Error::Config`] and
 /// [`Error::Probe`]) fail that request's stream only; the runner reports them with the stream and
 /// zone. Every message names the endpoint and says what to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The generator was configured wrongly (no endpoint, a malformed URL, a zero limit...).
+    #[error("HTTP generator configuration: {0}")]
     Config(String),
     /// The start-up check of an endpoint failed: it is unreachable, or the capability probe could
     /// not tell which server it is, or the endpoints disagree.
+    #[error("endpoint {endpoint}: {message}")]
     Probe {
         /// The endpoint's base URL.
         endpoint: String,
@@ -22,6 +23,11 @@ pub enum Error {
         message: String,
     },
     /// The server could not be reached or the connection broke, on every attempt.
+    #[error(
+        "endpoint {endpoint}: connection failed ({attempts} attempt{}): {message}; \
+         check that the server is running and reachable",
+        plural(.attempts)
+    )]
     Connection {
         /// The endpoint's base URL.
         endpoint: String,
@@ -31,6 +37,12 @@ pub enum Error {
         message: String,
     },
     /// No complete answer within the request timeout, on every attempt.
+    #[error(
+        "endpoint {endpoint}: no answer within {:.1} s ({attempts} attempt{}); \
+         the server is overloaded or stuck: lower the in-flight limit or raise the timeout",
+        .after.as_secs_f64(),
+        plural(.attempts)
+    )]
     Timeout {
         /// The endpoint's base URL.
         endpoint: String,
@@ -41,6 +53,11 @@ pub enum Error {
     },
     /// The server answered with an error status: a 4xx other than 429 at once (retrying would not
     /// help), a 429 or 5xx once the retries were spent.
+    #[error(
+        "endpoint {endpoint}: HTTP {status}{}: {message}{}",
+        retried(.attempts),
+        rejected(.status)
+    )]
     Status {
         /// The endpoint's base URL.
         endpoint: String,
@@ -52,6 +69,7 @@ pub enum Error {
         message: String,
     },
     /// The server answered 2xx with something this dialect does not expect.
+    #[error("endpoint {endpoint}: unexpected answer: {message}; check the dialect")]
     Protocol {
         /// The endpoint's base URL.
         endpoint: String,
@@ -61,6 +79,11 @@ pub enum Error {
     /// The server accepted the request but failed the generation: an error event inside a
     /// stream, or a `finish_reason` of `error` or `abort`. Retried unless the server's error
     /// code says retrying cannot help.
+    #[error(
+        "endpoint {endpoint}: the server failed the generation ({attempts} attempt{}): \
+         {message}; see the server's log",
+        plural(.attempts)
+    )]
     Generation {
         /// The endpoint's base URL.
         endpoint: String,
@@ -70,6 +93,10 @@ pub enum Error {
         message: String,
     },
     /// More requests failed than the run's error budget allows: the whole run stops.
+    #[error(
+        "{failed} requests failed, more than the run's error budget of {budget}; \
+         stopping the run. Last failure: {last}"
+    )]
     Budget {
         /// How many requests failed for good.
         failed: u64,
@@ -80,81 +107,24 @@ pub enum Error {
     },
 }
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Config(message) => write!(f, "HTTP generator configuration: {message}"),
-            Error::Probe { endpoint, message } => write!(f, "endpoint {endpoint}: {message}"),
-            Error::Connection {
-                endpoint,
-                attempts,
-                message,
-            } => write!(
-                f,
-                "endpoint {endpoint}: connection failed ({attempts} attempt{}): {message}; \
-                 check that the server is running and reachable",
-                plural(*attempts)
-            ),
-            Error::Timeout {
-                endpoint,
-                attempts,
-                after,
-            } => write!(
-                f,
-                "endpoint {endpoint}: no answer within {:.1} s ({attempts} attempt{}); \
-                 the server is overloaded or stuck: lower the in-flight limit or raise the timeout",
-                after.as_secs_f64(),
-                plural(*attempts)
-            ),
-            Error::Status {
-                endpoint,
-                status,
-                attempts,
-                message,
-            } => {
-                write!(f, "endpoint {endpoint}: HTTP {status}")?;
-                if *attempts > 1 {
-                    write!(f, " ({attempts} attempts)")?;
-                }
-                write!(f, ": {message}")?;
-                if (400..500).contains(status) && *status != 429 {
-                    write!(
-                        f,
-                        " (the server rejected the request: check the dialect, the model name \
-                         and the API key)"
-                    )?;
-                }
-                Ok(())
-            }
-            Error::Protocol { endpoint, message } => write!(
-                f,
-                "endpoint {endpoint}: unexpected answer: {message}; check the dialect"
-            ),
-            Error::Generation {
-                endpoint,
-                attempts,
-                message,
-            } => write!(
-                f,
-                "endpoint {endpoint}: the server failed the generation ({attempts} attempt{}): \
-                 {message}; see the server's log",
-                plural(*attempts)
-            ),
-            Error::Budget {
-                failed,
-                budget,
-                last,
-            } => write!(
-                f,
-                "{failed} requests failed, more than the run's error budget of {budget}; \
-                 stopping the run. Last failure: {last}"
-            ),
-        }
+fn plural(n: &u32) -> &'static str {
+    if *n == 1 { "" } else { "s" }
+}
+
+/// What a 4xx other than 429 adds to the server's message.
+fn rejected(status: &u16) -> &'static str {
+    if (400..500).contains(status) && *status != 429 {
+        " (the server rejected the request: check the dialect, the model name and the API key)"
+    } else {
+        ""
     }
 }
 
-fn plural(n: u32) -> &'static str {
-    if n == 1 { "" } else { "s" }
+/// ` (N attempts)` when the request was retried.
+fn retried(attempts: &u32) -> String {
+    if *attempts > 1 {
+        format!(" ({attempts} attempts)")
+    } else {
+        String::new()
+    }
 }
-
-impl std::error::Error for Error {}

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use forge::exec::{
     Output, RetryPolicy, RunOptions, Runner, Scripted, SpanKind, StreamResult, Tools, Transcript,
-    ZoneEnd,
 };
 use forge::program::{Program, SampledWorkflow, Workflow};
 use forge::resources::Bindings;
@@ -143,19 +142,7 @@ pub fn spans(t: &Transcript) -> String {
 pub fn visits(t: &Transcript) -> String {
     t.visits
         .iter()
-        .map(|v| {
-            let e = match v.end {
-                ZoneEnd::Pattern => "pattern",
-                ZoneEnd::Jump => "jump",
-                ZoneEnd::Limit => "limit",
-                ZoneEnd::Eos => "eos",
-                ZoneEnd::Forced => "forced",
-                ZoneEnd::ForcedJump => "forced_jump",
-                ZoneEnd::Unfinished => "unfinished",
-                ZoneEnd::ContextFull => "context_full",
-            };
-            format!("{}/{e}/{}", v.zone, v.tokens)
-        })
+        .map(|v| format!("{}/{}/{}", v.zone, v.end.as_str(), v.tokens))
         .collect::<Vec<_>>()
         .join(" ")
 }

@@ -1,6 +1,5 @@
 //! [`CommandTool`]: a tool that runs a command line (docs/programs.md §5), without a shell.
 
-use std::fmt;
 use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::thread;
@@ -169,17 +168,24 @@ fn tail(stderr: &[u8]) -> String {
     format!("{cut}{}", &text[start..])
 }
 
-/// How a command tool failed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// How a command tool failed (displayed as the end of [`CommandToolError`]'s sentence).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum FailureKind {
     /// The command could not be started (or waited for).
+    #[error("could not run: {0}")]
     Spawn(String),
     /// It exited unsuccessfully (`exit status N`, or killed by a signal).
+    #[error("failed with {0}")]
     Exit(String),
     /// It ran longer than its timeout and was killed.
+    #[error(
+        "ran longer than {:.1} s and was killed (raise --tool-timeout if it needs more)",
+        .0.as_secs_f64()
+    )]
     Timeout(Duration),
     /// Its stdout is not UTF-8 from this byte on.
+    #[error("wrote output that is not UTF-8 (at byte {at})")]
     NotUtf8 {
         /// The first byte that is not UTF-8.
         at: usize,
@@ -187,7 +193,8 @@ pub enum FailureKind {
 }
 
 /// A command tool failed: the tool, its command, why, and the end of its stderr.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("command `{command}` of tool `{tool}` {kind}{}", stderr_note(.stderr_tail))]
 #[non_exhaustive]
 pub struct CommandToolError {
     /// The tool's name.
@@ -200,30 +207,14 @@ pub struct CommandToolError {
     pub stderr_tail: String,
 }
 
-impl fmt::Display for CommandToolError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "command `{}` of tool `{}` ", self.command, self.tool)?;
-        match &self.kind {
-            FailureKind::Spawn(e) => write!(f, "could not run: {e}")?,
-            FailureKind::Exit(how) => write!(f, "failed with {how}")?,
-            FailureKind::Timeout(t) => write!(
-                f,
-                "ran longer than {:.1} s and was killed (raise --tool-timeout if it needs more)",
-                t.as_secs_f64()
-            )?,
-            FailureKind::NotUtf8 { at } => {
-                write!(f, "wrote output that is not UTF-8 (at byte {at})")?
-            }
-        }
-        if self.stderr_tail.is_empty() {
-            f.write_str("; its stderr is empty")
-        } else {
-            write!(f, "; its stderr ends: {}", self.stderr_tail)
-        }
+/// `; its stderr ends: …`, or that it is empty.
+fn stderr_note(tail: &str) -> String {
+    if tail.is_empty() {
+        "; its stderr is empty".to_owned()
+    } else {
+        format!("; its stderr ends: {tail}")
     }
 }
-
-impl std::error::Error for CommandToolError {}
 
 /// A command line that cannot be split into words.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

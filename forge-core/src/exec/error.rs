@@ -191,32 +191,16 @@ impl StdError for StreamError {
 pub type StreamResult = Result<Transcript, StreamError>;
 
 /// Why a whole run stopped early.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FatalError {
     /// The generator's [`wait`](super::Generator::wait) failed.
-    Generator(SharedError),
+    #[error("the generator failed: {0}")]
+    Generator(#[source] SharedError),
     /// The generator broke the contract (e.g. completed a request it was never given, or
     /// returned from `wait` with nothing while requests were in flight).
+    #[error("the generator broke its contract: {0}")]
     Protocol(String),
-}
-
-impl fmt::Display for FatalError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FatalError::Generator(e) => write!(f, "the generator failed: {e}"),
-            FatalError::Protocol(why) => write!(f, "the generator broke its contract: {why}"),
-        }
-    }
-}
-
-impl StdError for FatalError {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        match self {
-            FatalError::Generator(e) => Some(&**e),
-            FatalError::Protocol(_) => None,
-        }
-    }
 }
 
 /// A run that stopped early: the fatal error and every started stream's result, in stream

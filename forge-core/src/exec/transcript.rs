@@ -53,7 +53,43 @@ pub enum ZoneEnd {
     Unfinished,
 }
 
+impl SpanKind {
+    /// The kind's name in every file format (`forced`, `generated`, `fed`, `forced_close`):
+    /// the string it serializes as.
+    ///
+    /// ```
+    /// assert_eq!(forge::exec::SpanKind::ForcedClose.as_str(), "forced_close");
+    /// ```
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SpanKind::Forced => "forced",
+            SpanKind::Generated => "generated",
+            SpanKind::Fed => "fed",
+            SpanKind::ForcedClose => "forced_close",
+        }
+    }
+}
+
 impl ZoneEnd {
+    /// The end's name in every file format (`pattern`, `jump`, `forced_jump`, …): the string
+    /// it serializes as.
+    ///
+    /// ```
+    /// assert_eq!(forge::exec::ZoneEnd::ForcedJump.as_str(), "forced_jump");
+    /// ```
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ZoneEnd::Pattern => "pattern",
+            ZoneEnd::Jump => "jump",
+            ZoneEnd::Limit => "limit",
+            ZoneEnd::Eos => "eos",
+            ZoneEnd::Forced => "forced",
+            ZoneEnd::ContextFull => "context_full",
+            ZoneEnd::ForcedJump => "forced_jump",
+            ZoneEnd::Unfinished => "unfinished",
+        }
+    }
+
     /// Whether the stream left the zone by its jump edge (the model's or a forced one).
     pub fn jumped(self) -> bool {
         matches!(self, ZoneEnd::Jump | ZoneEnd::ForcedJump)
@@ -265,5 +301,36 @@ impl TryFrom<Unchecked> for Transcript {
             extractions: u.extractions,
             corrections: u.corrections,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SpanKind, ZoneEnd};
+
+    /// The names written by hand are the names serde writes and reads.
+    #[test]
+    fn names_are_the_serde_names() {
+        use SpanKind as K;
+        for k in [K::Forced, K::Generated, K::Fed, K::ForcedClose] {
+            let json = serde_json::to_string(&k).unwrap();
+            assert_eq!(json, format!("\"{}\"", k.as_str()));
+            assert_eq!(serde_json::from_str::<SpanKind>(&json).unwrap(), k);
+        }
+        use ZoneEnd as E;
+        for e in [
+            E::Pattern,
+            E::Jump,
+            E::Limit,
+            E::Eos,
+            E::Forced,
+            E::ContextFull,
+            E::ForcedJump,
+            E::Unfinished,
+        ] {
+            let json = serde_json::to_string(&e).unwrap();
+            assert_eq!(json, format!("\"{}\"", e.as_str()));
+            assert_eq!(serde_json::from_str::<ZoneEnd>(&json).unwrap(), e);
+        }
     }
 }

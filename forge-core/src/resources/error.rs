@@ -12,7 +12,8 @@ use crate::udpl::ResourceKind;
 /// The error a resource returns from [`Resource::sample`](super::Resource::sample) (or a factory, or a constructor such
 /// as [`ListSampler::new`](super::ListSampler::new)): a message and an optional underlying cause. `Debug` prints the
 /// message, like `Display`.
-#[derive(Clone)]
+#[derive(Clone, thiserror::Error)]
+#[error("{message}")]
 pub struct ResourceError {
     message: String,
     source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
@@ -42,20 +43,6 @@ impl ResourceError {
     /// The message.
     pub fn message(&self) -> &str {
         &self.message
-    }
-}
-
-impl fmt::Display for ResourceError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for ResourceError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 

@@ -55,7 +55,7 @@ struct LineIn {
 /// Appends the line of stream `index` (`\n` included) of a run with dataset seed `seed`.
 ///
 /// Written by hand with the dataset writer's JSON escaping (the same bytes as `serde_json`,
-/// which the reader parses), enums and corrections through serde: the texts dominate a line.
+/// which the reader parses); enums by their serde names, corrections through serde.
 pub(crate) fn encode(index: u64, seed: u64, result: &StreamResult, out: &mut Vec<u8>) {
     let empty = Transcript {
         stream: StreamId(0),
@@ -94,8 +94,9 @@ pub(crate) fn encode(index: u64, seed: u64, result: &StreamResult, out: &mut Vec
         }
         out.extend_from_slice(b"{\"zone\":");
         json::push_u64(out, u64::from(v.zone.get()));
-        out.extend_from_slice(b",\"end\":");
-        serde_json::to_writer(&mut *out, &v.end).expect("an end always serializes");
+        out.extend_from_slice(b",\"end\":\"");
+        out.extend_from_slice(v.end.as_str().as_bytes());
+        out.push(b'"');
         out.extend_from_slice(b",\"tokens\":");
         json::push_u64(out, u64::from(v.tokens));
         out.extend_from_slice(b",\"requests\":");
@@ -111,8 +112,9 @@ pub(crate) fn encode(index: u64, seed: u64, result: &StreamResult, out: &mut Vec
         json::push_u64(out, u64::from(s.visit));
         out.extend_from_slice(b",\"zone\":");
         json::push_u64(out, u64::from(s.zone.get()));
-        out.extend_from_slice(b",\"kind\":");
-        serde_json::to_writer(&mut *out, &s.kind).expect("a kind always serializes");
+        out.extend_from_slice(b",\"kind\":\"");
+        out.extend_from_slice(s.kind.as_str().as_bytes());
+        out.push(b'"');
         out.extend_from_slice(b",\"text\":");
         json::push_str(out, s.text);
         out.push(b'}');
@@ -133,7 +135,11 @@ pub(crate) fn encode(index: u64, seed: u64, result: &StreamResult, out: &mut Vec
         out.push(b']');
     }
     out.extend_from_slice(b"},\"corrections\":");
-    serde_json::to_writer(&mut *out, &t.corrections).expect("corrections always serialize");
+    if t.corrections.is_empty() {
+        out.extend_from_slice(b"[]");
+    } else {
+        serde_json::to_writer(&mut *out, &t.corrections).expect("corrections always serialize");
+    }
     out.extend_from_slice(b"}\n");
 }
 

@@ -437,10 +437,7 @@ impl RunStats {
 
 /// The file's name for how a visit ended (`limit`, `jump`, …).
 fn end_name(end: ZoneEnd) -> String {
-    match serde_json::to_value(end) {
-        Ok(Value::String(s)) => s,
-        _ => format!("{end:?}").to_lowercase(),
-    }
+    end.as_str().to_owned()
 }
 
 /// Where an end name sorts: the model's ends first, then the runtime's.
