@@ -39,7 +39,7 @@ type BuildFn = dyn Fn(&mut Program) -> Result<(), String>;
 /// errors; 2 usage or I/O error (130 after Ctrl-C, as `forge run`).
 ///
 /// ```no_run
-/// # mod prompts { pub fn document() -> std::sync::Arc<forge_core::udpl::Document> { unimplemented!() } }
+/// # mod prompts { pub fn document() -> std::sync::Arc<forge_core::udpl::Document> { std::sync::Arc::new(forge_core::udpl::parse_str(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/my_cli.toml")), "prompts.toml").expect("a valid document").document) } }
 /// // forge::include_udpl!(mod prompts = "prompts.toml");
 /// fn main() -> std::process::ExitCode {
 ///     forge_cli::App::new(prompts::document())

@@ -10,7 +10,7 @@
 //! `--extract`, `--tool` and the rest work as in `forge`).
 //!
 //! ```no_run
-//! # mod prompts { pub fn document() -> std::sync::Arc<forge_core::udpl::Document> { unimplemented!() } }
+//! # mod prompts { pub fn document() -> std::sync::Arc<forge_core::udpl::Document> { std::sync::Arc::new(forge_core::udpl::parse_str(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/my_cli.toml")), "prompts.toml").expect("a valid document").document) } }
 //! use forge_core::exec::Tools;
 //!
 //! // forge::include_udpl!(mod prompts = "prompts.toml");
