@@ -12,17 +12,20 @@
 //! cargo bench --bench run
 //! ```
 //!
-//! The figure is the CPU time of the thread that runs (it is single-threaded: `Scripted`
-//! answers on the caller's thread), read from `/proc/thread-self/schedstat`, not wall time:
-//! other work sharing the cores does not count, so the ratios hold on a busy machine. Writing
-//! to the file counts in full (the kernel's copy into the page cache runs on this thread).
+//! Criterion measures wall time. `Scripted` answers on the caller's thread, and a run encodes
+//! and writes its lines on a writer thread of its own, so after criterion the bench runs the
+//! three cases alternately 21 times and prints, for each, the median wall time, the median CPU
+//! time of the calling thread (`/proc/thread-self/schedstat`) and the CPU time of the whole
+//! process (all threads, `/proc/self/stat`, in clock ticks, summed over the 21 runs): the
+//! wall time is what a run costs its caller on a machine with a core to spare, the process
+//! CPU time what it costs in all.
 //!
 //! Without `--bench` (as under `cargo test --benches`) it runs a small smoke version.
 
 mod common;
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::Constitution;
 use criterion::{Criterion, Throughput};
@@ -76,17 +79,40 @@ fn thread_cpu_ns() -> u64 {
         .expect("/proc/thread-self/schedstat (Linux) gives the thread's CPU time")
 }
 
-/// `iters` runs of `routine` on inputs made by `setup` (not measured): the CPU time of the
-/// runs. The runs are single-threaded (`Scripted` answers on the caller's thread).
-fn on_cpu<T>(iters: u64, mut setup: impl FnMut() -> T, mut routine: impl FnMut(T)) -> Duration {
-    let mut total = 0;
-    for _ in 0..iters {
-        let input = setup();
-        let start = thread_cpu_ns();
-        routine(input);
-        total += thread_cpu_ns() - start;
+/// The CPU time of the whole process (every thread, those that ended included), in clock
+/// ticks: fields 14 and 15 (`utime`, `stime`) of `/proc/self/stat` (Linux).
+fn process_cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat (Linux)");
+    // The command name (field 2) may hold spaces: count the fields after its `)`.
+    let after = &stat[stat.rfind(')').expect("a stat line") + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let field = |n: usize| -> u64 { fields[n - 3].parse().expect("a tick count") };
+    field(14) + field(15)
+}
+
+/// One measured run of `routine` on an input made by `setup` (not measured).
+struct Measured {
+    wall: Duration,
+    thread_cpu: Duration,
+    process_ticks: u64,
+}
+
+fn measure<T>(mut setup: impl FnMut() -> T, mut routine: impl FnMut(T)) -> Measured {
+    let input = setup();
+    let (ticks, cpu, wall) = (process_cpu_ticks(), thread_cpu_ns(), Instant::now());
+    routine(input);
+    Measured {
+        wall: wall.elapsed(),
+        thread_cpu: Duration::from_nanos(thread_cpu_ns() - cpu),
+        process_ticks: process_cpu_ticks() - ticks,
     }
-    Duration::from_nanos(total)
+}
+
+/// `iters` runs of `routine` on inputs made by `setup` (not measured): their wall time.
+fn timed<T>(iters: u64, mut setup: impl FnMut() -> T, mut routine: impl FnMut(T)) -> Duration {
+    (0..iters)
+        .map(|_| measure(&mut setup, &mut routine).wall)
+        .sum()
 }
 
 fn bench(c: &mut Criterion, smoke: bool) {
@@ -145,35 +171,50 @@ fn bench(c: &mut Criterion, smoke: bool) {
         black_box(summary.tokens);
     };
     g.bench_function("execute_only", |b| {
-        b.iter_custom(|iters| on_cpu(iters, generator, execute_only))
+        b.iter_custom(|iters| timed(iters, generator, execute_only))
     });
     g.bench_function("write_sink", |b| {
-        b.iter_custom(|iters| on_cpu(iters, generator, write_sink))
+        b.iter_custom(|iters| timed(iters, generator, write_sink))
     });
     g.bench_function("write_file", |b| {
-        b.iter_custom(|iters| on_cpu(iters, fresh_file, write_file))
+        b.iter_custom(|iters| timed(iters, fresh_file, write_file))
     });
     g.finish();
     if !smoke {
         // The same three, alternated run by run, so that a change in the machine's load
         // affects all three alike: the ratios BENCHMARKS.md reports.
-        let mut times = [const { Vec::new() }; 3];
+        let mut runs = [const { Vec::new() }; 3];
         for _ in 0..21 {
-            times[0].push(on_cpu(1, generator, execute_only));
-            times[1].push(on_cpu(1, generator, write_sink));
-            times[2].push(on_cpu(1, fresh_file, write_file));
+            runs[0].push(measure(generator, execute_only));
+            runs[1].push(measure(generator, write_sink));
+            runs[2].push(measure(fresh_file, write_file));
         }
-        let median = |t: &mut Vec<Duration>| {
+        let median = |mut t: Vec<Duration>| {
             t.sort();
             t[t.len() / 2]
         };
-        let [e, s, f] = times.each_mut().map(median);
-        println!(
-            "run, alternated 21 times (median CPU time): execute_only {e:.2?}, \
-             write_sink {s:.2?} ({:.3}×), write_file {f:.2?} ({:.3}×)",
-            s.as_secs_f64() / e.as_secs_f64(),
-            f.as_secs_f64() / e.as_secs_f64()
-        );
+        let figures = runs.map(|r| {
+            let ticks: u64 = r.iter().map(|m| m.process_ticks).sum();
+            (
+                median(r.iter().map(|m| m.wall).collect()),
+                median(r.iter().map(|m| m.thread_cpu).collect()),
+                ticks,
+            )
+        });
+        let (e_wall, e_cpu, e_ticks) = figures[0];
+        for (name, (wall, cpu, ticks)) in ["execute_only", "write_sink", "write_file"]
+            .into_iter()
+            .zip(figures)
+        {
+            println!(
+                "run/{name}, alternated 21 times: median wall {wall:.2?} ({:.3}×), median \
+                 calling-thread CPU {cpu:.2?} ({:.3}×), process CPU {ticks} ticks over the 21 \
+                 runs ({:.3}×)",
+                wall.as_secs_f64() / e_wall.as_secs_f64(),
+                cpu.as_secs_f64() / e_cpu.as_secs_f64(),
+                ticks as f64 / e_ticks.max(1) as f64,
+            );
+        }
     }
     let _ = std::fs::remove_file(&path);
 }

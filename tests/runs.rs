@@ -96,6 +96,12 @@ fn the_bytes_do_not_depend_on_concurrency_or_completion_order() {
         .write(&mut g, &mut out)
         .unwrap();
     assert!(out == base);
+    // Scripts made as each stream starts (and dropped as it ends) play the same.
+    let mut g = Scripted::from_fn(|stream| script(stream.0 as usize)).shuffled(6);
+    let mut out = Vec::new();
+    run(&w, 0..64, 16).write(&mut g, &mut out).unwrap();
+    assert!(out == base);
+    assert_eq!(g.remaining(forge::exec::StreamId(3)), 0);
     let text = String::from_utf8(base).unwrap();
     assert_eq!(text.lines().count(), 65);
     assert!(
@@ -527,6 +533,61 @@ fn a_stopped_run_drains_its_streams_and_resumes_to_the_same_bytes() {
         .unwrap();
     assert!(!summary.stopped);
     assert!(std::fs::read(&path).unwrap() == full);
+}
+
+#[test]
+fn a_failing_writer_stops_the_run_with_its_error() {
+    // A disk that fills up a third of the way: the run stops (no hang, no panic) with the
+    // writer's error, and what was written is a prefix of the full file.
+    struct Full {
+        out: Vec<u8>,
+        room: usize,
+    }
+    impl std::io::Write for Full {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.room == 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::StorageFull,
+                    "no space left on the device",
+                ));
+            }
+            let n = buf.len().min(self.room);
+            self.out.extend_from_slice(&buf[..n]);
+            self.room -= n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let w = mixed();
+    let full = bytes(&w, 200, 1, 1);
+    let mut out = Full {
+        out: Vec::new(),
+        room: full.len() / 3,
+    };
+    let error = run(&w, 0..200, 8)
+        .write(&mut Scripted::new(scripts(200)).shuffled(3), &mut out)
+        .unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            RunFileError::Io {
+                path: None,
+                action: "write",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(
+        error
+            .to_string()
+            .starts_with("cannot write the run: no space left on the device"),
+        "{error}"
+    );
+    assert_eq!(out.out.len(), full.len() / 3);
+    assert!(full.starts_with(&out.out));
 }
 
 #[test]

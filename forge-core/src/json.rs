@@ -3,6 +3,16 @@
 
 /// Appends the decimal digits of `n`.
 pub(crate) fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+    // Most numbers in a line (zone, visit, token and request counts) have one or two digits:
+    // no loop, no copy of a variable length.
+    if n < 10 {
+        out.push(b'0' + n as u8);
+        return;
+    }
+    if n < 100 {
+        out.extend_from_slice(&[b'0' + (n / 10) as u8, b'0' + (n % 10) as u8]);
+        return;
+    }
     let mut digits = [0u8; 20];
     let mut i = digits.len();
     loop {
@@ -151,7 +161,7 @@ mod tests {
             }
         }
         let mut out = Vec::new();
-        for n in [0u64, 7, 10, 99, 12345, u64::MAX] {
+        for n in [0u64, 7, 9, 10, 42, 99, 100, 101, 12345, u64::MAX] {
             out.clear();
             push_u64(&mut out, n);
             assert_eq!(out, n.to_string().as_bytes());

@@ -72,12 +72,25 @@ pub struct ScriptedError {
 /// .shuffled(7);
 /// # let _ = generator;
 /// ```
-#[derive(Debug)]
 pub struct Scripted {
     scripts: HashMap<StreamId, VecDeque<Output>>,
+    /// Makes a stream's script when it first sends a request ([`Scripted::from_fn`]).
+    make: Option<Box<dyn Fn(StreamId) -> Vec<Output> + Send + Sync>>,
     pending: Vec<Request>,
     rng: Option<Pcg64Mcg>,
     capacity: usize,
+}
+
+impl std::fmt::Debug for Scripted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scripted")
+            .field("scripts", &self.scripts)
+            .field("from_fn", &self.make.is_some())
+            .field("pending", &self.pending)
+            .field("shuffled", &self.rng.is_some())
+            .field("capacity", &self.capacity)
+            .finish()
+    }
 }
 
 impl Scripted {
@@ -99,10 +112,35 @@ impl Scripted {
             .collect();
         Scripted {
             scripts,
+            make: None,
             pending: Vec::new(),
             rng: None,
             capacity: usize::MAX,
         }
+    }
+
+    /// A generator that asks `script` for a stream's outputs when that stream sends its first
+    /// request, and forgets them when the stream ends
+    /// ([`release`](Generator::release)): memory follows the streams in flight, not the
+    /// number of streams, so a run of millions of scripted streams stays small.
+    ///
+    /// ```
+    /// use forge::exec::{Output, Scripted};
+    ///
+    /// // Stream `i` answers "Answer i. [EOS]", then ends every later request at once.
+    /// let generator = Scripted::from_fn(|stream| {
+    ///     vec![Output::from(format!("Answer {}. [EOS]", stream.0))]
+    /// });
+    /// # let _ = generator;
+    /// ```
+    pub fn from_fn<O: Into<Output>>(
+        script: impl Fn(StreamId) -> Vec<O> + Send + Sync + 'static,
+    ) -> Scripted {
+        let mut scripted = Scripted::new(Vec::<Vec<Output>>::new());
+        scripted.make = Some(Box::new(move |stream| {
+            script(stream).into_iter().map(Into::into).collect()
+        }));
+        scripted
     }
 
     /// Complete requests in a random order drawn from `seed`.
@@ -117,16 +155,22 @@ impl Scripted {
         self
     }
 
-    /// The outputs not yet used for `stream`.
+    /// The outputs not yet used for `stream` (for [`Scripted::from_fn`], 0 before the stream's
+    /// first request and after it ends).
     pub fn remaining(&self, stream: StreamId) -> usize {
         self.scripts.get(&stream).map_or(0, VecDeque::len)
     }
 
     fn answer(&mut self, request: &Request) -> Result<Reply, ScriptedError> {
-        let output = self
-            .scripts
-            .get_mut(&request.stream())
-            .and_then(VecDeque::pop_front);
+        let stream = request.stream();
+        let output = match &self.make {
+            Some(make) => self
+                .scripts
+                .entry(stream)
+                .or_insert_with(|| make(stream).into())
+                .pop_front(),
+            None => self.scripts.get_mut(&stream).and_then(VecDeque::pop_front),
+        };
         let (text, ends) = match output {
             None => return Ok(empty_eos()),
             Some(Output::Raw(reply)) => return Ok(reply),

@@ -4,13 +4,14 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::io::Write;
 use std::ops::Range;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
 use super::control::{Cancel, Progress, Summary};
 use super::{RunFileError, RunHeader, line};
-use crate::exec::{Generator, RunOptions, Runner, StreamId, Tools};
+use crate::exec::{Generator, RunOptions, Runner, StreamId, StreamResult, Tools};
 use crate::program::Workflow;
 use crate::resources::Bindings;
 
@@ -167,8 +168,10 @@ impl<'w> Run<'w> {
     /// Writes the whole run to `out`: the header line, then every stream's line in index
     /// order. Returns what the run did. Lines are written as their turn comes: those that
     /// become ready together (one wait on the generator completing several streams) go out in
-    /// one `write_all`, followed by a `flush`, before the run waits again.
-    pub fn write<G: Generator, W: Write + ?Sized>(
+    /// one `write_all`, followed by a `flush`. They are encoded and written on a second
+    /// thread (scoped to this call, hence `W: Send`), so the calling thread only executes the
+    /// streams: writing adds little to a run's time (BENCHMARKS.md, "Runs").
+    pub fn write<G: Generator, W: Write + Send + ?Sized>(
         &mut self,
         generator: &mut G,
         out: &mut W,
@@ -181,7 +184,7 @@ impl<'w> Run<'w> {
 
     /// Writes the lines of the streams `from..range.end` to `out` (no header): what a resumed
     /// run appends.
-    pub fn write_from<G: Generator, W: Write + ?Sized>(
+    pub fn write_from<G: Generator, W: Write + Send + ?Sized>(
         &mut self,
         generator: &mut G,
         from: u64,
@@ -197,13 +200,14 @@ impl<'w> Run<'w> {
 
     /// Executes the streams `indices` (increasing) and hands their lines to `sink` in that
     /// order, a [`Batch`] whenever the run is about to wait for the generator (and at the
-    /// end), so that no finished line waits in a buffer while the model works.
+    /// end), so that no finished line waits in a buffer while the model works. The lines are
+    /// encoded, and `sink` called, on a writer thread.
     pub(super) fn execute<G: Generator>(
         &mut self,
         generator: &mut G,
         indices: impl Iterator<Item = u64>,
         total: u64,
-        sink: &mut dyn FnMut(&Batch) -> std::io::Result<()>,
+        sink: &mut (dyn FnMut(&Batch) -> std::io::Result<()> + Send),
     ) -> Result<Summary, RunFileError> {
         if self.range.end > u64::from(u32::MAX) + 1 {
             return Err(RunFileError::Range(format!(
@@ -227,6 +231,7 @@ impl<'w> Run<'w> {
         let sample_error = RefCell::new(None);
         let (workflow, seed, args, cancel) = (self.workflow, self.seed, &self.args, &self.cancel);
         let progress = &mut self.progress;
+        let drain_timeout = self.drain_timeout;
         let input = indices.map_while(|i| {
             if cancel.is_stopping() {
                 return None;
@@ -242,75 +247,82 @@ impl<'w> Run<'w> {
                 }
             }
         });
-        let mut done: BTreeMap<u64, (bool, Option<Vec<u8>>)> = BTreeMap::new();
-        let mut spare: Vec<Vec<u8>> = Vec::new();
-        let mut batch = Batch {
-            bytes: Vec::new(),
-            ends: Vec::new(),
-        };
         let mut execution = runner
             .execute(generator, input)
             .holding(|| pending.borrow().len() >= window);
-        let mut written = Ok(());
-        while let Some(result) = execution.next() {
-            let (index, ok) = match &result {
-                Ok(t) => (u64::from(t.stream.0), true),
-                Err(e) => (u64::from(e.stream.0), false),
-            };
-            summary.count(&result);
-            if let Err(e) = &result {
-                progress.failed(index, e);
-            }
-            // The next line in index order goes straight into the batch; a later one waits in
-            // a buffer of its own (buffers are reused: a run allocates a window's worth once).
-            if pending.borrow().front() == Some(&index) {
-                line::encode(index, seed, &result, &mut batch.bytes);
-                done.insert(index, (ok, None));
-            } else {
-                let mut bytes = spare.pop().unwrap_or_default();
-                bytes.clear();
-                line::encode(index, seed, &result, &mut bytes);
-                done.insert(index, (ok, Some(bytes)));
-            }
-            loop {
-                let front = pending.borrow().front().copied();
-                let Some((ok, bytes)) = front.and_then(|i| done.remove(&i)) else {
-                    break;
+        // Lines are encoded and written on a thread of their own, so that the runner's thread
+        // only executes: finished streams go to it in index order, a batch whenever the run is
+        // about to wait for the generator. At most two batches wait for it (memory stays a
+        // few windows' worth); if it is behind, the run waits for it.
+        let written = std::thread::scope(|scope| {
+            let (to_writer, batches) = mpsc::sync_channel::<Vec<(u64, StreamResult)>>(2);
+            let writer = scope.spawn(move || -> std::io::Result<()> {
+                let mut batch = Batch {
+                    bytes: Vec::new(),
+                    ends: Vec::new(),
                 };
-                let Some(i) = pending.borrow_mut().pop_front() else {
-                    break;
-                };
-                if let Some(bytes) = bytes {
-                    batch.bytes.extend_from_slice(&bytes);
-                    if spare.len() < 64 {
-                        spare.push(bytes);
+                for results in batches {
+                    for (index, result) in &results {
+                        line::encode(*index, seed, result, &mut batch.bytes);
+                        batch.push(*index);
                     }
+                    // The transcripts are freed here too, off the runner's thread.
+                    drop(results);
+                    sink(&batch)?;
+                    batch.clear();
                 }
-                batch.push(i);
-                if ok {
-                    summary.finished += 1;
-                } else {
-                    summary.failed += 1;
+                Ok(())
+            });
+            // Finished streams waiting for an earlier index, and those whose turn has come.
+            let mut done: BTreeMap<u64, StreamResult> = BTreeMap::new();
+            let mut ready: Vec<(u64, StreamResult)> = Vec::new();
+            let mut writer_failed = false;
+            while let Some(result) = execution.next() {
+                let index = match &result {
+                    Ok(t) => u64::from(t.stream.0),
+                    Err(e) => u64::from(e.stream.0),
+                };
+                summary.count(&result);
+                if let Err(e) = &result {
+                    progress.failed(index, e);
+                }
+                done.insert(index, result);
+                loop {
+                    let front = pending.borrow().front().copied();
+                    let Some((i, result)) = front.and_then(|i| Some((i, done.remove(&i)?))) else {
+                        break;
+                    };
+                    pending.borrow_mut().pop_front();
+                    if result.is_ok() {
+                        summary.finished += 1;
+                    } else {
+                        summary.failed += 1;
+                    }
+                    ready.push((i, result));
+                }
+                let drawn = execution.started();
+                summary.in_flight = pending.borrow().len() as u64;
+                summary.not_started = total.saturating_sub(u64::from(drawn));
+                summary.elapsed = started.elapsed();
+                progress.update(&summary);
+                if execution.ready() == 0 && !ready.is_empty() {
+                    // A send fails only when the writer stopped on an error (returned below).
+                    writer_failed = to_writer.send(std::mem::take(&mut ready)).is_err();
+                }
+                if writer_failed || cancel.must_return(drain_timeout) {
+                    break;
                 }
             }
-            let drawn = execution.started();
-            summary.in_flight = pending.borrow().len() as u64;
-            summary.not_started = total.saturating_sub(u64::from(drawn));
-            summary.elapsed = started.elapsed();
-            progress.update(&summary);
-            if execution.ready() == 0 && !batch.ends.is_empty() {
-                written = sink(&batch);
-                batch.clear();
+            if !writer_failed && !ready.is_empty() {
+                let _ = to_writer.send(ready);
             }
-            if written.is_err() || cancel.must_return(self.drain_timeout) {
-                break;
-            }
-        }
-        if written.is_ok() && !batch.ends.is_empty() {
-            written = sink(&batch);
-        }
-        summary.fatal = execution.fatal().cloned();
-        drop(execution);
+            summary.fatal = execution.fatal().cloned();
+            drop(execution);
+            drop(to_writer);
+            writer
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
         written.map_err(RunFileError::write)?;
         summary.stopped = cancel.is_stopping();
         summary.in_flight = pending.borrow().len() as u64;

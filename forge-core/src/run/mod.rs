@@ -54,8 +54,9 @@
 //!
 //! # Interruption, resume, retries
 //!
-//! Each line is written with one `write_all` as its turn comes, so a kill loses only the
-//! streams in flight and the window. [`Run::resume`] checks the header (workflow, seed, range,
+//! Each line is written with one `write_all` as its turn comes (by a writer thread, while the
+//! calling thread goes on executing), so a kill loses only the streams in flight and the
+//! window. [`Run::resume`] checks the header (workflow, seed, range,
 //! generator: an error names the first field that differs) and continues at the first missing
 //! index, cutting a torn last line: the same rule (and code) as a dataset's
 //! ([`dataset::resume_point`](crate::dataset::resume_point)). Failed streams stay in the file
