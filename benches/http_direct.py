@@ -17,13 +17,15 @@ How:
    across slots, so a second pass on the same server would start warm): `forge run` straight to
    the server; the direct client replaying the recorded streams with the same number of requests
    in flight (each stream's requests in order, one at a time, as a workflow makes them).
+   forge's shared-prefix warm-up request (`--warm-prefix`) is one of the recorded bodies, so
+   the direct client sends it too; benches/http_warm.py measures what it is worth.
 
 The direct client is Python's standard library (http.client, one keep-alive connection per
 worker thread); its own CPU per request is far below the server's time per request here.
 
 Usage (from the repository root; the engine and model come from .ci/engines.sh):
     eval "$(bash .ci/engines.sh)"
-    cargo build --release -p forge-cli
+    cargo build --release -p forge-cli --no-default-features
     python3 benches/http_direct.py --forge target/release/forge \
         --server "$FORGE_LLAMA_BIN/llama-server" --model "$FORGE_MODEL"
 """
@@ -152,14 +154,20 @@ def streams_of(bodies):
     return streams
 
 
-def run_forge(args, port):
+def run_forge(args, port, document=None, options=None):
+    """Times `forge run` on `document` (default `--document`, with its `--set`/`--list`) plus
+    `options`; exits unless every stream finished."""
+    if document is None:
+        document = args.document
+        options = [a for s in args.set for a in ("--set", s)]
+        options += [a for s in args.list for a in ("--list", s)]
     out = tempfile.mktemp(suffix=".jsonl")
     cmd = [
-        args.forge, "run", args.document, "--endpoint", f"http://127.0.0.1:{port}",
+        args.forge, "run", document, "--endpoint", f"http://127.0.0.1:{port}",
         "--dialect", "llama.cpp", "--streams", str(args.streams), "--seed", str(args.seed),
         "--temperature", "0", "--max-zone-tokens", str(args.max_tokens),
         "--max-in-flight", str(args.slots), "--out", out,
-    ] + [a for s in args.set for a in ("--set", s)] + [a for s in args.list for a in ("--list", s)]
+    ] + options
     start = time.perf_counter()
     done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     elapsed = time.perf_counter() - start

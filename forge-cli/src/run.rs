@@ -99,6 +99,11 @@ pub(crate) struct Args {
     /// How many requests may fail for good before the whole run stops
     #[arg(long, value_name = "N", default_value_t = 16)]
     error_budget: u64,
+    /// When streams start together and their first prompts share a prefix of at least BYTES
+    /// bytes, send that prefix once first (one token generated, discarded) so the server's
+    /// prefix cache holds it before they fan out (0: never)
+    #[arg(long, value_name = "BYTES", default_value_t = 64)]
+    warm_prefix: usize,
     /// Declare the extraction NAME of the zones carrying any of TAGS (repeatable; default: one
     /// per valid tag, named after it)
     #[arg(long = "extract", value_name = "NAME=TAG[,TAG...]", value_parser = crate::preview::parse_extract)]
@@ -190,7 +195,8 @@ pub(crate) fn run(args: Args, builtin: Option<&Builtin>) -> Outcome {
         .max_in_flight(args.max_in_flight as usize)
         .request_timeout(Duration::from_secs(args.timeout.max(1)))
         .max_retries(args.retries)
-        .error_budget(args.error_budget);
+        .error_budget(args.error_budget)
+        .warm_shared_prefix(args.warm_prefix);
     let config = match &args.served_model {
         Some(m) => config.model(m.clone()),
         None => config,

@@ -1,9 +1,12 @@
-//! `forge run` end to end against a real llama.cpp server (CI starts one and sets
-//! `FORGE_LLAMA_URL`; run with `--ignored`), in two dialects: the native `llama.cpp`
+//! `forge run` end to end against a real llama.cpp server, in two dialects: the native `llama.cpp`
 //! (`/completion`, the server matches the stops) and `openai` (its `/v1/completions`, streamed,
 //! forge matches the stops). The model is small and rarely writes the zone patterns itself, so
 //! every zone's budget is capped at 24 tokens and the assertions are about structure, not
 //! text.
+//!
+//! Built only with the `server-tests` feature, against the server `FORGE_LLAMA_URL` names
+//! (`.ci/run` starts one): `FORGE_LLAMA_URL=http://127.0.0.1:8080 cargo test -p forge-cli
+//! --features server-tests --test llama_server`.
 
 mod common;
 
@@ -14,6 +17,14 @@ use common::{Run, forge_in};
 use serde_json::Value;
 
 const CAP: u64 = 24;
+
+/// The server under test: `FORGE_LLAMA_URL`, which these tests cannot run without.
+fn server_url() -> String {
+    std::env::var("FORGE_LLAMA_URL").expect(
+        "set FORGE_LLAMA_URL to a running llama-server (e.g. http://127.0.0.1:8080): \
+         the `server-tests` feature's tests drive a real server",
+    )
+}
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -215,9 +226,8 @@ fn check_generated_spans(line: &Value) {
 }
 
 #[test]
-#[ignore = "needs a running llama.cpp server: set FORGE_LLAMA_URL and pass --ignored"]
 fn the_representative_workflow_runs_against_llama_server() {
-    let url = std::env::var("FORGE_LLAMA_URL").expect("FORGE_LLAMA_URL is set");
+    let url = server_url();
     let dir = common::scratch("forge-cli-tests", "llama_server");
     let tags = zone_tags(&dir);
     assert!(tags.len() > 10, "{tags:?}");
@@ -269,9 +279,8 @@ fn the_representative_workflow_runs_against_llama_server() {
 /// The same workflow through the `openai` dialect against the same server's
 /// `/v1/completions`: streamed, stops matched by forge, token counts from the server's usage.
 #[test]
-#[ignore = "needs a running llama.cpp server: set FORGE_LLAMA_URL and pass --ignored"]
 fn the_representative_workflow_runs_against_llama_servers_openai_endpoint() {
-    let url = std::env::var("FORGE_LLAMA_URL").expect("FORGE_LLAMA_URL is set");
+    let url = server_url();
     let dir = common::scratch("forge-cli-tests", "llama_server_openai");
     let tags = zone_tags(&dir);
     let started = std::time::Instant::now();
@@ -293,9 +302,8 @@ fn the_representative_workflow_runs_against_llama_servers_openai_endpoint() {
 
 /// `forge probe` against the real server: llama.cpp, its model, its context per slot.
 #[test]
-#[ignore = "needs a running llama.cpp server: set FORGE_LLAMA_URL and pass --ignored"]
 fn forge_probe_describes_llama_server() {
-    let url = std::env::var("FORGE_LLAMA_URL").expect("FORGE_LLAMA_URL is set");
+    let url = server_url();
     let dir = common::scratch("forge-cli-tests", "llama_server_probe");
     let probe = forge_in(&dir, &["probe", &url]);
     assert_eq!(probe.code, 0, "{probe:#?}");

@@ -102,26 +102,8 @@ impl Header {
     /// Parses a header line (with or without its `\n`). An unknown format, a newer version or
     /// a malformed workflow is an error that says so.
     pub fn parse(line: &str) -> Result<Header, DatasetError> {
+        let value = DATASET_FILE.open(line)?;
         let err = |m: String| DatasetError::invalid(1, m);
-        let value: Value = serde_json::from_str(line.trim_end_matches('\n')).map_err(|e| {
-            err(format!(
-                "the header is not JSON ({e}); a forge dataset starts with a `{FORMAT}` header line"
-            ))
-        })?;
-        match value.get("format").and_then(Value::as_str) {
-            Some(FORMAT) => {}
-            Some(other) => {
-                return Err(err(format!(
-                    "the format is `{other}`, not `{FORMAT}`: this is not a forge dataset"
-                )));
-            }
-            None => {
-                return Err(err(format!(
-                    "the header has no `format` field: this is not a `{FORMAT}` file"
-                )));
-            }
-        }
-        check_version(&value, "format", VERSION).map_err(err)?;
         let wire = HeaderWire::deserialize(value).map_err(|e| err(format!("bad header: {e}")))?;
         let extraction_texts = match (wire.version, wire.extraction_texts) {
             (1, None) => true,
@@ -152,24 +134,109 @@ impl Header {
         if self == expected {
             return Ok(());
         }
-        if self.version != expected.version {
+        DATASET_FILE.compare(
+            (self.version, expected.version),
+            serde_json::to_value(self.wire()).expect("a header always serializes"),
+            serde_json::to_value(expected.wire()).expect("a header always serializes"),
+        )
+    }
+}
+
+/// One kind of forge file that opens with a header line (a dataset, a run file): what its
+/// messages call it, so that both kinds check their headers with the same code and words.
+pub(crate) struct FileKind {
+    /// The header's `format` field.
+    pub(crate) format: &'static str,
+    /// What a file of this kind is called: "dataset", "run file".
+    pub(crate) file: &'static str,
+    /// What its header describes: "dataset", "run" ("this file belongs to another run").
+    pub(crate) owner: &'static str,
+    /// The name of its `version` field in messages.
+    pub(crate) version_name: &'static str,
+    /// The newest version this forge reads (and the one it writes).
+    pub(crate) version: u32,
+    /// What to do with a file of another version than the expected one.
+    pub(crate) remedy: &'static str,
+    /// The kinds a file of this kind is named as when handed one of them instead.
+    pub(crate) others: &'static [&'static FileKind],
+}
+
+/// Datasets (`forge-dataset`).
+pub(crate) const DATASET_FILE: FileKind = FileKind {
+    format: FORMAT,
+    file: "dataset",
+    owner: "dataset",
+    version_name: "format",
+    version: VERSION,
+    remedy: "write the dataset again into a new file",
+    others: &[],
+};
+
+impl FileKind {
+    /// A header line (with or without its `\n`) as JSON, once its `format` is this kind's and
+    /// its `version` one this forge reads; otherwise an error on line 1 that says what the file
+    /// is instead.
+    pub(crate) fn open(&self, line: &str) -> Result<Value, DatasetError> {
+        let err = |m: String| DatasetError::invalid(1, m);
+        let format = self.format;
+        let value: Value = serde_json::from_str(line.trim_end_matches('\n')).map_err(|e| {
+            err(format!(
+                "the header is not JSON ({e}): a forge {} starts with a `{format}` header line",
+                self.file
+            ))
+        })?;
+        match value.get("format").and_then(Value::as_str) {
+            Some(f) if f == format => {}
+            Some(other) => {
+                return Err(err(match self.others.iter().find(|k| k.format == other) {
+                    Some(kind) => format!(
+                        "this is a {} (`{other}`), not a {} (`{format}`)",
+                        kind.file, self.file
+                    ),
+                    None => format!(
+                        "the format is `{other}`, not `{format}`: this is not a forge {}",
+                        self.file
+                    ),
+                }));
+            }
+            None => {
+                return Err(err(format!(
+                    "the header has no `format` field: this is not a `{format}` file"
+                )));
+            }
+        }
+        check_version(&value, self.version_name, self.version).map_err(err)?;
+        Ok(value)
+    }
+
+    /// `Ok` when the serialized headers `file` and `expected` are equal; otherwise an error on
+    /// line 1 naming the versions when `(file, expected)` versions differ, else the first field
+    /// that differs.
+    pub(crate) fn compare(
+        &self,
+        versions: (u32, u32),
+        file: Value,
+        expected: Value,
+    ) -> Result<(), DatasetError> {
+        if versions.0 != versions.1 {
             return Err(DatasetError::invalid(
                 1,
                 format!(
-                    "this file is in dataset format version {}, and version {} is expected: \
-                     write the dataset again into a new file",
-                    self.version, expected.version
+                    "this file is in {} format version {}, and version {} is expected: {}",
+                    self.owner, versions.0, versions.1, self.remedy
                 ),
             ));
         }
-        let a = serde_json::to_value(self.wire()).expect("a header always serializes");
-        let b = serde_json::to_value(expected.wire()).expect("a header always serializes");
-        let (path, got, want) = first_difference(&a, &b, String::new())
-            .unwrap_or_else(|| (String::new(), a.to_string(), b.to_string()));
+        if file == expected {
+            return Ok(());
+        }
+        let (path, got, want) = first_difference(&file, &expected, String::new())
+            .unwrap_or_else(|| (String::new(), file.to_string(), expected.to_string()));
         Err(DatasetError::invalid(
             1,
             format!(
-                "this file belongs to another dataset: its `{path}` is {got}, the expected one {want}"
+                "this file belongs to another {}: its `{path}` is {got}, the expected one {want}",
+                self.owner
             ),
         ))
     }
@@ -177,7 +244,7 @@ impl Header {
 
 /// Checks a header's `version` field: an integer from 1 to `version`, else a message naming
 /// the `kind` of format and, for a newer file, what to do. Shared by dataset and run headers.
-pub(crate) fn check_version(value: &Value, kind: &str, version: u32) -> Result<(), String> {
+fn check_version(value: &Value, kind: &str, version: u32) -> Result<(), String> {
     match value.get("version").and_then(Value::as_u64) {
         Some(v) if (1..=u64::from(version)).contains(&v) => Ok(()),
         Some(v) => Err(format!(
@@ -193,11 +260,7 @@ pub(crate) fn check_version(value: &Value, kind: &str, version: u32) -> Result<(
 }
 
 /// The path of the first place where `a` and `b` differ, with both values (abbreviated).
-pub(crate) fn first_difference(
-    a: &Value,
-    b: &Value,
-    path: String,
-) -> Option<(String, String, String)> {
+fn first_difference(a: &Value, b: &Value, path: String) -> Option<(String, String, String)> {
     let join = |key: &str| {
         if path.is_empty() {
             key.to_owned()

@@ -100,7 +100,7 @@ mod resume;
 mod write;
 
 pub use header::Header;
-pub(crate) use header::{check_version, first_difference};
+pub(crate) use header::{DATASET_FILE, FileKind};
 pub use read::{DatasetReader, DatasetSample};
 pub(crate) use resume::scan;
 pub use resume::{ResumePoint, open_to_continue, resume_point, resume_point_from};

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{FORMAT, VERSION};
-use crate::dataset::{DatasetError, first_difference};
+use crate::dataset::{DatasetError, FileKind};
 use crate::program::{Shape, Workflow, WorkflowMeta};
 
 /// The header of a run file: the dataset `(workflow, seed)` it executes, the index range,
@@ -85,32 +85,8 @@ impl RunHeader {
     /// Parses a header line (with or without its `\n`). Another format (a dataset, or not
     /// forge's at all), a newer version or a malformed header is an error that says so.
     pub fn parse(line: &str) -> Result<RunHeader, DatasetError> {
+        let value = RUN_FILE.open(line)?;
         let err = |m: String| DatasetError::invalid(1, m);
-        let value: Value = serde_json::from_str(line.trim_end_matches('\n')).map_err(|e| {
-            err(format!(
-                "the header is not JSON ({e}): a forge run file starts with a `{FORMAT}` header line"
-            ))
-        })?;
-        match value.get("format").and_then(Value::as_str) {
-            Some(FORMAT) => {}
-            Some(crate::dataset::FORMAT) => {
-                return Err(err(format!(
-                    "this is a dataset (`{}`), not a run file (`{FORMAT}`)",
-                    crate::dataset::FORMAT
-                )));
-            }
-            Some(other) => {
-                return Err(err(format!(
-                    "the format is `{other}`, not `{FORMAT}`: this is not a forge run file"
-                )));
-            }
-            None => {
-                return Err(err(format!(
-                    "the header has no `format` field: this is not a `{FORMAT}` file"
-                )));
-            }
-        }
-        crate::dataset::check_version(&value, "run format", VERSION).map_err(err)?;
         let wire = HeaderWire::deserialize(value).map_err(|e| err(format!("bad header: {e}")))?;
         let [start, end] = wire.range;
         if start > end {
@@ -135,25 +111,21 @@ impl RunHeader {
         if self == expected {
             return Ok(());
         }
-        if self.version != expected.version {
-            return Err(DatasetError::invalid(
-                1,
-                format!(
-                    "this file is in run format version {}, and version {} is expected: \
-                     run again into a new file",
-                    self.version, expected.version
-                ),
-            ));
-        }
-        let a = serde_json::to_value(self.wire()).expect("a header always serializes");
-        let b = serde_json::to_value(expected.wire()).expect("a header always serializes");
-        let (path, got, want) = first_difference(&a, &b, String::new())
-            .unwrap_or_else(|| (String::new(), a.to_string(), b.to_string()));
-        Err(DatasetError::invalid(
-            1,
-            format!(
-                "this file belongs to another run: its `{path}` is {got}, the expected one {want}"
-            ),
-        ))
+        RUN_FILE.compare(
+            (self.version, expected.version),
+            serde_json::to_value(self.wire()).expect("a header always serializes"),
+            serde_json::to_value(expected.wire()).expect("a header always serializes"),
+        )
     }
 }
+
+/// Run files (`forge-run`).
+pub(crate) const RUN_FILE: FileKind = FileKind {
+    format: FORMAT,
+    file: "run file",
+    owner: "run",
+    version_name: "run format",
+    version: VERSION,
+    remedy: "run again into a new file",
+    others: &[&crate::dataset::DATASET_FILE],
+};
