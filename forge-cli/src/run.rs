@@ -101,8 +101,9 @@ pub(crate) struct Args {
     error_budget: u64,
     /// When streams start together and their first prompts share a prefix of at least BYTES
     /// bytes, send that prefix once first (one token generated, discarded) so the server's
-    /// prefix cache holds it before they fan out (0: never)
-    #[arg(long, value_name = "BYTES", default_value_t = 64)]
+    /// prefix cache holds it before they fan out; for vLLM and SGLang, whose prefix caches are
+    /// shared by all requests (0: never, the default; llama.cpp's server gains nothing)
+    #[arg(long, value_name = "BYTES", default_value_t = 0)]
     warm_prefix: usize,
     /// Declare the extraction NAME of the zones carrying any of TAGS (repeatable; default: one
     /// per valid tag, named after it)

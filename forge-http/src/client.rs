@@ -29,8 +29,9 @@ use crate::probe::ServerInfo;
 /// - **Endpoints**: a stream is pinned to one endpoint for its whole life (so its continuations
 ///   hit that server's prefix cache); new streams go to the endpoint with the fewest pinned
 ///   streams relative to its in-flight limit.
-/// - **Shared first prompt**: streams starting together on an endpoint whose first prompts share
-///   a long prefix wait until that prefix has been sent once ([`Config::warm_shared_prefix`]).
+/// - **Shared first prompt** (off by default): streams starting together on an endpoint whose
+///   first prompts share a long prefix can wait until that prefix has been sent once
+///   ([`Config::warm_shared_prefix`]).
 /// - **Faults**: every attempt has a timeout; connection errors, timeouts, 429 and 5xx are
 ///   retried with exponential backoff and jitter (honouring `Retry-After`); other 4xx fail the
 ///   request at once with the server's message. A failed request fails its stream only, until

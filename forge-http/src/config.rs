@@ -167,8 +167,9 @@ pub struct Config {
 impl Config {
     /// The defaults, for these endpoints: dialect detected by a probe, 256 requests in flight,
     /// 10 min request timeout, 10 s connect timeout, up to 5 min of waiting for a loading server, 5 retries with backoff from 250 ms to
-    /// 30 s, an error budget of 16 failed requests, the shared first prompt warmed when at least
-    /// 64 bytes long, the API key from the environment ([`ApiKey::from_env`]), one I/O thread.
+    /// 30 s, an error budget of 16 failed requests, no shared-prefix warm-up
+    /// ([`warm_shared_prefix`](Config::warm_shared_prefix)), the API key from the environment
+    /// ([`ApiKey::from_env`]), one I/O thread.
     pub fn new(endpoints: impl IntoIterator<Item = Endpoint>) -> Config {
         Config {
             endpoints: endpoints.into_iter().collect(),
@@ -180,7 +181,7 @@ impl Config {
             ready_timeout: Duration::from_secs(300),
             retry: RetryPolicy::new(5, Duration::from_millis(250), Duration::from_secs(30)),
             error_budget: 16,
-            warm_shared_prefix: 64,
+            warm_shared_prefix: 0,
             ignore_eos: false,
             api_key: ApiKey::from_env(),
             worker_threads: 1,
@@ -276,7 +277,15 @@ impl Config {
 
     /// When several streams start at once on an endpoint and their first prompts share a prefix
     /// of at least `min_bytes` bytes, that prefix is sent once (one token generated, discarded)
-    /// before fanning out, so the server's prefix cache holds it. `0` disables this.
+    /// before fanning out, so the server's prefix cache holds it. `0` (the default) disables
+    /// this.
+    ///
+    /// It pays only where the server shares one prefix cache across all requests (vLLM's
+    /// automatic prefix caching, SGLang's radix cache), so that the streams reuse what the
+    /// warm-up computed; forge's own benchmarks could not measure that (no such server on their
+    /// machines). llama.cpp's server keeps a prefix per slot and reuses it in that slot only: 16
+    /// streams sharing a 1,400-token prefix on 16 slots took the same time with and without the
+    /// warm-up (BENCHMARKS.md in the repository), so there it only delays the first requests.
     pub fn warm_shared_prefix(mut self, min_bytes: usize) -> Config {
         self.warm_shared_prefix = min_bytes;
         self
