@@ -5,23 +5,29 @@
 //! Its first positions may come from a [`FrozenKv`]: the keys and values of a token prefix,
 //! computed once, immutable and reference-counted, so that streams whose contexts start the
 //! same way read the same memory. Positions after the shared part live in the stream's own
-//! buffers. Attention runs over both parts without copying either (the scores are joined,
-//! the weighted sums added), so a forked cache costs no copy of the prefix.
+//! buffers. Attention walks the positions in order across both parts, so a forked cache
+//! computes exactly (bit for bit) what a cache holding every position itself computes.
 
 use std::sync::Arc;
 
-use candle_core::{DType, Device, Tensor};
-
 use crate::Config;
+use crate::quant::Isa;
+
+/// Keys and values of one layer, `[kv_heads, capacity, head_dim]` each.
+#[derive(Clone, Default)]
+struct Layer {
+    k: Vec<f32>,
+    v: Vec<f32>,
+}
 
 /// The keys and values of a token prefix, frozen: shared by every cache forked from it.
 ///
 /// Made by [`KvCache::freeze`]; a cache starts from one with [`KvCache::fork`].
 pub struct FrozenKv {
-    /// Per layer, keys and values `[kv_heads, len, head_dim]`, contiguous.
-    layers: Vec<(Tensor, Tensor)>,
+    /// Per layer, with capacity `len`.
+    layers: Vec<Layer>,
     len: usize,
-    bytes: usize,
+    head_dim: usize,
 }
 
 impl FrozenKv {
@@ -37,7 +43,10 @@ impl FrozenKv {
 
     /// The memory its keys and values take, in bytes.
     pub fn bytes(&self) -> usize {
-        self.bytes
+        self.layers
+            .iter()
+            .map(|l| (l.k.len() + l.v.len()) * 4)
+            .sum()
     }
 }
 
@@ -52,11 +61,31 @@ pub struct KvCache {
     shared: Option<Arc<FrozenKv>>,
     /// Positions used from `shared` (at most its length).
     shared_len: usize,
-    /// Per layer, own keys and values `[kv_heads, capacity, head_dim]` for the positions
-    /// `shared_len..`.
-    layers: Vec<(Tensor, Tensor)>,
+    /// Per layer, own keys and values for the positions `shared_len..`.
+    layers: Vec<Layer>,
     capacity: usize,
     own: usize,
+    head_dim: usize,
+}
+
+/// Copy positions `0..len` of every head from `from` (capacity `from_cap`) into `to`
+/// (capacity `to_cap`) at position `at`.
+fn copy_heads(
+    from: &[f32],
+    from_cap: usize,
+    len: usize,
+    to: &mut [f32],
+    to_cap: usize,
+    at: usize,
+    hd: usize,
+) {
+    if len == 0 {
+        return;
+    }
+    for (head, src) in from.chunks_exact(from_cap * hd).enumerate() {
+        let dst = (head * to_cap + at) * hd;
+        to[dst..dst + len * hd].copy_from_slice(&src[..len * hd]);
+    }
 }
 
 impl KvCache {
@@ -70,6 +99,7 @@ impl KvCache {
     pub fn fork(prefix: Arc<FrozenKv>, len: usize) -> KvCache {
         let shared_len = len.min(prefix.len);
         KvCache {
+            head_dim: prefix.head_dim,
             shared: (shared_len > 0).then_some(prefix),
             shared_len,
             ..KvCache::default()
@@ -105,123 +135,148 @@ impl KvCache {
     }
 
     /// The keys and values of every position, copied into one frozen block that caches can
-    /// [`fork`](KvCache::fork) from. Fails only when a tensor operation fails.
-    pub fn freeze(&self) -> candle_core::Result<FrozenKv> {
-        let count = match &self.shared {
+    /// [`fork`](KvCache::fork) from.
+    pub fn freeze(&self) -> FrozenKv {
+        let shared = self.shared.as_ref().filter(|_| self.shared_len > 0);
+        let count = match shared {
             _ if self.own > 0 => self.layers.len(),
-            Some(s) if self.shared_len > 0 => s.layers.len(),
-            _ => 0,
+            Some(s) => s.layers.len(),
+            None => 0,
         };
-        let mut layers = Vec::with_capacity(count);
-        let mut bytes = 0;
-        for layer in 0..count {
-            let mut ks = Vec::with_capacity(2);
-            let mut vs = Vec::with_capacity(2);
-            if let Some(s) = self.shared.as_ref().filter(|_| self.shared_len > 0) {
-                let (k, v) = &s.layers[layer];
-                ks.push(k.narrow(1, 0, self.shared_len)?);
-                vs.push(v.narrow(1, 0, self.shared_len)?);
-            }
-            if self.own > 0 {
-                let (k, v) = &self.layers[layer];
-                ks.push(k.narrow(1, 0, self.own)?);
-                vs.push(v.narrow(1, 0, self.own)?);
-            }
-            let k = Tensor::cat(&ks, 1)?.contiguous()?;
-            let v = Tensor::cat(&vs, 1)?.contiguous()?;
-            bytes += (k.elem_count() + v.elem_count()) * DType::F32.size_in_bytes();
-            layers.push((k, v));
-        }
-        Ok(FrozenKv {
+        let (len, hd) = (self.len(), self.head_dim);
+        let layers = (0..count)
+            .map(|layer| {
+                let heads = match (shared, self.layers.get(layer)) {
+                    (_, Some(own)) if self.capacity > 0 => own.k.len() / (self.capacity * hd),
+                    (Some(s), _) => s.layers[layer].k.len() / (s.len * hd),
+                    _ => 0,
+                };
+                let mut out = Layer {
+                    k: vec![0f32; heads * len * hd],
+                    v: vec![0f32; heads * len * hd],
+                };
+                if let Some(s) = shared {
+                    let l = &s.layers[layer];
+                    copy_heads(&l.k, s.len, self.shared_len, &mut out.k, len, 0, hd);
+                    copy_heads(&l.v, s.len, self.shared_len, &mut out.v, len, 0, hd);
+                }
+                if self.own > 0 {
+                    let l = &self.layers[layer];
+                    let (cap, at) = (self.capacity, self.shared_len);
+                    copy_heads(&l.k, cap, self.own, &mut out.k, len, at, hd);
+                    copy_heads(&l.v, cap, self.own, &mut out.v, len, at, hd);
+                }
+                out
+            })
+            .collect();
+        FrozenKv {
             layers,
-            len: self.len(),
-            bytes,
-        })
+            len,
+            head_dim: hd,
+        }
     }
 
     /// Make room for `extra` more own positions.
-    pub(crate) fn reserve(&mut self, config: &Config, extra: usize) -> candle_core::Result<()> {
+    pub(crate) fn reserve(&mut self, config: &Config, extra: usize) {
+        let hd = config.head_dim();
+        self.head_dim = hd;
         let needed = self.own + extra;
-        if needed <= self.capacity {
-            return Ok(());
+        if needed <= self.capacity && self.layers.len() == config.layers {
+            return;
         }
         let capacity = needed.next_power_of_two().max(64);
-        let shape = (config.kv_heads, capacity, config.head_dim());
+        let size = config.kv_heads * capacity * hd;
         let mut layers = Vec::with_capacity(config.layers);
         for layer in 0..config.layers {
-            let k = Tensor::zeros(shape, DType::F32, &Device::Cpu)?;
-            let v = Tensor::zeros(shape, DType::F32, &Device::Cpu)?;
-            if self.own > 0 {
-                let (old_k, old_v) = &self.layers[layer];
-                k.slice_set(&old_k.narrow(1, 0, self.own)?.contiguous()?, 1, 0)?;
-                v.slice_set(&old_v.narrow(1, 0, self.own)?.contiguous()?, 1, 0)?;
+            let mut new = Layer {
+                k: vec![0f32; size],
+                v: vec![0f32; size],
+            };
+            if let Some(old) = self.layers.get(layer) {
+                copy_heads(&old.k, self.capacity, self.own, &mut new.k, capacity, 0, hd);
+                copy_heads(&old.v, self.capacity, self.own, &mut new.v, capacity, 0, hd);
             }
-            layers.push((k, v));
+            layers.push(new);
         }
         self.layers = layers;
         self.capacity = capacity;
-        Ok(())
     }
 
-    /// Count `n` positions written by [`attend`](KvCache::attend) as held.
+    /// Count `n` positions written by [`write`](KvCache::write) as held.
     pub(crate) fn advance(&mut self, n: usize) {
         self.own += n;
     }
 
-    /// Attention of `n` new positions: writes their keys and values (`k`, `v`:
-    /// `[kv_heads, n, head_dim]`) after the held positions of `layer` (room reserved), then
-    /// attends the queries `q` (`[kv_heads, group * n, head_dim]`, the heads sharing a
-    /// key/value head folded into the rows) to every held position and causally to the new
-    /// ones. Returns `[kv_heads, group * n, head_dim]`.
+    /// Write the keys and values of `n` new positions of `layer` after the held ones (room
+    /// reserved): `k` and `v` hold `n` rows of `[kv_heads, head_dim]`.
+    pub(crate) fn write(&mut self, layer: usize, k: &[f32], v: &[f32], n: usize) {
+        let (hd, cap, own) = (self.head_dim, self.capacity, self.own);
+        let l = &mut self.layers[layer];
+        let heads = k.len() / (n * hd);
+        for t in 0..n {
+            for head in 0..heads {
+                let src = (t * heads + head) * hd;
+                let dst = (head * cap + own + t) * hd;
+                l.k[dst..dst + hd].copy_from_slice(&k[src..src + hd]);
+                l.v[dst..dst + hd].copy_from_slice(&v[src..src + hd]);
+            }
+        }
+    }
+
+    /// Attention of one query (`q`, one head's `head_dim` values) of key/value head `head` to
+    /// the first `upto` positions (shared, then own, written ones included), written to `out`.
+    /// `scores` is scratch space.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn attend(
         &self,
+        isa: Isa,
         layer: usize,
-        q: &Tensor,
-        k: &Tensor,
-        v: &Tensor,
-        n: usize,
-    ) -> candle_core::Result<Tensor> {
-        let (cache_k, cache_v) = &self.layers[layer];
-        cache_k.slice_set(k, 1, self.own)?;
-        cache_v.slice_set(v, 1, self.own)?;
-        let own = self.own + n;
-        let hd = q.dim(2)?;
-        let rows = q.dim(1)?;
-        let scale = 1.0 / (hd as f64).sqrt();
-        let keys = cache_k.narrow(1, 0, own)?;
-        let values = cache_v.narrow(1, 0, own)?;
-        let scores = (q.matmul(&keys.t()?)? * scale)?;
-        let scores = if n > 1 {
-            // Row `r` is the query of new position `r % n`: it sees own positions up to its own.
-            let mut mask = vec![0f32; rows * own];
-            for row in 0..rows {
-                let i = row % n;
-                for cell in &mut mask[row * own + self.own + i + 1..(row + 1) * own] {
-                    *cell = f32::NEG_INFINITY;
+        head: usize,
+        q: &[f32],
+        upto: usize,
+        scores: &mut Vec<f32>,
+        out: &mut [f32],
+    ) {
+        let hd = self.head_dim;
+        let scale = 1.0 / (hd as f32).sqrt();
+        let shared = self
+            .shared
+            .as_ref()
+            .filter(|_| self.shared_len > 0)
+            .map(|s| (&s.layers[layer], s.len));
+        let in_shared = upto.min(self.shared_len);
+        let in_own = upto - in_shared;
+        let parts = [
+            shared.map(|(l, len)| (l, len, in_shared)),
+            self.layers.get(layer).map(|l| (l, self.capacity, in_own)),
+        ];
+        scores.clear();
+        for (l, cap, count) in parts.iter().flatten() {
+            let keys = &l.k[head * cap * hd..];
+            for p in 0..*count {
+                scores.push(isa.dot_f32(q, &keys[p * hd..(p + 1) * hd]) * scale);
+            }
+        }
+        let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut sum = 0f32;
+        for s in scores.iter_mut() {
+            *s = (*s - max).exp();
+            sum += *s;
+        }
+        out.fill(0.0);
+        let mut weights = scores.iter();
+        for (l, cap, count) in parts.iter().flatten() {
+            let values = &l.v[head * cap * hd..];
+            for p in 0..*count {
+                let w = weights.next().expect("one weight per position");
+                for (o, v) in out.iter_mut().zip(&values[p * hd..(p + 1) * hd]) {
+                    *o += w * v;
                 }
             }
-            let mask = Tensor::from_vec(mask, (rows, own), &Device::Cpu)?;
-            scores.broadcast_add(&mask)?
-        } else {
-            scores
-        };
-        let shared = match &self.shared {
-            Some(s) if self.shared_len > 0 => s,
-            _ => {
-                let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-                return probs.matmul(&values);
-            }
-        };
-        // Every new position sees the whole shared prefix: join the scores, split the weights.
-        let (shared_k, shared_v) = &shared.layers[layer];
-        let sl = self.shared_len;
-        let shared_scores = (q.matmul(&shared_k.narrow(1, 0, sl)?.t()?)? * scale)?;
-        let probs = candle_nn::ops::softmax_last_dim(&Tensor::cat(&[&shared_scores, &scores], 2)?)?;
-        let from_shared = probs
-            .narrow(2, 0, sl)?
-            .contiguous()?
-            .matmul(&shared_v.narrow(1, 0, sl)?)?;
-        let from_own = probs.narrow(2, sl, own)?.contiguous()?.matmul(&values)?;
-        from_shared + from_own
+        }
+        let inv = 1.0 / sum;
+        for o in out.iter_mut() {
+            *o *= inv;
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! The llama forward pass on candle tensors, batched over streams with a KV cache per stream.
+//! The llama forward pass on quantized weights, batched over streams with a KV cache per stream.
 //!
 //! One call of [`Llama::forward`] takes a *segment* of tokens for each of several streams (a
 //! single token when a stream decodes, many when it prefills) and runs them through the model
@@ -8,11 +8,13 @@
 
 use std::io::{Read, Seek};
 
-use candle_core::quantized::{QMatMul, QTensor, gguf_file};
-use candle_core::{Device, Module, Tensor};
+use candle_core::Device;
+use candle_core::quantized::{QTensor, gguf_file};
+use rayon::prelude::*;
 
 use crate::gguf::{optional as metadata, optional_f32, required_usize};
-use crate::{Error, KvCache};
+use crate::quant::{Isa, QMatrix};
+use crate::{Error, Kernels, KvCache};
 
 /// The shape of a llama model, read from the GGUF metadata.
 #[derive(Clone, Debug, PartialEq)]
@@ -45,27 +47,78 @@ impl Config {
 }
 
 struct Block {
-    attn_norm: Tensor,
-    q: QMatMul,
-    k: QMatMul,
-    v: QMatMul,
-    o: QMatMul,
-    ffn_norm: Tensor,
-    gate: QMatMul,
-    up: QMatMul,
-    down: QMatMul,
+    attn_norm: Vec<f32>,
+    /// The query, key and value projections, stacked when they share a form.
+    qkv: Linear,
+    o: QMatrix,
+    ffn_norm: Vec<f32>,
+    /// The gate and up projections, stacked when they share a form.
+    gate_up: Linear,
+    down: QMatrix,
+}
+
+/// Projections of the same input: one matrix product when their matrices stack (one pass
+/// over the threads instead of several), else one each.
+enum Linear {
+    Stacked(QMatrix, Vec<usize>),
+    Separate(Vec<QMatrix>),
+}
+
+impl Linear {
+    fn new(parts: Vec<QMatrix>) -> Linear {
+        let rows: Vec<usize> = parts.iter().map(QMatrix::rows).collect();
+        match QMatrix::stack(parts) {
+            Ok(m) => Linear::Stacked(m, rows),
+            Err(parts) => Linear::Separate(parts),
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        match self {
+            Linear::Stacked(m, _) => m.bytes(),
+            Linear::Separate(parts) => parts.iter().map(QMatrix::bytes).sum(),
+        }
+    }
+
+    /// Each projection of `x` (`n` rows), as `n` rows of its outputs.
+    fn forward(&self, isa: Isa, x: &[f32]) -> Vec<Vec<f32>> {
+        match self {
+            Linear::Separate(parts) => parts.iter().map(|m| m.matmul(isa, x)).collect(),
+            Linear::Stacked(m, rows) => {
+                let y = m.matmul(isa, x);
+                let mut outs: Vec<Vec<f32>> = rows
+                    .iter()
+                    .map(|r| Vec::with_capacity(r * y.len() / m.rows()))
+                    .collect();
+                for token in y.chunks_exact(m.rows()) {
+                    let mut at = 0;
+                    for (out, &r) in outs.iter_mut().zip(rows) {
+                        out.extend_from_slice(&token[at..at + r]);
+                        at += r;
+                    }
+                }
+                outs
+            }
+        }
+    }
 }
 
 /// A llama-architecture model loaded from GGUF: quantized weights, ready for batched forward
 /// passes on the CPU.
+///
+/// The weight matrices stay in the file's quantization (see [`Kernels`] for the products);
+/// [`weight_bytes`](Llama::weight_bytes) tells how much memory they take.
 pub struct Llama {
     config: Config,
-    embeddings: Tensor,
+    embeddings: QMatrix,
     blocks: Vec<Block>,
-    norm: Tensor,
-    output: QMatMul,
-    cos: Tensor,
-    sin: Tensor,
+    norm: Vec<f32>,
+    /// `None`: tied to the embeddings.
+    output: Option<QMatrix>,
+    /// `cos` and `sin` of every position × frequency, `[context_length, head_dim / 2]`.
+    cos: Vec<f32>,
+    sin: Vec<f32>,
+    isa: Isa,
 }
 
 /// The tokens one stream adds in a forward pass, and its cache.
@@ -74,18 +127,6 @@ pub struct Segment<'a> {
     pub cache: &'a mut KvCache,
     /// The tokens to process, at positions `cache.len()..`. Must not be empty.
     pub tokens: &'a [u32],
-}
-
-/// A weight matrix as dense f32 for candle's `gemm` kernels, which pick the CPU's vector
-/// instructions at run time. candle's quantized dot products only use AVX2 when the whole
-/// build targets it (`-C target-feature`), and without it they are several times slower than
-/// the dense product even for one token, so the weights are dequantized once at load time
-/// (SmolLM2-135M: about 540 MB instead of 98 MB).
-fn dense(t: &QTensor, name: &str) -> Result<QMatMul, Error> {
-    let w = t
-        .dequantize(&Device::Cpu)
-        .map_err(|e| tensor_error(name, e))?;
-    Ok(QMatMul::Tensor(w))
 }
 
 fn tensor_error(name: &str, e: candle_core::Error) -> Error {
@@ -105,7 +146,7 @@ impl<R: Read + Seek> Loader<'_, R> {
             .map_err(|e| tensor_error(name, e))
     }
 
-    fn matrix(&mut self, name: &str, rows: usize, cols: usize) -> Result<QMatMul, Error> {
+    fn matrix(&mut self, name: &str, rows: usize, cols: usize) -> Result<QMatrix, Error> {
         let t = self.tensor(name)?;
         if t.shape().dims() != [rows, cols] {
             return Err(Error::format(format!(
@@ -113,10 +154,10 @@ impl<R: Read + Seek> Loader<'_, R> {
                 t.shape().dims()
             )));
         }
-        dense(&t, name)
+        QMatrix::from_qtensor(&t, name)
     }
 
-    fn vector(&mut self, name: &str, len: usize) -> Result<Tensor, Error> {
+    fn vector(&mut self, name: &str, len: usize) -> Result<Vec<f32>, Error> {
         let v = self
             .tensor(name)?
             .dequantize(&Device::Cpu)
@@ -127,7 +168,7 @@ impl<R: Read + Seek> Loader<'_, R> {
                 v.dims()
             )));
         }
-        Ok(v)
+        v.to_vec1::<f32>().map_err(|e| tensor_error(name, e))
     }
 }
 
@@ -193,32 +234,36 @@ impl Llama {
             vocab,
         };
         let (kv, ffn) = (kv_heads * config.head_dim(), config.ffn_dim);
-        let embeddings = token_embd
-            .dequantize(&Device::Cpu)
-            .map_err(|e| tensor_error("token_embd.weight", e))?;
+        let embeddings = QMatrix::from_qtensor(&token_embd, "token_embd.weight")?;
+        drop(token_embd);
         let mut blocks = Vec::with_capacity(config.layers);
         for i in 0..config.layers {
             let p = |s: &str| format!("blk.{i}.{s}.weight");
             blocks.push(Block {
                 attn_norm: load.vector(&p("attn_norm"), dim)?,
-                q: load.matrix(&p("attn_q"), dim, dim)?,
-                k: load.matrix(&p("attn_k"), kv, dim)?,
-                v: load.matrix(&p("attn_v"), kv, dim)?,
+                qkv: Linear::new(vec![
+                    load.matrix(&p("attn_q"), dim, dim)?,
+                    load.matrix(&p("attn_k"), kv, dim)?,
+                    load.matrix(&p("attn_v"), kv, dim)?,
+                ]),
                 o: load.matrix(&p("attn_output"), dim, dim)?,
                 ffn_norm: load.vector(&p("ffn_norm"), dim)?,
-                gate: load.matrix(&p("ffn_gate"), ffn, dim)?,
-                up: load.matrix(&p("ffn_up"), ffn, dim)?,
+                gate_up: Linear::new(vec![
+                    load.matrix(&p("ffn_gate"), ffn, dim)?,
+                    load.matrix(&p("ffn_up"), ffn, dim)?,
+                ]),
                 down: load.matrix(&p("ffn_down"), dim, ffn)?,
             });
         }
         let norm = load.vector("output_norm.weight", dim)?;
+        // Without `output.weight` the embeddings are tied: the output projection is the
+        // embedding matrix.
         let output = if content.tensor_infos.contains_key("output.weight") {
-            load.matrix("output.weight", vocab, dim)?
+            Some(load.matrix("output.weight", vocab, dim)?)
         } else {
-            // Tied embeddings: the output projection is the embedding matrix.
-            QMatMul::Tensor(embeddings.clone())
+            None
         };
-        let (cos, sin) = rope_tables(&config)?;
+        let (cos, sin) = rope_tables(&config);
         Ok(Llama {
             config,
             embeddings,
@@ -227,12 +272,43 @@ impl Llama {
             output,
             cos,
             sin,
+            isa: Kernels::detect().isa().expect("detected kernels run"),
         })
     }
 
     /// The model's shape.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The kernels that run the matrix products ([`Kernels::detect`] at load).
+    pub fn kernels(&self) -> Kernels {
+        match self.isa {
+            Isa::Portable => Kernels::Portable,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2(_) => Kernels::Avx2,
+        }
+    }
+
+    /// Run the matrix products on `kernels` instead (to compare them, or to rule the SIMD
+    /// kernels out). Fails when the running CPU does not have them.
+    pub fn set_kernels(&mut self, kernels: Kernels) -> Result<(), Error> {
+        self.isa = kernels.isa().ok_or_else(|| {
+            Error::internal(format!("this CPU cannot run the {kernels:?} kernels"))
+        })?;
+        Ok(())
+    }
+
+    /// The memory the weights take, in bytes (the matrices in their quantized form, plus the
+    /// `f32` norm vectors).
+    pub fn weight_bytes(&self) -> usize {
+        let vectors = (2 * self.blocks.len() + 1) * self.config.dim * 4;
+        let blocks: usize = self
+            .blocks
+            .iter()
+            .map(|b| b.qkv.bytes() + b.o.bytes() + b.gate_up.bytes() + b.down.bytes())
+            .sum();
+        self.embeddings.bytes() + self.output.as_ref().map_or(0, QMatrix::bytes) + blocks + vectors
     }
 
     /// Run every segment's tokens through the model, append them to the segments' caches and
@@ -266,9 +342,9 @@ impl Llama {
             last_rows.push((ids.len() - 1) as u32);
         }
         for s in segments.iter_mut() {
-            s.cache.reserve(c, s.tokens.len())?;
+            s.cache.reserve(c, s.tokens.len());
         }
-        let logits = self.run(segments, &ids, &positions, &last_rows)?;
+        let logits = self.run(segments, &ids, &positions, &last_rows);
         for s in segments.iter_mut() {
             s.cache.advance(s.tokens.len());
         }
@@ -277,82 +353,149 @@ impl Llama {
 
     fn run(
         &self,
-        segments: &[Segment<'_>],
+        segments: &mut [Segment<'_>],
         ids: &[u32],
         positions: &[u32],
         last_rows: &[u32],
-    ) -> candle_core::Result<Vec<Vec<f32>>> {
+    ) -> Vec<Vec<f32>> {
         let c = &self.config;
-        let (hd, total) = (c.head_dim(), ids.len());
-        let ids = Tensor::new(ids, &Device::Cpu)?;
-        let positions = Tensor::new(positions, &Device::Cpu)?;
-        let cos = self.cos.index_select(&positions, 0)?;
-        let sin = self.sin.index_select(&positions, 0)?;
-        let mut x = self.embeddings.index_select(&ids, 0)?;
-        let rope = |t: Tensor, heads: usize| -> candle_core::Result<Tensor> {
-            let t = t
-                .reshape((total, heads, hd))?
-                .transpose(0, 1)?
-                .contiguous()?;
-            candle_nn::rotary_emb::rope_i(&t.unsqueeze(0)?, &cos, &sin)?.squeeze(0)
-        };
+        let (dim, total, isa) = (c.dim, ids.len(), self.isa);
+        let mut x = vec![0f32; total * dim];
+        for (&id, row) in ids.iter().zip(x.chunks_exact_mut(dim)) {
+            self.embeddings.row(id as usize, row);
+        }
+        let mut h = vec![0f32; total * dim];
         for (layer, b) in self.blocks.iter().enumerate() {
-            let h = candle_nn::ops::rms_norm(&x, &b.attn_norm, c.norm_eps)?;
-            let q = rope(b.q.forward(&h)?, c.heads)?;
-            let k = rope(b.k.forward(&h)?, c.kv_heads)?;
-            let v =
-                b.v.forward(&h)?
-                    .reshape((total, c.kv_heads, hd))?
-                    .transpose(0, 1)?;
-            let mut outs = Vec::with_capacity(segments.len());
+            rms_norm(&x, &b.attn_norm, c.norm_eps, &mut h);
+            let mut qkv = b.qkv.forward(isa, &h).into_iter();
+            let (mut q, mut k, v) = match (qkv.next(), qkv.next(), qkv.next()) {
+                (Some(q), Some(k), Some(v)) => (q, k, v),
+                _ => unreachable!("three projections"),
+            };
+            self.rope(&mut q, positions);
+            self.rope(&mut k, positions);
+            let kv = c.kv_heads * c.head_dim();
             let mut start = 0;
-            for s in segments {
+            for s in segments.iter_mut() {
                 let n = s.tokens.len();
-                outs.push(self.attend(layer, s.cache, &q, &k, &v, start, n)?);
+                let rows = start * kv..(start + n) * kv;
+                s.cache.write(layer, &k[rows.clone()], &v[rows], n);
                 start += n;
             }
-            let att = Tensor::cat(&outs, 1)?
-                .transpose(0, 1)?
-                .reshape((total, c.dim))?;
-            x = (x + b.o.forward(&att)?)?;
-            let h = candle_nn::ops::rms_norm(&x, &b.ffn_norm, c.norm_eps)?;
-            let ff = (candle_nn::ops::silu(&b.gate.forward(&h)?)? * b.up.forward(&h)?)?;
-            x = (x + b.down.forward(&ff)?)?;
+            let att = self.attention(layer, segments, &q);
+            add(&mut x, &b.o.matmul(isa, &att));
+            rms_norm(&x, &b.ffn_norm, c.norm_eps, &mut h);
+            let mut gate_up = b.gate_up.forward(isa, &h).into_iter();
+            let (mut gate, up) = match (gate_up.next(), gate_up.next()) {
+                (Some(g), Some(u)) => (g, u),
+                _ => unreachable!("two projections"),
+            };
+            for (g, u) in gate.iter_mut().zip(&up) {
+                *g = *g / (1.0 + (-*g).exp()) * u;
+            }
+            add(&mut x, &b.down.matmul(isa, &gate));
         }
-        let last = Tensor::new(last_rows, &Device::Cpu)?;
-        let x = candle_nn::ops::rms_norm(&x.index_select(&last, 0)?, &self.norm, c.norm_eps)?;
-        self.output.forward(&x)?.to_vec2()
+        let mut last = Vec::with_capacity(last_rows.len() * dim);
+        for &r in last_rows {
+            last.extend_from_slice(&x[r as usize * dim..(r as usize + 1) * dim]);
+        }
+        let mut normed = vec![0f32; last.len()];
+        rms_norm(&last, &self.norm, c.norm_eps, &mut normed);
+        let output = self.output.as_ref().unwrap_or(&self.embeddings);
+        let logits = output.matmul(isa, &normed);
+        logits.chunks_exact(c.vocab).map(<[f32]>::to_vec).collect()
     }
 
-    /// Attention of one segment (`n` tokens from row `start`) against its stream's cache,
-    /// after writing the segment's keys and values into the cache. Returns `[heads, n, hd]`.
-    #[allow(clippy::too_many_arguments)]
-    fn attend(
-        &self,
-        layer: usize,
-        cache: &KvCache,
-        q: &Tensor,
-        k: &Tensor,
-        v: &Tensor,
-        start: usize,
-        n: usize,
-    ) -> candle_core::Result<Tensor> {
+    /// Rotate every head of every row of `t` (rows of `heads × head_dim`) by its position:
+    /// adjacent pairs, as GGUF llama weights expect.
+    fn rope(&self, t: &mut [f32], positions: &[u32]) {
+        let half = self.config.head_dim() / 2;
+        let width = t.len() / positions.len();
+        for (row, &p) in t.chunks_exact_mut(width).zip(positions) {
+            let at = p as usize * half;
+            let (cos, sin) = (&self.cos[at..at + half], &self.sin[at..at + half]);
+            for head in row.chunks_exact_mut(2 * half) {
+                for (i, pair) in head.chunks_exact_mut(2).enumerate() {
+                    let (a, b) = (pair[0], pair[1]);
+                    pair[0] = a * cos[i] - b * sin[i];
+                    pair[1] = a * sin[i] + b * cos[i];
+                }
+            }
+        }
+    }
+
+    /// Attention of every segment's queries (`q`: a row of `heads × head_dim` per token) to
+    /// its stream's cache (which already holds the segment's own keys and values), causally.
+    /// Returns a row of `dim` values per token. Each (segment, head) pair is one task: every
+    /// query walks its positions in order, whatever the batch, so results do not depend on
+    /// which streams share the step.
+    fn attention(&self, layer: usize, segments: &[Segment<'_>], q: &[f32]) -> Vec<f32> {
         let c = &self.config;
-        let group = c.heads / c.kv_heads;
-        // Heads sharing a key/value head are consecutive: fold them into the rows.
-        let q =
-            q.narrow(1, start, n)?
-                .contiguous()?
-                .reshape((c.kv_heads, group * n, c.head_dim()))?;
-        let k = k.narrow(1, start, n)?.contiguous()?;
-        let v = v.narrow(1, start, n)?.contiguous()?;
-        cache
-            .attend(layer, &q, &k, &v, n)?
-            .reshape((c.heads, n, c.head_dim()))
+        let (hd, heads, group) = (c.head_dim(), c.heads, c.heads / c.kv_heads);
+        let mut starts = Vec::with_capacity(segments.len());
+        let mut total = 0;
+        for s in segments {
+            starts.push(total);
+            total += s.tokens.len();
+        }
+        let tasks: Vec<(usize, usize)> = (0..segments.len())
+            .flat_map(|s| (0..heads).map(move |h| (s, h)))
+            .collect();
+        let isa = self.isa;
+        let outs: Vec<Vec<f32>> = tasks
+            .par_iter()
+            .map(|&(s, head)| {
+                let seg = &segments[s];
+                let n = seg.tokens.len();
+                // The cache's length before this step's tokens (already written, not counted).
+                let held = seg.cache.len();
+                let mut out = vec![0f32; n * hd];
+                let mut scores = Vec::with_capacity(held + n);
+                for (t, o) in out.chunks_exact_mut(hd).enumerate() {
+                    let row = (starts[s] + t) * heads * hd + head * hd;
+                    seg.cache.attend(
+                        isa,
+                        layer,
+                        head / group,
+                        &q[row..row + hd],
+                        held + t + 1,
+                        &mut scores,
+                        o,
+                    );
+                }
+                out
+            })
+            .collect();
+        let mut att = vec![0f32; total * c.dim];
+        for (&(s, head), out) in tasks.iter().zip(&outs) {
+            for (t, o) in out.chunks_exact(hd).enumerate() {
+                let row = (starts[s] + t) * c.dim + head * hd;
+                att[row..row + hd].copy_from_slice(o);
+            }
+        }
+        att
     }
 }
 
-fn rope_tables(c: &Config) -> Result<(Tensor, Tensor), Error> {
+/// `y = x / rms(x) · w`, row by row (rows of `w.len()` values); the mean of squares is
+/// summed in `f64`, as llama.cpp does.
+fn rms_norm(x: &[f32], w: &[f32], eps: f32, y: &mut [f32]) {
+    for (x, y) in x.chunks_exact(w.len()).zip(y.chunks_exact_mut(w.len())) {
+        let sum: f64 = x.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
+        let scale = 1.0 / ((sum / w.len() as f64) as f32 + eps).sqrt();
+        for ((y, &x), &w) in y.iter_mut().zip(x).zip(w) {
+            *y = x * scale * w;
+        }
+    }
+}
+
+fn add(x: &mut [f32], y: &[f32]) {
+    for (x, y) in x.iter_mut().zip(y) {
+        *x += y;
+    }
+}
+
+fn rope_tables(c: &Config) -> (Vec<f32>, Vec<f32>) {
     let half = c.head_dim() / 2;
     let freqs: Vec<f32> = (0..half)
         .map(|i| 1.0 / c.rope_base.powf(2.0 * i as f32 / c.head_dim() as f32))
@@ -366,8 +509,5 @@ fn rope_tables(c: &Config) -> Result<(Tensor, Tensor), Error> {
             sin.push(a.sin());
         }
     }
-    Ok((
-        Tensor::from_vec(cos, (c.context_length, half), &Device::Cpu)?,
-        Tensor::from_vec(sin, (c.context_length, half), &Device::Cpu)?,
-    ))
+    (cos, sin)
 }

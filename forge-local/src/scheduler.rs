@@ -289,9 +289,7 @@ impl LocalGenerator {
                 .position(|j| j.id == id)
                 .expect("a planned job");
             let job = self.jobs.swap_remove(at);
-            if let Err((waiting, error)) = self.finish_job(job) {
-                ended.extend(waiting.into_iter().map(|i| (i, Err(error.clone()))));
-            }
+            self.finish_job(job);
         }
         for ((state, &(i, take)), logits) in
             states.into_iter().zip(&plan).zip(&logits[jobs.len()..])

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use crate::prefix::PrefixCache;
 use crate::scheduler::{StreamState, Wait};
-use crate::{Error, FrozenKv, KvCache, LocalGenerator};
+use crate::{FrozenKv, KvCache, LocalGenerator};
 
 /// The fewest tokens that waiting requests must share, beyond what is already cached, for
 /// the engine to process them once for all (a shorter prefix is not worth a step of delay).
@@ -159,22 +159,12 @@ impl LocalGenerator {
     }
 
     /// Job `job` has processed its whole prefix: freeze it, keep it in the prefix cache and
-    /// fork its waiting requests from it. Returns the waiting requests when freezing failed.
-    pub(crate) fn finish_job(&mut self, job: PrefixJob) -> Result<(), (Vec<usize>, Error)> {
+    /// fork its waiting requests from it.
+    pub(crate) fn finish_job(&mut self, job: PrefixJob) {
         let waiting: Vec<usize> = (0..self.active.len())
             .filter(|&i| self.active[i].wait == Wait::Job(job.id))
             .collect();
-        let frozen = match job.cache.freeze() {
-            Ok(f) => Arc::new(f),
-            Err(e) => {
-                let error = Error::internal(format!(
-                    "cannot keep a shared prefix of {} tokens: {}",
-                    job.tokens.len(),
-                    crate::plain(&e)
-                ));
-                return Err((waiting, error));
-            }
-        };
+        let frozen = Arc::new(job.cache.freeze());
         let len = job.tokens.len();
         let bytes = frozen.bytes();
         self.prefixes.insert(job.tokens, Arc::clone(&frozen), bytes);
@@ -182,7 +172,6 @@ impl LocalGenerator {
             self.adopt(i, Arc::clone(&frozen), len);
             self.active[i].wait = Wait::Fresh;
         }
-        Ok(())
     }
 
     /// What prefix sharing has done so far.

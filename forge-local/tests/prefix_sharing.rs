@@ -108,7 +108,7 @@ fn a_forked_cache_gives_the_logits_of_a_full_one() {
     let expected = forward(&mut full, &ids);
     let mut prefix = KvCache::new();
     forward(&mut prefix, &ids[..m]);
-    let frozen = Arc::new(prefix.freeze().unwrap());
+    let frozen = Arc::new(prefix.freeze());
     assert_eq!(frozen.len(), m);
     assert_eq!(frozen.bytes(), m * bytes_per_token(&model));
     let close = |a: &[f32], what: &str| {
@@ -131,7 +131,7 @@ fn a_forked_cache_gives_the_logits_of_a_full_one() {
         "rolled back into the prefix",
     );
     // A frozen forked cache holds all of it; a fork of it needs no more processing.
-    let refrozen = Arc::new(forked.freeze().unwrap());
+    let refrozen = Arc::new(forked.freeze());
     assert_eq!(refrozen.len(), n);
     let mut again = KvCache::fork(refrozen, n - 1);
     close(

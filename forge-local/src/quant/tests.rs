@@ -1,0 +1,274 @@
+use candle_core::{Device, Tensor};
+use rand::{Rng, SeedableRng};
+use rand_pcg::Pcg64;
+
+use super::*;
+
+fn rng() -> Pcg64 {
+    Pcg64::seed_from_u64(0x5eed)
+}
+
+fn isas() -> Vec<Isa> {
+    let isas: Vec<Isa> = [Kernels::Portable, Kernels::Avx2]
+        .into_iter()
+        .filter_map(Kernels::isa)
+        .collect();
+    // On the x86-64 machines the project is tested on, the SIMD kernels must be among them.
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        assert_eq!(isas.len(), 2);
+    }
+    isas
+}
+
+fn random_a(rng: &mut Pcg64) -> [i8; 32] {
+    std::array::from_fn(|_| rng.random_range(-127..=127))
+}
+
+#[test]
+#[cfg(target_arch = "x86_64")]
+fn integer_block_sums_are_exact() {
+    let Some(Isa::Avx2(k)) = Kernels::Avx2.isa() else {
+        return assert_eq!(Kernels::detect(), Kernels::Portable);
+    };
+    let mut rng = rng();
+    for case in 0..5000 {
+        let a = random_a(&mut rng);
+        let w4: [u8; 16] = std::array::from_fn(|_| rng.random());
+        let w8: [i8; 32] = match case {
+            // The extremes: every weight at a bound.
+            0 => [127; 32],
+            1 => [-128; 32],
+            _ => std::array::from_fn(|_| rng.random()),
+        };
+        assert_eq!(k.q4_isum(&w4, &a), scalar::q4_isum(&w4, &a), "{w4:?} {a:?}");
+        assert_eq!(k.q8_isum(&w8, &a), scalar::q8_isum(&w8, &a), "{w8:?} {a:?}");
+    }
+    let max = [127i8; 32];
+    assert_eq!(k.q4_isum(&[0xFF; 16], &max), 15 * 127 * 32);
+    assert_eq!(k.q8_isum(&[-128; 32], &[-127; 32]), 128 * 127 * 32);
+}
+
+fn random_row(rng: &mut Pcg64, len: usize) -> Vec<f32> {
+    (0..len).map(|_| rng.random_range(-2.0..2.0)).collect()
+}
+
+/// `|a − b|` within `tol` of the sum of the magnitudes of the terms.
+fn close(a: f32, b: f32, scale: f32, tol: f32) -> bool {
+    (a - b).abs() <= tol * scale.max(1e-6)
+}
+
+#[test]
+fn row_kernels_agree_with_the_portable_ones() {
+    let mut rng = rng();
+    for isa in isas() {
+        for blocks in [1usize, 3, 18, 48] {
+            let x = random_row(&mut rng, blocks * 32);
+            let acts = Q8Activations::quantize(&x);
+            let a = acts.row(0, blocks);
+            let d: Vec<f32> = (0..blocks).map(|_| rng.random_range(0.001..0.1)).collect();
+            let m: Vec<f32> = (0..blocks).map(|_| rng.random_range(-0.5..0.5)).collect();
+            let q4: Vec<[u8; 16]> = (0..blocks)
+                .map(|_| std::array::from_fn(|_| rng.random()))
+                .collect();
+            let q8: Vec<[i8; 32]> = (0..blocks).map(|_| random_a(&mut rng)).collect();
+            let scale: f32 = x.iter().map(|v| v.abs()).sum::<f32>() * 2.0;
+            let (got, want) = (isa.dot_q4(&d, &m, &q4, a), scalar::dot_q4(&d, &m, &q4, a));
+            assert!(close(got, want, scale, 1e-5), "{isa:?} q4 {got} {want}");
+            let (got, want) = (isa.dot_q8(&d, &q8, a), scalar::dot_q8(&d, &q8, a));
+            assert!(
+                close(got, want, scale * 13.0, 1e-5),
+                "{isa:?} q8 {got} {want}"
+            );
+            for len in [blocks * 32, blocks * 32 + 5, 7] {
+                let (w, x) = (random_row(&mut rng, len), random_row(&mut rng, len));
+                let scale: f32 = w.iter().zip(&x).map(|(w, x)| (w * x).abs()).sum();
+                let (got, want) = (isa.dot_f32(&w, &x), scalar::dot_f32(&w, &x));
+                let exact: f64 = w
+                    .iter()
+                    .zip(&x)
+                    .map(|(&w, &x)| f64::from(w) * f64::from(x))
+                    .sum();
+                assert!(close(got, want, scale, 1e-5), "{isa:?} f32 {got} {want}");
+                assert!(
+                    close(got, exact as f32, scale, 1e-5),
+                    "{isa:?} f32 {got} {exact}"
+                );
+            }
+        }
+    }
+}
+
+const FORMATS: [GgmlDType; 7] = [
+    GgmlDType::Q4_0,
+    GgmlDType::Q4_1,
+    GgmlDType::Q8_0,
+    GgmlDType::Q4K,
+    GgmlDType::Q5K,
+    GgmlDType::Q6K,
+    GgmlDType::F16,
+];
+
+/// A random `[rows, cols]` matrix quantized by candle, with candle's dequantization of it.
+fn quantized(rng: &mut Pcg64, dtype: GgmlDType, rows: usize, cols: usize) -> (QTensor, Vec<f32>) {
+    let w = Tensor::from_vec(random_row(rng, rows * cols), (rows, cols), &Device::Cpu).unwrap();
+    let q = QTensor::quantize(&w, dtype).unwrap();
+    let reference = q
+        .dequantize(&Device::Cpu)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+    (q, reference)
+}
+
+#[test]
+fn decoded_rows_match_an_independent_dequantizer() {
+    let mut rng = rng();
+    let (rows, cols) = (6, 512);
+    for dtype in FORMATS {
+        let (q, reference) = quantized(&mut rng, dtype, rows, cols);
+        let m = QMatrix::from_qtensor(&q, "w").unwrap();
+        assert_eq!((m.rows(), m.cols()), (rows, cols));
+        let mut row = vec![0f32; cols];
+        for r in 0..rows {
+            m.row(r, &mut row);
+            for (c, (&got, &want)) in row.iter().zip(&reference[r * cols..]).enumerate() {
+                assert!(
+                    (got - want).abs() <= 1e-6 * (1.0 + want.abs()),
+                    "{dtype:?} [{r}, {c}]: {got} vs {want}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn weights_stay_quantized() {
+    let mut rng = rng();
+    for (dtype, per_weight) in [
+        (GgmlDType::Q4_0, 24.0 / 32.0),
+        (GgmlDType::Q4_1, 24.0 / 32.0),
+        (GgmlDType::Q8_0, 36.0 / 32.0),
+        (GgmlDType::Q4K, 144.0 / 256.0),
+        (GgmlDType::Q5K, 176.0 / 256.0),
+        (GgmlDType::Q6K, 210.0 / 256.0),
+    ] {
+        let (q, _) = quantized(&mut rng, dtype, 4, 256);
+        let m = QMatrix::from_qtensor(&q, "w").unwrap();
+        assert_eq!(m.bytes() as f64, per_weight * 1024.0, "{dtype:?}");
+        // At most 1.5× the file's bytes.
+        assert!(
+            m.bytes() as f64 <= 1.5 * q.storage_size_in_bytes() as f64,
+            "{dtype:?}"
+        );
+    }
+}
+
+/// `x · Wᵀ` in f64 from the decoded weights, with the activations the kernels see (8-bit
+/// quantized for 4- and 8-bit weights).
+fn reference_matmul(m: &QMatrix, x: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    let (rows, cols) = (m.rows(), m.cols());
+    let seen: Vec<f32> = match m.data {
+        Data::Q4(_) | Data::Q8(_) => {
+            let a = Q8Activations::quantize(x);
+            a.qs.iter()
+                .zip(&a.d)
+                .flat_map(|(q, d)| q.iter().map(move |&q| d * f32::from(q)))
+                .collect()
+        }
+        _ => x.to_vec(),
+    };
+    let mut w = vec![0f32; cols];
+    let (mut y, mut scale) = (Vec::new(), Vec::new());
+    for xr in seen.chunks_exact(cols) {
+        for r in 0..rows {
+            m.row(r, &mut w);
+            y.push(
+                w.iter()
+                    .zip(xr)
+                    .map(|(&w, &x)| f64::from(w) * f64::from(x))
+                    .sum::<f64>() as f32,
+            );
+            scale.push(w.iter().zip(xr).map(|(w, x)| (w * x).abs()).sum());
+        }
+    }
+    (y, scale)
+}
+
+#[test]
+fn batched_products_match_the_reference_and_single_rows() {
+    let mut rng = rng();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .unwrap();
+    let (rows, cols, n) = (37, 512, 5);
+    for dtype in FORMATS {
+        let (q, _) = quantized(&mut rng, dtype, rows, cols);
+        let m = QMatrix::from_qtensor(&q, "w").unwrap();
+        let x = random_row(&mut rng, n * cols);
+        let (want, scale) = reference_matmul(&m, &x);
+        for isa in isas() {
+            let got = pool.install(|| m.matmul(isa, &x));
+            assert_eq!(got.len(), n * rows);
+            for (i, ((&g, &w), &s)) in got.iter().zip(&want).zip(&scale).enumerate() {
+                assert!(
+                    close(g, w, s, 1e-5),
+                    "{dtype:?} {isa:?} [{}, {}]: {g} vs {w}",
+                    i / rows,
+                    i % rows
+                );
+            }
+            // Batched = unbatched, bit for bit: a token's outputs do not depend on the others.
+            for j in 0..n {
+                let alone = m.matmul(isa, &x[j * cols..(j + 1) * cols]);
+                assert_eq!(
+                    alone,
+                    got[j * rows..(j + 1) * rows],
+                    "{dtype:?} {isa:?} token {j}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn stacked_matrices_compute_their_parts() {
+    let mut rng = rng();
+    let isa = Kernels::detect().isa().unwrap();
+    let cols = 256;
+    let parts: Vec<(QTensor, usize)> = [9usize, 3, 4]
+        .into_iter()
+        .map(|rows| (quantized(&mut rng, GgmlDType::Q4_1, rows, cols).0, rows))
+        .collect();
+    let x = random_row(&mut rng, 2 * cols);
+    let separate: Vec<Vec<f32>> = parts
+        .iter()
+        .map(|(q, _)| QMatrix::from_qtensor(q, "w").unwrap().matmul(isa, &x))
+        .collect();
+    let stacked = QMatrix::stack(
+        parts
+            .iter()
+            .map(|(q, _)| QMatrix::from_qtensor(q, "w").unwrap())
+            .collect(),
+    )
+    .unwrap_or_else(|_| panic!("same form"));
+    assert_eq!(stacked.rows(), 16);
+    let y = stacked.matmul(isa, &x);
+    for j in 0..2 {
+        let joined: Vec<f32> = separate
+            .iter()
+            .zip(&parts)
+            .flat_map(|(s, (_, rows))| s[j * rows..(j + 1) * rows].to_vec())
+            .collect();
+        assert_eq!(y[j * 16..(j + 1) * 16], joined[..]);
+    }
+    // Different forms do not stack.
+    let mixed = vec![
+        QMatrix::from_qtensor(&parts[0].0, "a").unwrap(),
+        QMatrix::from_qtensor(&quantized(&mut rng, GgmlDType::Q8_0, 2, cols).0, "b").unwrap(),
+    ];
+    assert_eq!(QMatrix::stack(mixed).err().map(|p| p.len()), Some(2));
+}
