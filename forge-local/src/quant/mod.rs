@@ -80,17 +80,26 @@ impl Isa {
         }
     }
 
-    fn dot_q4(self, d: &[f32], m: &[f32], qs: &[[u8; 16]], a: Q8Row<'_>) -> f32 {
+    /// One row of 4-bit blocks dotted with `N` rows of activations. A token's result is the
+    /// same whatever `N`.
+    fn dot_q4<const N: usize>(
+        self,
+        d: &[f32],
+        m: &[f32],
+        qs: &[[u8; 16]],
+        a: &[Q8Row<'_>; N],
+    ) -> [f32; N] {
         match self {
-            Isa::Portable => scalar::dot_q4(d, m, qs, a),
+            Isa::Portable => std::array::from_fn(|t| scalar::dot_q4(d, m, qs, a[t])),
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2(k) => k.dot_q4(d, m, qs, a),
         }
     }
 
-    fn dot_q8(self, d: &[f32], qs: &[[i8; 32]], a: Q8Row<'_>) -> f32 {
+    /// One row of 8-bit blocks dotted with `N` rows of activations (see `dot_q4`).
+    fn dot_q8<const N: usize>(self, d: &[f32], qs: &[[i8; 32]], a: &[Q8Row<'_>; N]) -> [f32; N] {
         match self {
-            Isa::Portable => scalar::dot_q8(d, qs, a),
+            Isa::Portable => std::array::from_fn(|t| scalar::dot_q8(d, qs, a[t])),
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2(k) => k.dot_q8(d, qs, a),
         }
@@ -271,35 +280,58 @@ impl QMatrix {
                     Data::K(..) => vec![0f32; cols],
                     _ => Vec::new(),
                 };
-                for (i, out) in part.chunks_mut(n).enumerate() {
-                    let r = c * chunk + i;
-                    let blocks = r * per..(r + 1) * per;
-                    match &self.data {
-                        Data::Q4(b) => {
-                            let acts = acts.as_ref().expect("quantized activations");
-                            let (d, m, qs) =
-                                (&b.d[blocks.clone()], &b.m[blocks.clone()], &b.qs[blocks]);
-                            for (j, o) in out.iter_mut().enumerate() {
-                                *o = isa.dot_q4(d, m, qs, acts.row(j, per));
+                // Tokens in tiles whose activations stay in the cache while the chunk's
+                // rows pass over them.
+                for t0 in (0..n).step_by(TOKEN_TILE) {
+                    let t1 = (t0 + TOKEN_TILE).min(n);
+                    for (i, row_out) in part.chunks_mut(n).enumerate() {
+                        let out = &mut row_out[t0..t1];
+                        let r = c * chunk + i;
+                        let blocks = r * per..(r + 1) * per;
+                        match &self.data {
+                            Data::Q4(b) => {
+                                let acts = acts.as_ref().expect("quantized activations");
+                                let (d, m, qs) =
+                                    (&b.d[blocks.clone()], &b.m[blocks.clone()], &b.qs[blocks]);
+                                let row = |j| acts.row(t0 + j, per);
+                                for_tokens(
+                                    out,
+                                    |j, o: &mut [f32; 4]| {
+                                        let rows = [row(j), row(j + 1), row(j + 2), row(j + 3)];
+                                        *o = isa.dot_q4(d, m, qs, &rows);
+                                    },
+                                    |j| isa.dot_q4(d, m, qs, &[row(j)])[0],
+                                );
                             }
-                        }
-                        Data::Q8(b) => {
-                            let acts = acts.as_ref().expect("quantized activations");
-                            let (d, qs) = (&b.d[blocks.clone()], &b.qs[blocks]);
-                            for (j, o) in out.iter_mut().enumerate() {
-                                *o = isa.dot_q8(d, qs, acts.row(j, per));
+                            Data::Q8(b) => {
+                                let acts = acts.as_ref().expect("quantized activations");
+                                let (d, qs) = (&b.d[blocks.clone()], &b.qs[blocks]);
+                                let row = |j| acts.row(t0 + j, per);
+                                for_tokens(
+                                    out,
+                                    |j, o: &mut [f32; 4]| {
+                                        *o = isa.dot_q8(
+                                            d,
+                                            qs,
+                                            &[row(j), row(j + 1), row(j + 2), row(j + 3)],
+                                        );
+                                    },
+                                    |j| isa.dot_q8(d, qs, &[row(j)])[0],
+                                );
                             }
-                        }
-                        Data::K(..) => {
-                            self.row(r, &mut decoded);
-                            for (j, o) in out.iter_mut().enumerate() {
-                                *o = isa.dot_f32(&decoded, &x[j * cols..(j + 1) * cols]);
+                            Data::K(..) => {
+                                self.row(r, &mut decoded);
+                                for (j, o) in out.iter_mut().enumerate() {
+                                    let j = t0 + j;
+                                    *o = isa.dot_f32(&decoded, &x[j * cols..(j + 1) * cols]);
+                                }
                             }
-                        }
-                        Data::F32(w) => {
-                            let w = &w[r * cols..(r + 1) * cols];
-                            for (j, o) in out.iter_mut().enumerate() {
-                                *o = isa.dot_f32(w, &x[j * cols..(j + 1) * cols]);
+                            Data::F32(w) => {
+                                let w = &w[r * cols..(r + 1) * cols];
+                                for (j, o) in out.iter_mut().enumerate() {
+                                    let j = t0 + j;
+                                    *o = isa.dot_f32(w, &x[j * cols..(j + 1) * cols]);
+                                }
                             }
                         }
                     }
@@ -308,13 +340,42 @@ impl QMatrix {
         if n == 1 {
             return by_row;
         }
+        // Back to token-major, in tiles that stay in the cache.
+        const TILE: usize = 32;
         let mut y = vec![0f32; n * rows];
-        for (r, outs) in by_row.chunks_exact(n).enumerate() {
-            for (j, &v) in outs.iter().enumerate() {
-                y[j * rows + r] = v;
+        for r0 in (0..rows).step_by(TILE) {
+            for j0 in (0..n).step_by(TILE) {
+                for r in r0..(r0 + TILE).min(rows) {
+                    for j in j0..(j0 + TILE).min(n) {
+                        y[j * rows + r] = by_row[r * n + j];
+                    }
+                }
             }
         }
         y
+    }
+}
+
+/// Tokens per tile of a matrix product (their 8-bit activations: 64 × `cols` bytes).
+const TOKEN_TILE: usize = 64;
+
+/// Fill one weight row's outputs (one per token): groups of four tokens with `four`, the
+/// rest one by one with `one`.
+#[inline(always)]
+fn for_tokens(
+    out: &mut [f32],
+    mut four: impl FnMut(usize, &mut [f32; 4]),
+    mut one: impl FnMut(usize) -> f32,
+) {
+    let mut groups = out.chunks_exact_mut(4);
+    let mut j = 0;
+    for group in &mut groups {
+        four(j, group.try_into().expect("four outputs"));
+        j += 4;
+    }
+    for o in groups.into_remainder() {
+        *o = one(j);
+        j += 1;
     }
 }
 

@@ -73,9 +73,12 @@ fn row_kernels_agree_with_the_portable_ones() {
                 .collect();
             let q8: Vec<[i8; 32]> = (0..blocks).map(|_| random_a(&mut rng)).collect();
             let scale: f32 = x.iter().map(|v| v.abs()).sum::<f32>() * 2.0;
-            let (got, want) = (isa.dot_q4(&d, &m, &q4, a), scalar::dot_q4(&d, &m, &q4, a));
+            let (got, want) = (
+                isa.dot_q4(&d, &m, &q4, &[a])[0],
+                scalar::dot_q4(&d, &m, &q4, a),
+            );
             assert!(close(got, want, scale, 1e-5), "{isa:?} q4 {got} {want}");
-            let (got, want) = (isa.dot_q8(&d, &q8, a), scalar::dot_q8(&d, &q8, a));
+            let (got, want) = (isa.dot_q8(&d, &q8, &[a])[0], scalar::dot_q8(&d, &q8, a));
             assert!(
                 close(got, want, scale * 13.0, 1e-5),
                 "{isa:?} q8 {got} {want}"
