@@ -121,9 +121,9 @@ fn greedy_text_agrees_with_llama_cpp() {
     let mut g = LocalGenerator::new(model, Options::default()).unwrap();
     // llama.cpp's server on the same file, temperature 0, 16 tokens, gave " Paris.\n\nThe
     // United States has a population of approximately 321" and "\n\nA: \"The Sea of the
-    // Sea\"\n\nA: \"". llama.cpp rounds every activation to 8 bits before its Q4_1 dot
-    // products; this engine multiplies in f32, so later near-ties can go the other way: the
-    // first tokens agree.
+    // Sea\"\n\nA: \"". Both round the activations to 8 bits for their Q4_1 dot products, but
+    // not identically, so later near-ties can go the other way: the first tokens agree (the
+    // server test `the_in_process_engine_agrees_with_llama_server_step_by_step` measures it).
     let reply = complete(&mut g, "The capital of France is", 0, 2);
     assert_eq!(reply.end, End::Limit);
     assert_eq!(reply.text, " Paris.");
