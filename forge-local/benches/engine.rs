@@ -10,13 +10,14 @@
 //!
 //! ```sh
 //! cargo bench -p forge-local
+//! FORGE_KERNELS=Avx2 cargo bench -p forge-local --bench engine   # other kernels than detected
 //! ```
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput};
-use forge_local::{KvCache, LocalModel, Segment};
+use forge_local::{Kernels, KvCache, LocalModel, Segment};
 
 const PROMPT: usize = 128;
 const CONTEXT: usize = 160;
@@ -91,7 +92,18 @@ fn bench(c: &mut Criterion, model: &LocalModel) {
 
 fn main() {
     let path = forge_local::models::resolve(None).unwrap_or_else(|e| panic!("{e}"));
-    let model = LocalModel::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut model = LocalModel::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    if let Ok(name) = std::env::var("FORGE_KERNELS") {
+        let kernels = [Kernels::Portable, Kernels::Avx2, Kernels::Avx512Vnni]
+            .into_iter()
+            .find(|k| format!("{k:?}") == name)
+            .unwrap_or_else(|| panic!("FORGE_KERNELS: no kernels named {name}"));
+        model
+            .llama
+            .set_kernels(kernels)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    eprintln!("kernels: {:?}", model.llama.kernels());
     let mut c = Criterion::default().configure_from_args();
     bench(&mut c, &model);
     c.final_summary();

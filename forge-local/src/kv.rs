@@ -53,7 +53,7 @@ impl FrozenKv {
 /// The attention keys and values one stream has processed so far, per layer.
 ///
 /// The first positions may be shared with other caches (see [`fork`](KvCache::fork)); the
-/// rest are the stream's own. Own buffers grow by doubling and are written in place, so
+/// rest are the stream's own. Own buffers grow by half and are written in place, so
 /// appending a token costs the token, not the cache. [`truncate`](KvCache::truncate) rolls the
 /// cache back to a shorter prefix (into the shared part too: a prefix of a prefix is valid).
 #[derive(Default)]
@@ -184,7 +184,11 @@ impl KvCache {
         if needed <= self.capacity && self.layers.len() == config.layers {
             return;
         }
-        let capacity = needed.next_power_of_two().max(64);
+        // Grow by half (not doubling): at most a third of the buffers unused, and appending
+        // still costs a constant per position on average.
+        let capacity = needed
+            .max(self.capacity + self.capacity / 2)
+            .next_multiple_of(64);
         let size = config.kv_heads * capacity * hd;
         let mut layers = Vec::with_capacity(config.layers);
         for layer in 0..config.layers {

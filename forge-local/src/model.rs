@@ -283,11 +283,7 @@ impl Llama {
 
     /// The kernels that run the matrix products ([`Kernels::detect`] at load).
     pub fn kernels(&self) -> Kernels {
-        match self.isa {
-            Isa::Portable => Kernels::Portable,
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx2(_) => Kernels::Avx2,
-        }
+        self.isa.kernels()
     }
 
     /// Run the matrix products on `kernels` instead (to compare them, or to rule the SIMD

@@ -8,7 +8,7 @@ use forge_core::exec::{RunOptions, Runner, Sampling, SpanKind, Transcript, ZoneE
 use forge_core::program::{Call, Program, SampledWorkflow, Workflow};
 use forge_core::resources::{Bindings, ListSampler};
 use forge_core::udpl;
-use forge_local::{LocalGenerator, LocalModel, Options};
+use forge_local::{Kernels, KvCache, LocalGenerator, LocalModel, Options, Segment};
 
 /// The real model: `FORGE_MODEL` if set, else the user cache (downloaded there on first use,
 /// the same file the main job `cargo run --example representative` uses). Never skipped: a
@@ -135,6 +135,54 @@ fn greedy_text_agrees_with_llama_cpp() {
         1,
     );
     assert!(reply.text.starts_with('\n'), "{:?}", reply.text);
+}
+
+/// The weights stay in the file's quantization: resident weight bytes within 1.5× the file.
+/// Every kernel set the CPU has computes the same greedy continuation.
+#[test]
+fn weights_stay_small_and_every_kernel_set_agrees() {
+    let path = forge_local::models::resolve(None).unwrap_or_else(|e| panic!("{e}"));
+    let file = std::fs::metadata(&path).unwrap().len() as f64;
+    let mut model = LocalModel::load(&path).unwrap();
+    let weights = model.llama.weight_bytes() as f64;
+    assert!(
+        weights <= 1.5 * file,
+        "{weights} bytes of weights for a {file}-byte file"
+    );
+    // (Q4_1 and Q8_0 blocks keep their bytes: about the file's size.)
+    assert!(
+        weights >= 0.9 * file,
+        "{weights} bytes of weights for a {file}-byte file"
+    );
+    let detected = model.llama.kernels();
+    let tokens = model.tokenizer.encode("The capital of France is").unwrap();
+    let mut greedy = Vec::new();
+    for kernels in [Kernels::Portable, Kernels::Avx2, Kernels::Avx512Vnni] {
+        if !kernels.available() {
+            continue;
+        }
+        model.llama.set_kernels(kernels).unwrap();
+        let mut cache = KvCache::new();
+        let mut next = tokens.clone();
+        let mut out = Vec::new();
+        for _ in 0..8 {
+            let segment = Segment {
+                cache: &mut cache,
+                tokens: &next,
+            };
+            let logits = model.llama.forward(&mut [segment]).unwrap().remove(0);
+            let top = (0..logits.len())
+                .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
+                .unwrap() as u32;
+            out.push(top);
+            next = vec![top];
+        }
+        greedy.push((kernels, out));
+    }
+    assert!(greedy.iter().any(|(k, _)| *k == detected));
+    for (k, out) in &greedy[1..] {
+        assert_eq!(out, &greedy[0].1, "{k:?} against {:?}", greedy[0].0);
+    }
 }
 
 /// `examples/representative.toml`'s default program, as `forge run` builds it: every sequence

@@ -1,20 +1,27 @@
 //! Weight matrices kept in their GGUF quantization, and their products with activations.
 //!
-//! [`QMatrix`] holds a `[rows, cols]` weight matrix as the file stores it (`Q4_0`, `Q4_1` and
-//! `Q8_0` repacked with `f32` factors, the K-quants `Q4_K`, `Q5_K`, `Q6_K` as their bytes;
-//! any other type is dequantized to `f32` at load). [`QMatrix::matmul`] multiplies it with
-//! the activations of every token of a forward step at once: the weight rows are split
-//! among the threads, and each row is read from memory once and dotted with every token
-//! while it is in the cache.
+//! [`QMatrix`] holds a `[rows, cols]` weight matrix as the file stores it: `Q4_0`, `Q4_1` and
+//! `Q8_0` repacked into arrays of `f16` factors and of quants (as many bytes as the file, plus
+//! the `m` factors of a `Q4_0` block), the K-quants `Q4_K`, `Q5_K`, `Q6_K` as their bytes; any
+//! other type is dequantized to `f32` at load. [`QMatrix::matmul`] multiplies it with the
+//! activations of every token of a forward step at once: the weight rows are split among the
+//! threads, and each row is read from memory once and dotted with every token while it is in
+//! the cache.
 //!
 //! - 4- and 8-bit blocks: the activations are quantized to 8 bits per block of 32 (as
 //!   llama.cpp does), and each block's dot product is an integer sum scaled by the two
-//!   factors.
+//!   factors; the SIMD kernels work on tiles of two weight rows by four tokens (four rows
+//!   by one token for a single token).
 //! - K-quants and `f32`: the row is decoded to `f32` once per step and dotted in float.
 //!
-//! The kernels are chosen at run time ([`Kernels::detect`]): AVX2 + FMA on x86-64 CPUs that
-//! have them, else portable code that the compiler vectorizes for the build's target (NEON on
-//! aarch64). Both are tested against each other on random blocks.
+//! Every (row, token) output is computed by the same operations in the same order whatever
+//! the tile, the batch and the thread, so a token's results do not depend on the tokens it
+//! is batched with (the tests check it bit for bit).
+//!
+//! The kernels are chosen at run time ([`Kernels::detect`]): AVX-512 VNNI (256-bit) or AVX2
+//! (both with FMA and F16C) on x86-64 CPUs that have them, else portable code that the
+//! compiler vectorizes for the build's target (NEON on aarch64). They are tested against
+//! each other on random blocks.
 
 mod formats;
 mod scalar;
@@ -26,25 +33,28 @@ use candle_core::quantized::{GgmlDType, QTensor};
 use rayon::prelude::*;
 
 use crate::Error;
-use formats::{KQuant, Q4Blocks, Q8Activations, Q8Blocks, Q8Row, QK, QK_K};
+use formats::{KQuant, Part, Q4Blocks, Q8Activations, Q8Blocks, QK, QK_K};
 
 /// Which kernels run the matrix products of the in-process engine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Kernels {
     /// Portable code, vectorized by the compiler for the build's target only.
     Portable,
-    /// AVX2 and FMA (x86-64), detected at run time.
+    /// AVX2, FMA and F16C (x86-64), detected at run time.
     Avx2,
+    /// [`Kernels::Avx2`] with AVX-512 VNNI's integer dot products on 256-bit vectors
+    /// (x86-64), detected at run time. Its results are equal to [`Kernels::Avx2`]'s bit for bit.
+    Avx512Vnni,
 }
 
 impl Kernels {
     /// The fastest kernels the running CPU supports.
     pub fn detect() -> Kernels {
-        if Isa::avx2().is_some() {
-            Kernels::Avx2
-        } else {
-            Kernels::Portable
-        }
+        [Kernels::Avx512Vnni, Kernels::Avx2]
+            .into_iter()
+            .find(|k| k.available())
+            .unwrap_or(Kernels::Portable)
     }
 
     /// Whether the running CPU can run these kernels.
@@ -55,7 +65,12 @@ impl Kernels {
     pub(crate) fn isa(self) -> Option<Isa> {
         match self {
             Kernels::Portable => Some(Isa::Portable),
-            Kernels::Avx2 => Isa::avx2(),
+            #[cfg(target_arch = "x86_64")]
+            Kernels::Avx2 => x86::checked::Avx2::detect().map(Isa::Avx2),
+            #[cfg(target_arch = "x86_64")]
+            Kernels::Avx512Vnni => x86::checked::Vnni::detect().map(Isa::Vnni),
+            #[cfg(not(target_arch = "x86_64"))]
+            Kernels::Avx2 | Kernels::Avx512Vnni => None,
         }
     }
 }
@@ -66,42 +81,31 @@ pub(crate) enum Isa {
     Portable,
     #[cfg(target_arch = "x86_64")]
     Avx2(x86::checked::Avx2),
+    #[cfg(target_arch = "x86_64")]
+    Vnni(x86::checked::Vnni),
 }
 
 impl Isa {
-    fn avx2() -> Option<Isa> {
-        #[cfg(target_arch = "x86_64")]
-        {
-            x86::checked::Avx2::detect().map(Isa::Avx2)
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            None
+    /// The kernels' name.
+    pub(crate) fn kernels(self) -> Kernels {
+        match self {
+            Isa::Portable => Kernels::Portable,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2(_) => Kernels::Avx2,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Vnni(_) => Kernels::Avx512Vnni,
         }
     }
 
-    /// One row of 4-bit blocks dotted with `N` rows of activations. A token's result is the
-    /// same whatever `N`.
-    fn dot_q4<const N: usize>(
-        self,
-        d: &[f32],
-        m: &[f32],
-        qs: &[[u8; 16]],
-        a: &[Q8Row<'_>; N],
-    ) -> [f32; N] {
+    /// Rows of 4- or 8-bit blocks against `n` tokens (see [`scalar::part`]). A (row, token)
+    /// result does not depend on the other rows and tokens.
+    fn part(self, w: Part<'_>, a: &Q8Activations, n: usize, out: &mut [f32]) {
         match self {
-            Isa::Portable => std::array::from_fn(|t| scalar::dot_q4(d, m, qs, a[t])),
+            Isa::Portable => scalar::part(w, a, n, out),
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2(k) => k.dot_q4(d, m, qs, a),
-        }
-    }
-
-    /// One row of 8-bit blocks dotted with `N` rows of activations (see `dot_q4`).
-    fn dot_q8<const N: usize>(self, d: &[f32], qs: &[[i8; 32]], a: &[Q8Row<'_>; N]) -> [f32; N] {
-        match self {
-            Isa::Portable => std::array::from_fn(|t| scalar::dot_q8(d, qs, a[t])),
+            Isa::Avx2(k) => k.part(w, a, n, out),
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2(k) => k.dot_q8(d, qs, a),
+            Isa::Vnni(k) => k.part(w, a, n, out),
         }
     }
 
@@ -110,6 +114,18 @@ impl Isa {
             Isa::Portable => scalar::dot_f32(w, x),
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2(k) => k.dot_f32(w, x),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Vnni(k) => k.avx2().dot_f32(w, x),
+        }
+    }
+
+    fn quantize(self, x: &[f32]) -> Q8Activations {
+        match self {
+            Isa::Portable => Q8Activations::quantize(x),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2(k) => k.quantize(x),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Vnni(k) => k.avx2().quantize(x),
         }
     }
 }
@@ -143,8 +159,8 @@ impl QMatrix {
         }
         let bytes = || t.data().map_err(fail);
         let data = match dtype {
-            GgmlDType::Q4_0 => Data::Q4(Q4Blocks::from_q4_0(&bytes()?)),
-            GgmlDType::Q4_1 => Data::Q4(Q4Blocks::from_q4_1(&bytes()?)),
+            GgmlDType::Q4_0 => Data::Q4(Q4Blocks::from_q4_0(&bytes()?, cols / QK)),
+            GgmlDType::Q4_1 => Data::Q4(Q4Blocks::from_q4_1(&bytes()?, cols / QK)),
             GgmlDType::Q8_0 => Data::Q8(Q8Blocks::from_q8_0(&bytes()?)),
             GgmlDType::Q4K => Data::K(KQuant::Q4K, bytes()?.into_owned()),
             GgmlDType::Q5K => Data::K(KQuant::Q5K, bytes()?.into_owned()),
@@ -223,9 +239,12 @@ impl QMatrix {
         for part in iter {
             match (&mut data, part.data) {
                 (Data::Q4(a), Data::Q4(b)) => {
-                    a.d.extend(b.d);
-                    a.m.extend(b.m);
-                    a.qs.extend(b.qs);
+                    let mut m = a.m_by_row();
+                    m.extend(b.m_by_row());
+                    let (mut d, mut qs) = (std::mem::take(&mut a.d), std::mem::take(&mut a.qs));
+                    d.extend(b.d);
+                    qs.extend(b.qs);
+                    *a = Q4Blocks::new(a.per, d, &m, qs);
                 }
                 (Data::Q8(a), Data::Q8(b)) => {
                     a.d.extend(b.d);
@@ -255,7 +274,8 @@ impl QMatrix {
     }
 
     /// `x · Wᵀ`: `x` holds `n` rows of `cols` activations; the result `n` rows of `rows`
-    /// outputs. Runs on the current rayon pool.
+    /// outputs. Runs on the current rayon pool: the weight rows are split among the tasks,
+    /// and each task reads its rows once for all the tokens.
     pub(crate) fn matmul(&self, isa: Isa, x: &[f32]) -> Vec<f32> {
         let (rows, cols) = (self.rows, self.cols);
         assert_eq!(x.len() % cols, 0, "activations are whole rows");
@@ -263,80 +283,64 @@ impl QMatrix {
         if n == 0 {
             return Vec::new();
         }
-        let acts = match &self.data {
-            Data::Q4(_) | Data::Q8(_) => Some(quantize(x, cols)),
-            _ => None,
-        };
         let per = cols / self.block_len();
         let threads = rayon::current_num_threads().max(1);
-        let chunk = rows.div_ceil(threads * 4).max(1);
-        // By weight row: each row is read once and dotted with every token.
+        // Whole groups of eight rows per task, about four tasks per thread.
+        let chunk = rows.div_ceil(threads * 4).next_multiple_of(8);
         let mut by_row = vec![0f32; rows * n];
-        by_row
-            .par_chunks_mut(chunk * n)
-            .enumerate()
-            .for_each(|(c, part)| {
-                let mut decoded = match &self.data {
-                    Data::K(..) => vec![0f32; cols],
-                    _ => Vec::new(),
-                };
-                // Tokens in tiles whose activations stay in the cache while the chunk's
-                // rows pass over them.
-                for t0 in (0..n).step_by(TOKEN_TILE) {
-                    let t1 = (t0 + TOKEN_TILE).min(n);
-                    for (i, row_out) in part.chunks_mut(n).enumerate() {
-                        let out = &mut row_out[t0..t1];
-                        let r = c * chunk + i;
-                        let blocks = r * per..(r + 1) * per;
-                        match &self.data {
-                            Data::Q4(b) => {
-                                let acts = acts.as_ref().expect("quantized activations");
-                                let (d, m, qs) =
-                                    (&b.d[blocks.clone()], &b.m[blocks.clone()], &b.qs[blocks]);
-                                let row = |j| acts.row(t0 + j, per);
-                                for_tokens(
-                                    out,
-                                    |j, o: &mut [f32; 4]| {
-                                        let rows = [row(j), row(j + 1), row(j + 2), row(j + 3)];
-                                        *o = isa.dot_q4(d, m, qs, &rows);
-                                    },
-                                    |j| isa.dot_q4(d, m, qs, &[row(j)])[0],
-                                );
-                            }
-                            Data::Q8(b) => {
-                                let acts = acts.as_ref().expect("quantized activations");
-                                let (d, qs) = (&b.d[blocks.clone()], &b.qs[blocks]);
-                                let row = |j| acts.row(t0 + j, per);
-                                for_tokens(
-                                    out,
-                                    |j, o: &mut [f32; 4]| {
-                                        *o = isa.dot_q8(
-                                            d,
-                                            qs,
-                                            &[row(j), row(j + 1), row(j + 2), row(j + 3)],
-                                        );
-                                    },
-                                    |j| isa.dot_q8(d, qs, &[row(j)])[0],
-                                );
-                            }
-                            Data::K(..) => {
-                                self.row(r, &mut decoded);
-                                for (j, o) in out.iter_mut().enumerate() {
-                                    let j = t0 + j;
-                                    *o = isa.dot_f32(&decoded, &x[j * cols..(j + 1) * cols]);
+        match &self.data {
+            Data::Q4(_) | Data::Q8(_) => {
+                let acts = quantize(isa, x, cols);
+                by_row
+                    .par_chunks_mut(chunk * n)
+                    .enumerate()
+                    .for_each(|(c, out)| {
+                        let (r0, r1) = (c * chunk, c * chunk + out.len() / n);
+                        let blocks = r0 * per..r1 * per;
+                        let part = match &self.data {
+                            // `chunk` is a multiple of eight: the part's rows are whole groups
+                            // of `m` (the last one padded).
+                            Data::Q4(b) => Part {
+                                per,
+                                d: &b.d[blocks.clone()],
+                                m: Some(&b.m[r0 * per..r1.next_multiple_of(8) * per]),
+                                q4: &b.qs[blocks],
+                                q8: &[],
+                            },
+                            Data::Q8(b) => Part {
+                                per,
+                                d: &b.d[blocks.clone()],
+                                m: None,
+                                q4: &[],
+                                q8: &b.qs[blocks],
+                            },
+                            _ => unreachable!("integer forms"),
+                        };
+                        isa.part(part, &acts, n, out);
+                    });
+            }
+            Data::K(..) | Data::F32(_) => {
+                by_row
+                    .par_chunks_mut(chunk * n)
+                    .enumerate()
+                    .for_each(|(c, part)| {
+                        let mut decoded = vec![0f32; cols];
+                        for (i, out) in part.chunks_mut(n).enumerate() {
+                            let r = c * chunk + i;
+                            let w = match &self.data {
+                                Data::F32(w) => &w[r * cols..(r + 1) * cols],
+                                _ => {
+                                    self.row(r, &mut decoded);
+                                    &decoded
                                 }
-                            }
-                            Data::F32(w) => {
-                                let w = &w[r * cols..(r + 1) * cols];
-                                for (j, o) in out.iter_mut().enumerate() {
-                                    let j = t0 + j;
-                                    *o = isa.dot_f32(w, &x[j * cols..(j + 1) * cols]);
-                                }
+                            };
+                            for (j, o) in out.iter_mut().enumerate() {
+                                *o = isa.dot_f32(w, &x[j * cols..(j + 1) * cols]);
                             }
                         }
-                    }
-                }
-            });
+                    });
+            }
+        }
         if n == 1 {
             return by_row;
         }
@@ -356,38 +360,15 @@ impl QMatrix {
     }
 }
 
-/// Tokens per tile of a matrix product (their 8-bit activations: 64 × `cols` bytes).
-const TOKEN_TILE: usize = 64;
-
-/// Fill one weight row's outputs (one per token): groups of four tokens with `four`, the
-/// rest one by one with `one`.
-#[inline(always)]
-fn for_tokens(
-    out: &mut [f32],
-    mut four: impl FnMut(usize, &mut [f32; 4]),
-    mut one: impl FnMut(usize) -> f32,
-) {
-    let mut groups = out.chunks_exact_mut(4);
-    let mut j = 0;
-    for group in &mut groups {
-        four(j, group.try_into().expect("four outputs"));
-        j += 4;
-    }
-    for o in groups.into_remainder() {
-        *o = one(j);
-        j += 1;
-    }
-}
-
 /// Quantize activations to 8 bits, in parallel when there are many rows.
-fn quantize(x: &[f32], cols: usize) -> Q8Activations {
+fn quantize(isa: Isa, x: &[f32], cols: usize) -> Q8Activations {
     const ROWS_PER_TASK: usize = 32;
     if x.len() <= cols * ROWS_PER_TASK {
-        return Q8Activations::quantize(x);
+        return isa.quantize(x);
     }
     let parts: Vec<Q8Activations> = x
         .par_chunks(cols * ROWS_PER_TASK)
-        .map(Q8Activations::quantize)
+        .map(|x| isa.quantize(x))
         .collect();
     let mut all = Q8Activations::default();
     for p in parts {

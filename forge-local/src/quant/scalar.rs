@@ -2,7 +2,7 @@
 //! CPUs without them. Written so that the compiler can vectorize them for the build's target
 //! (on aarch64, whose baseline includes NEON, they run as NEON code).
 
-use super::formats::Q8Row;
+use super::formats::{Part, Q8Activations, Q8Row};
 
 /// `Σ q4·q8` over one block: `w[i]`'s low nibble pairs with `a[i]`, its high nibble with
 /// `a[i + 16]`.
@@ -56,4 +56,20 @@ pub(crate) fn dot_f32(w: &[f32], x: &[f32]) -> f32 {
         }
     }
     acc.iter().sum::<f32>() + tail
+}
+
+/// Every row of a part of a 4-bit or 8-bit matrix against `n` tokens of activations, into
+/// `out` (the part's rows × `n` tokens): the portable form of the SIMD kernels' `part`.
+pub(crate) fn part(w: Part<'_>, a: &Q8Activations, n: usize, out: &mut [f32]) {
+    let per = w.per;
+    for (r, out) in out.chunks_exact_mut(n).enumerate() {
+        let (d, m): (Vec<f32>, _) = (w.d_of(r).iter().map(|d| d.to_f32()).collect(), w.m_of(r));
+        for (t, o) in out.iter_mut().enumerate() {
+            let a = a.row(t, per);
+            *o = match w.m {
+                Some(_) => dot_q4(&d, &m, w.q4_of(r), a),
+                None => dot_q8(&d, w.q8_of(r), a),
+            };
+        }
+    }
 }

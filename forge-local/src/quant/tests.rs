@@ -1,4 +1,5 @@
 use candle_core::{Device, Tensor};
+use half::f16;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
 
@@ -9,16 +10,33 @@ fn rng() -> Pcg64 {
 }
 
 fn isas() -> Vec<Isa> {
-    let isas: Vec<Isa> = [Kernels::Portable, Kernels::Avx2]
+    let isas: Vec<Isa> = [Kernels::Portable, Kernels::Avx2, Kernels::Avx512Vnni]
         .into_iter()
         .filter_map(Kernels::isa)
         .collect();
-    // On the x86-64 machines the project is tested on, the SIMD kernels must be among them.
+    // On the x86-64 machines the project is tested on, the SIMD kernels the CPU has must be
+    // among them.
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-        assert_eq!(isas.len(), 2);
+    {
+        let avx2 = std::is_x86_feature_detected!("avx2")
+            && std::is_x86_feature_detected!("fma")
+            && std::is_x86_feature_detected!("f16c");
+        let vnni = avx2
+            && std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512vl")
+            && std::is_x86_feature_detected!("avx512vnni");
+        assert_eq!(isas.len(), 1 + usize::from(avx2) + usize::from(vnni));
+        assert!(Kernels::detect().available());
     }
     isas
+}
+
+/// `isa`'s products of one row of blocks with one token.
+fn dot_row(isa: Isa, part: Part<'_>, x: &[f32]) -> f32 {
+    let acts = Q8Activations::quantize(x);
+    let mut out = [0f32];
+    isa.part(part, &acts, 1, &mut out);
+    out[0]
 }
 
 fn random_a(rng: &mut Pcg64) -> [i8; 32] {
@@ -43,10 +61,18 @@ fn integer_block_sums_are_exact() {
         };
         assert_eq!(k.q4_isum(&w4, &a), scalar::q4_isum(&w4, &a), "{w4:?} {a:?}");
         assert_eq!(k.q8_isum(&w8, &a), scalar::q8_isum(&w8, &a), "{w8:?} {a:?}");
+        if let Some(Isa::Vnni(v)) = Kernels::Avx512Vnni.isa() {
+            assert_eq!(v.q4_isum(&w4, &a), scalar::q4_isum(&w4, &a), "{w4:?} {a:?}");
+            assert_eq!(v.q8_isum(&w8, &a), scalar::q8_isum(&w8, &a), "{w8:?} {a:?}");
+        }
     }
     let max = [127i8; 32];
     assert_eq!(k.q4_isum(&[0xFF; 16], &max), 15 * 127 * 32);
     assert_eq!(k.q8_isum(&[-128; 32], &[-127; 32]), 128 * 127 * 32);
+    if let Some(Isa::Vnni(v)) = Kernels::Avx512Vnni.isa() {
+        assert_eq!(v.q4_isum(&[0xFF; 16], &max), 15 * 127 * 32);
+        assert_eq!(v.q8_isum(&[-128; 32], &[-127; 32]), 128 * 127 * 32);
+    }
 }
 
 fn random_row(rng: &mut Pcg64, len: usize) -> Vec<f32> {
@@ -66,19 +92,38 @@ fn row_kernels_agree_with_the_portable_ones() {
             let x = random_row(&mut rng, blocks * 32);
             let acts = Q8Activations::quantize(&x);
             let a = acts.row(0, blocks);
-            let d: Vec<f32> = (0..blocks).map(|_| rng.random_range(0.001..0.1)).collect();
-            let m: Vec<f32> = (0..blocks).map(|_| rng.random_range(-0.5..0.5)).collect();
+            // Factors as the file stores them (`f16`), and their `f32` values for the reference.
+            let d16: Vec<f16> = (0..blocks)
+                .map(|_| f16::from_f32(rng.random_range(0.001..0.1)))
+                .collect();
+            let m16: Vec<f16> = (0..blocks)
+                .map(|_| f16::from_f32(rng.random_range(-0.5..0.5)))
+                .collect();
+            let d: Vec<f32> = d16.iter().map(|v| v.to_f32()).collect();
+            let m: Vec<f32> = m16.iter().map(|v| v.to_f32()).collect();
             let q4: Vec<[u8; 16]> = (0..blocks)
                 .map(|_| std::array::from_fn(|_| rng.random()))
                 .collect();
             let q8: Vec<[i8; 32]> = (0..blocks).map(|_| random_a(&mut rng)).collect();
             let scale: f32 = x.iter().map(|v| v.abs()).sum::<f32>() * 2.0;
-            let (got, want) = (
-                isa.dot_q4(&d, &m, &q4, &[a])[0],
-                scalar::dot_q4(&d, &m, &q4, a),
-            );
+            let grouped = formats::group_rows(&m16, blocks);
+            let q4_part = Part {
+                per: blocks,
+                d: &d16,
+                m: Some(&grouped),
+                q4: &q4,
+                q8: &[],
+            };
+            let (got, want) = (dot_row(isa, q4_part, &x), scalar::dot_q4(&d, &m, &q4, a));
             assert!(close(got, want, scale, 1e-5), "{isa:?} q4 {got} {want}");
-            let (got, want) = (isa.dot_q8(&d, &q8, &[a])[0], scalar::dot_q8(&d, &q8, a));
+            let q8_part = Part {
+                per: blocks,
+                d: &d16,
+                m: None,
+                q4: &[],
+                q8: &q8,
+            };
+            let (got, want) = (dot_row(isa, q8_part, &x), scalar::dot_q8(&d, &q8, a));
             assert!(
                 close(got, want, scale * 13.0, 1e-5),
                 "{isa:?} q8 {got} {want}"
@@ -151,16 +196,17 @@ fn decoded_rows_match_an_independent_dequantizer() {
 fn weights_stay_quantized() {
     let mut rng = rng();
     for (dtype, per_weight) in [
-        (GgmlDType::Q4_0, 24.0 / 32.0),
-        (GgmlDType::Q4_1, 24.0 / 32.0),
-        (GgmlDType::Q8_0, 36.0 / 32.0),
+        (GgmlDType::Q4_0, 20.0 / 32.0),
+        (GgmlDType::Q4_1, 20.0 / 32.0),
+        (GgmlDType::Q8_0, 34.0 / 32.0),
         (GgmlDType::Q4K, 144.0 / 256.0),
         (GgmlDType::Q5K, 176.0 / 256.0),
         (GgmlDType::Q6K, 210.0 / 256.0),
     ] {
-        let (q, _) = quantized(&mut rng, dtype, 4, 256);
+        // (Eight rows: the 4-bit forms keep their `m` factors in groups of eight rows.)
+        let (q, _) = quantized(&mut rng, dtype, 8, 256);
         let m = QMatrix::from_qtensor(&q, "w").unwrap();
-        assert_eq!(m.bytes() as f64, per_weight * 1024.0, "{dtype:?}");
+        assert_eq!(m.bytes() as f64, per_weight * 2048.0, "{dtype:?}");
         // At most 1.5× the file's bytes.
         assert!(
             m.bytes() as f64 <= 1.5 * q.storage_size_in_bytes() as f64,
@@ -207,8 +253,8 @@ fn batched_products_match_the_reference_and_single_rows() {
         .num_threads(3)
         .build()
         .unwrap();
-    let (rows, cols, n) = (37, 512, 5);
-    for dtype in FORMATS {
+    let (rows, cols) = (37, 512);
+    for (dtype, n) in FORMATS.into_iter().flat_map(|d| [(d, 5), (d, 37)]) {
         let (q, _) = quantized(&mut rng, dtype, rows, cols);
         let m = QMatrix::from_qtensor(&q, "w").unwrap();
         let x = random_row(&mut rng, n * cols);
@@ -225,6 +271,7 @@ fn batched_products_match_the_reference_and_single_rows() {
                 );
             }
             // Batched = unbatched, bit for bit: a token's outputs do not depend on the others.
+            // (37 tokens: tiles of four, a tile boundary, and the rest one by one.)
             for j in 0..n {
                 let alone = m.matmul(isa, &x[j * cols..(j + 1) * cols]);
                 assert_eq!(
@@ -274,4 +321,46 @@ fn stacked_matrices_compute_their_parts() {
         QMatrix::from_qtensor(&quantized(&mut rng, GgmlDType::Q8_0, 2, cols).0, "b").unwrap(),
     ];
     assert_eq!(QMatrix::stack(mixed).err().map(|p| p.len()), Some(2));
+}
+
+/// The AVX2 quantizer performs the portable one's operations: equal results.
+#[test]
+#[cfg(target_arch = "x86_64")]
+fn the_simd_quantizer_equals_the_portable_one() {
+    let Some(Isa::Avx2(k)) = Kernels::Avx2.isa() else {
+        return assert_eq!(Kernels::detect(), Kernels::Portable);
+    };
+    let mut rng = rng();
+    let mut x = random_row(&mut rng, 64 * 32);
+    // A zero block, a ramp, and a block of one value.
+    x[..32].fill(0.0);
+    for (i, v) in x[32..64].iter_mut().enumerate() {
+        *v = (i as f32 - 16.0) * 0.5;
+    }
+    x[64..96].fill(-3.0);
+    let (want, got) = (Q8Activations::quantize(&x), k.quantize(&x));
+    assert_eq!((got.d, got.s, got.qs), (want.d, want.s, want.qs));
+}
+
+/// The VNNI kernels compute the same integers and then the same float operations as the AVX2
+/// ones: equal results, bit for bit.
+#[test]
+#[cfg(target_arch = "x86_64")]
+fn vnni_products_equal_the_avx2_ones() {
+    let (Some(avx2), Some(vnni)) = (Kernels::Avx2.isa(), Kernels::Avx512Vnni.isa()) else {
+        return assert_ne!(Kernels::detect(), Kernels::Avx512Vnni);
+    };
+    let mut rng = rng();
+    for dtype in [GgmlDType::Q4_0, GgmlDType::Q4_1, GgmlDType::Q8_0] {
+        let (q, _) = quantized(&mut rng, dtype, 23, 576);
+        let m = QMatrix::from_qtensor(&q, "w").unwrap();
+        for n in [1, 3, 4, 9] {
+            let x = random_row(&mut rng, n * 576);
+            assert_eq!(
+                m.matmul(avx2, &x),
+                m.matmul(vnni, &x),
+                "{dtype:?} {n} tokens"
+            );
+        }
+    }
 }
