@@ -216,8 +216,37 @@ fn weights_stay_quantized() {
 }
 
 /// `x · Wᵀ` in f64 from the decoded weights, with the activations the kernels see (8-bit
-/// quantized for 4- and 8-bit weights).
+/// quantized for 4- and 8-bit weights; for 4-bit weights, the `m` term uses the activation
+/// sums as stored, rounded as llama.cpp rounds them, not the sums of the quantized values).
 fn reference_matmul(m: &QMatrix, x: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    let (rows, cols) = (m.rows(), m.cols());
+    let (y, scale) = decoded_matmul(m, x);
+    let Data::Q4(b) = &m.data else {
+        return (y, scale);
+    };
+    let a = Q8Activations::quantize(x);
+    let per = cols / QK;
+    let y = y
+        .iter()
+        .enumerate()
+        .map(|(i, &y)| {
+            let (t, r) = (i / rows, i % rows);
+            let stored_minus_exact: f64 = (0..per)
+                .map(|j| {
+                    let k = t * per + j;
+                    let exact =
+                        f64::from(a.d[k]) * a.qs[k].iter().map(|&q| f64::from(q)).sum::<f64>();
+                    f64::from(b.m_at(r, j).to_f32()) * (f64::from(a.s[k]) - exact)
+                })
+                .sum();
+            (f64::from(y) + stored_minus_exact) as f32
+        })
+        .collect();
+    (y, scale)
+}
+
+/// `x · Wᵀ` in f64 from the decoded weights and the activations the kernels see.
+fn decoded_matmul(m: &QMatrix, x: &[f32]) -> (Vec<f32>, Vec<f32>) {
     let (rows, cols) = (m.rows(), m.cols());
     let seen: Vec<f32> = match m.data {
         Data::Q4(_) | Data::Q8(_) => {
