@@ -2,10 +2,11 @@
 //!
 //! Every format splits a row into blocks. `Q4_0`, `Q4_1` and `Q8_0` blocks hold 32 weights
 //! and one or two `f16` factors; they are *repacked* at load time into separate arrays of
-//! factors (still `f16`: the same bytes as the file, which decode reads from memory) and of
-//! quants (a `Q4_0` block becomes a `Q4_1` block with `m = −8·d`, exact in `f16`). The K-quants (`Q4_K`, `Q5_K`,
-//! `Q6_K`) hold 256 weights in 8 or 16 sub-blocks with 6- or 8-bit scales; they are kept as
-//! the file's bytes and decoded a row at a time (see [`decode_k_row`]).
+//! factors (still `f16`: as many bytes as the file, which a decode step reads from memory)
+//! and of quants (a `Q4_0` block becomes a `Q4_1` block with `m = −8·d`, exact in `f16`).
+//! The K-quants (`Q4_K`, `Q5_K`, `Q6_K`) hold 256 weights in 8 or 16 sub-blocks with 6- or
+//! 8-bit scales; they are kept as the file's bytes and decoded a row at a time (see
+//! [`decode_k_row`]).
 
 use half::f16;
 
