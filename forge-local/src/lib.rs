@@ -64,6 +64,7 @@ mod quant;
 mod sample;
 mod scheduler;
 mod share;
+mod team;
 mod tokenizer;
 
 pub use error::Error;

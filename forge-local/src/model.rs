@@ -7,14 +7,15 @@
 //! own cache. Decoding 16 streams is therefore one pass over the weights, not 16.
 
 use std::io::{Read, Seek};
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use candle_core::Device;
 use candle_core::quantized::{QTensor, gguf_file};
 use rayon::prelude::*;
 
 use crate::gguf::{optional as metadata, optional_f32, required_usize};
-use crate::quant::{Isa, QMatrix};
-use crate::{Error, Kernels, KvCache};
+use crate::quant::{Input, Isa, QMatrix, transpose};
+use crate::{Error, Kernels, KvCache, team};
 
 /// The shape of a llama model, read from the GGUF metadata.
 #[derive(Clone, Debug, PartialEq)]
@@ -80,12 +81,13 @@ impl Linear {
         }
     }
 
-    /// Each projection of `x` (`n` rows), as `n` rows of its outputs.
-    fn forward(&self, isa: Isa, x: &[f32]) -> Vec<Vec<f32>> {
+    /// Each projection of `x` (`n` rows), as `n` rows of its outputs; `steps` runs the
+    /// products.
+    fn forward<'m>(&'m self, steps: &impl Steps<'m>, x: &[f32]) -> Vec<Vec<f32>> {
         match self {
-            Linear::Separate(parts) => parts.iter().map(|m| m.matmul(isa, x)).collect(),
+            Linear::Separate(parts) => parts.iter().map(|m| steps.matmul(m, x)).collect(),
             Linear::Stacked(m, rows) => {
-                let y = m.matmul(isa, x);
+                let y = steps.matmul(m, x);
                 let mut outs: Vec<Vec<f32>> = rows
                     .iter()
                     .map(|r| Vec::with_capacity(r * y.len() / m.rows()))
@@ -119,6 +121,7 @@ pub struct Llama {
     cos: Vec<f32>,
     sin: Vec<f32>,
     isa: Isa,
+    team_tokens: usize,
 }
 
 /// The tokens one stream adds in a forward pass, and its cache.
@@ -273,6 +276,7 @@ impl Llama {
             cos,
             sin,
             isa: Kernels::detect().isa().expect("detected kernels run"),
+            team_tokens: TEAM_TOKENS,
         })
     }
 
@@ -293,6 +297,16 @@ impl Llama {
             Error::internal(format!("this CPU cannot run the {kernels:?} kernels"))
         })?;
         Ok(())
+    }
+
+    /// Run forward steps of at most `tokens` tokens (all segments together) on a team of
+    /// threads that stay awake for the whole step, and larger steps on the rayon pool's work
+    /// stealing (default: 64 tokens; 0 puts every step on the pool). Both give the same
+    /// results bit for bit; a team is faster for the many short products of a decode step,
+    /// the pool balances the long ones of a prefill. Both use the threads of the current
+    /// rayon pool.
+    pub fn set_team_tokens(&mut self, tokens: usize) {
+        self.team_tokens = tokens;
     }
 
     /// The memory the weights take, in bytes (the matrices in their quantized form, plus the
@@ -347,6 +361,7 @@ impl Llama {
         Ok(logits)
     }
 
+    /// The layers, on rayon's pool or, for small steps, on a [`team`].
     fn run(
         &self,
         segments: &mut [Segment<'_>],
@@ -354,8 +369,67 @@ impl Llama {
         positions: &[u32],
         last_rows: &[u32],
     ) -> Vec<Vec<f32>> {
+        let layout = Layout::new(&self.config, segments);
+        if ids.len() > self.team_tokens {
+            let mut steps = OnPool {
+                llama: self,
+                segments,
+                layout: &layout,
+            };
+            return self.layers(&mut steps, ids, positions, last_rows);
+        }
+        let input = RwLock::new(Input::default());
+        let queries = RwLock::new(Vec::new());
+        let segments = RwLock::new(segments);
+        let results = Mutex::new(Vec::new());
+        let isa = self.isa;
+        let work = |job: &Job<'_>, i: usize| {
+            let out = match *job {
+                Job::Rows { m, chunk } => {
+                    let input = read(&input);
+                    let n = input.tokens();
+                    let rows = i * chunk..((i + 1) * chunk).min(m.rows());
+                    let mut by_row = vec![0f32; rows.len() * n];
+                    m.product_rows(isa, &input, rows.clone(), &mut by_row);
+                    if n == 1 {
+                        by_row
+                    } else {
+                        let mut by_token = vec![0f32; by_row.len()];
+                        transpose(&by_row, rows.len(), n, &mut by_token);
+                        by_token
+                    }
+                }
+                Job::Attention { layer } => {
+                    let (segments, queries) = (read(&segments), read(&queries));
+                    self.attend_head(layer, &segments, &layout, &queries, layout.tasks[i])
+                }
+            };
+            lock(&results).push((i, out));
+        };
+        team::run(rayon::current_num_threads(), &work, |lead| {
+            let mut steps = OnTeam {
+                lead,
+                isa,
+                threads: rayon::current_num_threads(),
+                input: &input,
+                queries: &queries,
+                segments: &segments,
+                results: &results,
+                layout: &layout,
+            };
+            self.layers(&mut steps, ids, positions, last_rows)
+        })
+    }
+
+    fn layers<'m>(
+        &'m self,
+        steps: &mut impl Steps<'m>,
+        ids: &[u32],
+        positions: &[u32],
+        last_rows: &[u32],
+    ) -> Vec<Vec<f32>> {
         let c = &self.config;
-        let (dim, total, isa) = (c.dim, ids.len(), self.isa);
+        let (dim, total) = (c.dim, ids.len());
         let mut x = vec![0f32; total * dim];
         for (&id, row) in ids.iter().zip(x.chunks_exact_mut(dim)) {
             self.embeddings.row(id as usize, row);
@@ -363,25 +437,18 @@ impl Llama {
         let mut h = vec![0f32; total * dim];
         for (layer, b) in self.blocks.iter().enumerate() {
             rms_norm(&x, &b.attn_norm, c.norm_eps, &mut h);
-            let mut qkv = b.qkv.forward(isa, &h).into_iter();
+            let mut qkv = b.qkv.forward(steps, &h).into_iter();
             let (mut q, mut k, v) = match (qkv.next(), qkv.next(), qkv.next()) {
                 (Some(q), Some(k), Some(v)) => (q, k, v),
                 _ => unreachable!("three projections"),
             };
             self.rope(&mut q, positions);
             self.rope(&mut k, positions);
-            let kv = c.kv_heads * c.head_dim();
-            let mut start = 0;
-            for s in segments.iter_mut() {
-                let n = s.tokens.len();
-                let rows = start * kv..(start + n) * kv;
-                s.cache.write(layer, &k[rows.clone()], &v[rows], n);
-                start += n;
-            }
-            let att = self.attention(layer, segments, &q);
-            add(&mut x, &b.o.matmul(isa, &att));
+            steps.write_kv(layer, &k, &v);
+            let att = steps.attention(layer, q);
+            add(&mut x, &steps.matmul(&b.o, &att));
             rms_norm(&x, &b.ffn_norm, c.norm_eps, &mut h);
-            let mut gate_up = b.gate_up.forward(isa, &h).into_iter();
+            let mut gate_up = b.gate_up.forward(steps, &h).into_iter();
             let (mut gate, up) = match (gate_up.next(), gate_up.next()) {
                 (Some(g), Some(u)) => (g, u),
                 _ => unreachable!("two projections"),
@@ -389,7 +456,7 @@ impl Llama {
             for (g, u) in gate.iter_mut().zip(&up) {
                 *g = *g / (1.0 + (-*g).exp()) * u;
             }
-            add(&mut x, &b.down.matmul(isa, &gate));
+            add(&mut x, &steps.matmul(&b.down, &gate));
         }
         let mut last = Vec::with_capacity(last_rows.len() * dim);
         for &r in last_rows {
@@ -398,7 +465,7 @@ impl Llama {
         let mut normed = vec![0f32; last.len()];
         rms_norm(&last, &self.norm, c.norm_eps, &mut normed);
         let output = self.output.as_ref().unwrap_or(&self.embeddings);
-        let logits = output.matmul(isa, &normed);
+        let logits = steps.matmul(output, &normed);
         logits.chunks_exact(c.vocab).map(<[f32]>::to_vec).collect()
     }
 
@@ -420,57 +487,228 @@ impl Llama {
         }
     }
 
-    /// Attention of every segment's queries (`q`: a row of `heads × head_dim` per token) to
-    /// its stream's cache (which already holds the segment's own keys and values), causally.
-    /// Returns a row of `dim` values per token. Each (segment, head) pair is one task: every
-    /// query walks its positions in order, whatever the batch, so results do not depend on
-    /// which streams share the step.
-    fn attention(&self, layer: usize, segments: &[Segment<'_>], q: &[f32]) -> Vec<f32> {
+    /// Attention of one segment's queries for one head (`task`: segment, head) to its
+    /// stream's cache (which already holds the segment's own keys and values), causally:
+    /// a row of `head_dim` values per token of the segment. Every query walks its positions
+    /// in order, whatever the batch, so results do not depend on which streams share the
+    /// step.
+    fn attend_head(
+        &self,
+        layer: usize,
+        segments: &[Segment<'_>],
+        layout: &Layout,
+        q: &[f32],
+        (s, head): (usize, usize),
+    ) -> Vec<f32> {
         let c = &self.config;
         let (hd, heads, group) = (c.head_dim(), c.heads, c.heads / c.kv_heads);
+        let seg = &segments[s];
+        let n = seg.tokens.len();
+        // The cache's length before this step's tokens (already written, not counted).
+        let held = seg.cache.len();
+        let mut out = vec![0f32; n * hd];
+        let mut scores = Vec::with_capacity(held + n);
+        for (t, o) in out.chunks_exact_mut(hd).enumerate() {
+            let row = (layout.starts[s] + t) * heads * hd + head * hd;
+            seg.cache.attend(
+                self.isa,
+                layer,
+                head / group,
+                &q[row..row + hd],
+                held + t + 1,
+                &mut scores,
+                o,
+            );
+        }
+        out
+    }
+}
+
+/// Where each segment's tokens are in a step, and the attention tasks.
+struct Layout {
+    /// The first token of each segment.
+    starts: Vec<usize>,
+    total: usize,
+    /// (segment, head) pairs.
+    tasks: Vec<(usize, usize)>,
+    dim: usize,
+    head_dim: usize,
+}
+
+impl Layout {
+    fn new(c: &Config, segments: &[Segment<'_>]) -> Layout {
         let mut starts = Vec::with_capacity(segments.len());
         let mut total = 0;
         for s in segments {
             starts.push(total);
             total += s.tokens.len();
         }
-        let tasks: Vec<(usize, usize)> = (0..segments.len())
-            .flat_map(|s| (0..heads).map(move |h| (s, h)))
-            .collect();
-        let isa = self.isa;
-        let outs: Vec<Vec<f32>> = tasks
-            .par_iter()
-            .map(|&(s, head)| {
-                let seg = &segments[s];
-                let n = seg.tokens.len();
-                // The cache's length before this step's tokens (already written, not counted).
-                let held = seg.cache.len();
-                let mut out = vec![0f32; n * hd];
-                let mut scores = Vec::with_capacity(held + n);
-                for (t, o) in out.chunks_exact_mut(hd).enumerate() {
-                    let row = (starts[s] + t) * heads * hd + head * hd;
-                    seg.cache.attend(
-                        isa,
-                        layer,
-                        head / group,
-                        &q[row..row + hd],
-                        held + t + 1,
-                        &mut scores,
-                        o,
-                    );
-                }
-                out
-            })
-            .collect();
-        let mut att = vec![0f32; total * c.dim];
-        for (&(s, head), out) in tasks.iter().zip(&outs) {
+        let heads = c.heads;
+        Layout {
+            starts,
+            total,
+            tasks: (0..segments.len())
+                .flat_map(|s| (0..heads).map(move |h| (s, h)))
+                .collect(),
+            dim: c.dim,
+            head_dim: c.head_dim(),
+        }
+    }
+
+    /// The attention rows of all tokens from the tasks' outputs (in any order).
+    fn place<'o>(&self, outs: impl IntoIterator<Item = (usize, &'o [f32])>) -> Vec<f32> {
+        let hd = self.head_dim;
+        let mut att = vec![0f32; self.total * self.dim];
+        for (i, out) in outs {
+            let (s, head) = self.tasks[i];
             for (t, o) in out.chunks_exact(hd).enumerate() {
-                let row = (starts[s] + t) * c.dim + head * hd;
+                let row = (self.starts[s] + t) * self.dim + head * hd;
                 att[row..row + hd].copy_from_slice(o);
             }
         }
         att
     }
+}
+
+/// Steps of at most this many tokens run on a [`team`] by default; larger ones on rayon's
+/// pool, whose work stealing balances the long products of a prefill
+/// ([`Llama::set_team_tokens`]).
+const TEAM_TOKENS: usize = 64;
+
+/// How a forward pass runs its parallel parts: the matrix products, writing keys and values
+/// and attention.
+trait Steps<'m> {
+    /// `x · Wᵀ` for `n` rows of `x`: `n` rows of outputs.
+    fn matmul(&self, m: &'m QMatrix, x: &[f32]) -> Vec<f32>;
+    /// Append this step's keys and values (rows of `kv_heads × head_dim` per token) to the
+    /// segments' caches.
+    fn write_kv(&mut self, layer: usize, k: &[f32], v: &[f32]);
+    /// Every segment's attention, a row of `dim` values per token.
+    fn attention(&self, layer: usize, q: Vec<f32>) -> Vec<f32>;
+}
+
+fn write_segments(
+    layout: &Layout,
+    segments: &mut [Segment<'_>],
+    layer: usize,
+    k: &[f32],
+    v: &[f32],
+) {
+    let kv = k.len() / layout.total;
+    for (s, &start) in segments.iter_mut().zip(&layout.starts) {
+        let n = s.tokens.len();
+        let rows = start * kv..(start + n) * kv;
+        s.cache.write(layer, &k[rows.clone()], &v[rows], n);
+    }
+}
+
+/// Steps on the current rayon pool.
+struct OnPool<'l, 's, 'a> {
+    llama: &'l Llama,
+    segments: &'s mut [Segment<'a>],
+    layout: &'l Layout,
+}
+
+impl<'m> Steps<'m> for OnPool<'_, '_, '_> {
+    fn matmul(&self, m: &'m QMatrix, x: &[f32]) -> Vec<f32> {
+        m.matmul(self.llama.isa, x)
+    }
+
+    fn write_kv(&mut self, layer: usize, k: &[f32], v: &[f32]) {
+        write_segments(self.layout, self.segments, layer, k, v);
+    }
+
+    fn attention(&self, layer: usize, q: Vec<f32>) -> Vec<f32> {
+        let segments = &*self.segments;
+        let outs: Vec<Vec<f32>> = self
+            .layout
+            .tasks
+            .par_iter()
+            .map(|&task| {
+                self.llama
+                    .attend_head(layer, segments, self.layout, &q, task)
+            })
+            .collect();
+        self.layout
+            .place(outs.iter().enumerate().map(|(i, o)| (i, o.as_slice())))
+    }
+}
+
+/// A job of a [`team`] phase.
+#[derive(Clone, Copy)]
+enum Job<'m> {
+    /// Rows `i·chunk..` of the product with the prepared input, per task `i`.
+    Rows { m: &'m QMatrix, chunk: usize },
+    /// Attention task `i` of the layout.
+    Attention { layer: usize },
+}
+
+/// Steps on a team: the leader prepares each phase's input, the members run its tasks, and
+/// each task leaves its output in `results`.
+struct OnTeam<'t, 'm, 's, 'a> {
+    lead: &'t team::Lead<'t, 't, Job<'m>>,
+    isa: Isa,
+    threads: usize,
+    input: &'t RwLock<Input>,
+    queries: &'t RwLock<Vec<f32>>,
+    segments: &'t RwLock<&'s mut [Segment<'a>]>,
+    results: &'t Mutex<Vec<(usize, Vec<f32>)>>,
+    layout: &'t Layout,
+}
+
+impl<'m> OnTeam<'_, 'm, '_, '_> {
+    /// Run a phase of `tasks` tasks and take their outputs (task index, output).
+    fn phase(&self, job: Job<'m>, tasks: usize) -> Vec<(usize, Vec<f32>)> {
+        self.lead.phase(job, tasks);
+        std::mem::take(&mut *lock(self.results))
+    }
+}
+
+impl<'m> Steps<'m> for OnTeam<'_, 'm, '_, '_> {
+    fn matmul(&self, m: &'m QMatrix, x: &[f32]) -> Vec<f32> {
+        let input = m.prepare(self.isa, x);
+        let (n, rows) = (input.tokens(), m.rows());
+        if n == 0 {
+            return Vec::new();
+        }
+        *write(self.input) = input;
+        let chunk = m.chunk_rows(self.threads);
+        let parts = self.phase(Job::Rows { m, chunk }, rows.div_ceil(chunk));
+        // Each task's output is its rows by token: copy them into place, token by token.
+        let mut y = vec![0f32; n * rows];
+        for (i, part) in parts {
+            let len = part.len() / n;
+            for (t, run) in part.chunks_exact(len).enumerate() {
+                y[t * rows + i * chunk..][..len].copy_from_slice(run);
+            }
+        }
+        y
+    }
+
+    fn write_kv(&mut self, layer: usize, k: &[f32], v: &[f32]) {
+        write_segments(self.layout, &mut write(self.segments), layer, k, v);
+    }
+
+    fn attention(&self, layer: usize, q: Vec<f32>) -> Vec<f32> {
+        *write(self.queries) = q;
+        let parts = self.phase(Job::Attention { layer }, self.layout.tasks.len());
+        self.layout
+            .place(parts.iter().map(|(i, o)| (*i, o.as_slice())))
+    }
+}
+
+/// The locks of a team's shared state: a task that panicked poisons them, and the pass then
+/// panics anyway (see [`team`]), so the data behind a poisoned lock is never used for results.
+fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn lock<T>(l: &Mutex<T>) -> MutexGuard<'_, T> {
+    l.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// `y = x / rms(x) · w`, row by row (rows of `w.len()` values); the mean of squares is

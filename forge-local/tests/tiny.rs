@@ -316,6 +316,56 @@ fn prefill_then_decode_equals_token_by_token() {
     assert_close(&again[0], &logits_a[0], "after a rollback");
 }
 
+/// Prefill three streams together, then decode them together, with every step on `on_team`
+/// (else on the pool); the logits of each step.
+fn steps_on(model: &mut LocalModel, on_team: bool) -> Vec<Vec<f32>> {
+    model
+        .llama
+        .set_team_tokens(if on_team { usize::MAX } else { 0 });
+    let llama = &model.llama;
+    let contexts: Vec<Vec<u32>> = PROMPTS[..3]
+        .iter()
+        .map(|p| model.tokenizer.encode_context(&p.repeat(2)).unwrap())
+        .collect();
+    let mut caches: Vec<KvCache> = contexts.iter().map(|_| KvCache::new()).collect();
+    let mut segments: Vec<Segment<'_>> = caches
+        .iter_mut()
+        .zip(&contexts)
+        .map(|(cache, tokens)| Segment { cache, tokens })
+        .collect();
+    let mut logits = llama.forward(&mut segments).unwrap();
+    for next in [[5u32, 7, 11], [13, 17, 19]] {
+        let mut segments: Vec<Segment<'_>> = caches
+            .iter_mut()
+            .zip(&next)
+            .map(|(cache, t)| Segment {
+                cache,
+                tokens: std::slice::from_ref(t),
+            })
+            .collect();
+        logits.extend(llama.forward(&mut segments).unwrap());
+    }
+    logits
+}
+
+#[test]
+fn steps_on_a_team_equal_steps_on_the_pool_bit_for_bit() {
+    let mut model = LocalModel::from_reader(&mut Cursor::new(tiny_gguf(None))).unwrap();
+    for threads in [1, 2, 3] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let team = pool.install(|| steps_on(&mut model, true));
+        let on_pool = pool.install(|| steps_on(&mut model, false));
+        assert_eq!(team.len(), 9);
+        assert!(
+            team == on_pool,
+            "{threads} threads: the team's logits differ"
+        );
+    }
+}
+
 #[test]
 fn segments_of_a_batch_equal_separate_passes() {
     let model = tiny(None);

@@ -277,86 +277,136 @@ impl QMatrix {
     /// outputs. Runs on the current rayon pool: the weight rows are split among the tasks,
     /// and each task reads its rows once for all the tokens.
     pub(crate) fn matmul(&self, isa: Isa, x: &[f32]) -> Vec<f32> {
-        let (rows, cols) = (self.rows, self.cols);
-        assert_eq!(x.len() % cols, 0, "activations are whole rows");
-        let n = x.len() / cols;
+        let rows = self.rows;
+        let input = self.prepare(isa, x);
+        let n = input.tokens();
         if n == 0 {
             return Vec::new();
         }
-        let per = cols / self.block_len();
-        let threads = rayon::current_num_threads().max(1);
-        // Whole groups of eight rows per task, about four tasks per thread.
-        let chunk = rows.div_ceil(threads * 4).next_multiple_of(8);
+        let chunk = self.chunk_rows(rayon::current_num_threads());
         let mut by_row = vec![0f32; rows * n];
-        match &self.data {
-            Data::Q4(_) | Data::Q8(_) => {
-                let acts = quantize(isa, x, cols);
-                by_row
-                    .par_chunks_mut(chunk * n)
-                    .enumerate()
-                    .for_each(|(c, out)| {
-                        let (r0, r1) = (c * chunk, c * chunk + out.len() / n);
-                        let blocks = r0 * per..r1 * per;
-                        let part = match &self.data {
-                            // `chunk` is a multiple of eight: the part's rows are whole groups
-                            // of `m` (the last one padded).
-                            Data::Q4(b) => Part {
-                                per,
-                                d: &b.d[blocks.clone()],
-                                m: Some(&b.m[r0 * per..r1.next_multiple_of(8) * per]),
-                                q4: &b.qs[blocks],
-                                q8: &[],
-                            },
-                            Data::Q8(b) => Part {
-                                per,
-                                d: &b.d[blocks.clone()],
-                                m: None,
-                                q4: &[],
-                                q8: &b.qs[blocks],
-                            },
-                            _ => unreachable!("integer forms"),
-                        };
-                        isa.part(part, &acts, n, out);
-                    });
-            }
-            Data::K(..) | Data::F32(_) => {
-                by_row
-                    .par_chunks_mut(chunk * n)
-                    .enumerate()
-                    .for_each(|(c, part)| {
-                        let mut decoded = vec![0f32; cols];
-                        for (i, out) in part.chunks_mut(n).enumerate() {
-                            let r = c * chunk + i;
-                            let w = match &self.data {
-                                Data::F32(w) => &w[r * cols..(r + 1) * cols],
-                                _ => {
-                                    self.row(r, &mut decoded);
-                                    &decoded
-                                }
-                            };
-                            for (j, o) in out.iter_mut().enumerate() {
-                                *o = isa.dot_f32(w, &x[j * cols..(j + 1) * cols]);
-                            }
-                        }
-                    });
-            }
-        }
+        by_row
+            .par_chunks_mut(chunk * n)
+            .enumerate()
+            .for_each(|(c, out)| {
+                let r0 = c * chunk;
+                self.product_rows(isa, &input, r0..r0 + out.len() / n, out);
+            });
         if n == 1 {
             return by_row;
         }
-        // Back to token-major, in tiles that stay in the cache.
-        const TILE: usize = 32;
         let mut y = vec![0f32; n * rows];
-        for r0 in (0..rows).step_by(TILE) {
-            for j0 in (0..n).step_by(TILE) {
-                for r in r0..(r0 + TILE).min(rows) {
-                    for j in j0..(j0 + TILE).min(n) {
-                        y[j * rows + r] = by_row[r * n + j];
+        transpose(&by_row, rows, n, &mut y);
+        y
+    }
+
+    /// How many rows one task of a product takes on `threads` threads: whole groups of eight
+    /// rows, about four tasks per thread.
+    pub(crate) fn chunk_rows(&self, threads: usize) -> usize {
+        self.rows.div_ceil(threads.max(1) * 4).next_multiple_of(8)
+    }
+
+    /// The activations `x` (`n` rows of `cols`) in the form this matrix's kernels take:
+    /// quantized to 8 bits for 4- and 8-bit blocks.
+    pub(crate) fn prepare(&self, isa: Isa, x: &[f32]) -> Input {
+        let cols = self.cols;
+        assert_eq!(x.len() % cols, 0, "activations are whole rows");
+        match &self.data {
+            Data::Q4(_) | Data::Q8(_) => Input {
+                n: x.len() / cols,
+                q8: quantize(isa, x, cols),
+                f32: Vec::new(),
+            },
+            Data::K(..) | Data::F32(_) => Input {
+                n: x.len() / cols,
+                q8: Q8Activations::default(),
+                f32: x.to_vec(),
+            },
+        }
+    }
+
+    /// Rows `rows` of the product with `input` (`rows.start` a multiple of eight), by row:
+    /// `out` holds `rows.len()` rows of `n` outputs. A (row, token) output does not depend on
+    /// the range it is computed in.
+    pub(crate) fn product_rows(
+        &self,
+        isa: Isa,
+        input: &Input,
+        rows: std::ops::Range<usize>,
+        out: &mut [f32],
+    ) {
+        let (cols, n) = (self.cols, input.n);
+        let per = cols / self.block_len();
+        let (r0, r1) = (rows.start, rows.end);
+        assert!(r0 % 8 == 0 && r1 <= self.rows && out.len() == (r1 - r0) * n);
+        let blocks = r0 * per..r1 * per;
+        let part = match &self.data {
+            // `r0` is a multiple of eight: the part's rows are whole groups of `m` (the last
+            // one padded).
+            Data::Q4(b) => Part {
+                per,
+                d: &b.d[blocks.clone()],
+                m: Some(&b.m[r0 * per..r1.next_multiple_of(8) * per]),
+                q4: &b.qs[blocks],
+                q8: &[],
+            },
+            Data::Q8(b) => Part {
+                per,
+                d: &b.d[blocks.clone()],
+                m: None,
+                q4: &[],
+                q8: &b.qs[blocks],
+            },
+            Data::K(..) | Data::F32(_) => {
+                let x = &input.f32;
+                let mut decoded = vec![0f32; cols];
+                for (r, out) in rows.zip(out.chunks_mut(n)) {
+                    let w = match &self.data {
+                        Data::F32(w) => &w[r * cols..(r + 1) * cols],
+                        _ => {
+                            self.row(r, &mut decoded);
+                            &decoded
+                        }
+                    };
+                    for (j, o) in out.iter_mut().enumerate() {
+                        *o = isa.dot_f32(w, &x[j * cols..(j + 1) * cols]);
                     }
+                }
+                return;
+            }
+        };
+        isa.part(part, &input.q8, n, out);
+    }
+}
+
+/// The activations of a matrix product, prepared once for all its row ranges
+/// ([`QMatrix::prepare`]).
+#[derive(Default)]
+pub(crate) struct Input {
+    n: usize,
+    q8: Q8Activations,
+    f32: Vec<f32>,
+}
+
+impl Input {
+    /// How many tokens (rows of activations) it holds.
+    pub(crate) fn tokens(&self) -> usize {
+        self.n
+    }
+}
+
+/// `y = xᵀ` for `x` of `rows × n` values (by row), in tiles that stay in the cache.
+pub(crate) fn transpose(x: &[f32], rows: usize, n: usize, y: &mut [f32]) {
+    const TILE: usize = 32;
+    assert!(x.len() == rows * n && y.len() == rows * n);
+    for r0 in (0..rows).step_by(TILE) {
+        for j0 in (0..n).step_by(TILE) {
+            for j in j0..(j0 + TILE).min(n) {
+                for r in r0..(r0 + TILE).min(rows) {
+                    y[j * rows + r] = x[r * n + j];
                 }
             }
         }
-        y
     }
 }
 
