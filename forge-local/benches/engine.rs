@@ -11,6 +11,7 @@
 //! ```sh
 //! cargo bench -p forge-local
 //! FORGE_KERNELS=Avx2 cargo bench -p forge-local --bench engine   # other kernels than detected
+//! FORGE_TEAM_TOKENS=0 cargo bench -p forge-local --bench engine   # every step on rayon's pool
 //! ```
 
 use std::hint::black_box;
@@ -102,6 +103,13 @@ fn main() {
             .llama
             .set_kernels(kernels)
             .unwrap_or_else(|e| panic!("{e}"));
+    }
+    if let Ok(tokens) = std::env::var("FORGE_TEAM_TOKENS") {
+        let tokens = tokens
+            .parse()
+            .unwrap_or_else(|e| panic!("FORGE_TEAM_TOKENS={tokens}: {e}"));
+        model.llama.set_team_tokens(tokens);
+        eprintln!("steps of at most {tokens} tokens on a team");
     }
     eprintln!("kernels: {:?}", model.llama.kernels());
     let mut c = Criterion::default().configure_from_args();

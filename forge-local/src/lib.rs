@@ -39,8 +39,12 @@
 //! - **Sampling**: temperature 0 is greedy (lowest id on a tie); otherwise softmax with
 //!   temperature, then top-p, drawn from a random generator seeded with the request's seed,
 //!   so a stream's tokens do not depend on which other streams share its steps.
-//! - **Threads**: the matrix products run on a thread pool of [`Options::threads`] threads
-//!   (all cores by default).
+//! - **Threads**: a step runs on a thread pool of [`Options::threads`] threads (all cores by
+//!   default). Small steps (decoding) run as a *team*: the threads stay awake for the whole
+//!   step and take the tasks of each matrix product and of attention from a shared counter,
+//!   instead of being woken for each of the step's ~150 short parallel parts; large steps
+//!   (prefill) use the pool's work stealing ([`Llama::set_team_tokens`]). Both give the same
+//!   results bit for bit.
 //!
 //! ```no_run
 //! use forge_local::{LocalGenerator, LocalModel, Options};
