@@ -406,11 +406,12 @@ impl Llama {
             };
             lock(&results).push((i, out));
         };
-        team::run(rayon::current_num_threads(), &work, |lead| {
+        let threads = rayon::current_num_threads();
+        team::run(threads, &work, |lead| {
             let mut steps = OnTeam {
                 lead,
                 isa,
-                threads: rayon::current_num_threads(),
+                threads,
                 input: &input,
                 queries: &queries,
                 segments: &segments,

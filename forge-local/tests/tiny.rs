@@ -316,6 +316,18 @@ fn prefill_then_decode_equals_token_by_token() {
     assert_close(&again[0], &logits_a[0], "after a rollback");
 }
 
+/// A decode step's segments: token `next[i]` for cache `i`.
+fn one_token_each<'a>(caches: &'a mut [KvCache], next: &'a [u32]) -> Vec<Segment<'a>> {
+    caches
+        .iter_mut()
+        .zip(next)
+        .map(|(cache, t)| Segment {
+            cache,
+            tokens: std::slice::from_ref(t),
+        })
+        .collect()
+}
+
 /// Prefill three streams together, then decode them together, with every step on `on_team`
 /// (else on the pool); the logits of each step.
 fn steps_on(model: &mut LocalModel, on_team: bool) -> Vec<Vec<f32>> {
@@ -335,15 +347,11 @@ fn steps_on(model: &mut LocalModel, on_team: bool) -> Vec<Vec<f32>> {
         .collect();
     let mut logits = llama.forward(&mut segments).unwrap();
     for next in [[5u32, 7, 11], [13, 17, 19]] {
-        let mut segments: Vec<Segment<'_>> = caches
-            .iter_mut()
-            .zip(&next)
-            .map(|(cache, t)| Segment {
-                cache,
-                tokens: std::slice::from_ref(t),
-            })
-            .collect();
-        logits.extend(llama.forward(&mut segments).unwrap());
+        logits.extend(
+            llama
+                .forward(&mut one_token_each(&mut caches, &next))
+                .unwrap(),
+        );
     }
     logits
 }
@@ -392,15 +400,9 @@ fn segments_of_a_batch_equal_separate_passes() {
             .unwrap(),
     );
     let next = [5u32, 7, 11, 13];
-    let mut segments: Vec<Segment<'_>> = caches
-        .iter_mut()
-        .zip(&next)
-        .map(|(cache, t)| Segment {
-            cache,
-            tokens: std::slice::from_ref(t),
-        })
-        .collect();
-    let step = llama.forward(&mut segments).unwrap();
+    let step = llama
+        .forward(&mut one_token_each(&mut caches, &next))
+        .unwrap();
     for (i, tokens) in contexts.iter().enumerate() {
         let mut cache = KvCache::new();
         let alone = llama
